@@ -1,0 +1,112 @@
+"""DAG dtks_ingest: district files in the landing zone → checked, merged registry."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Asset, Param, TriggerRule, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
+
+from dtks.runs import record_task_outcome
+
+# Emitted when at least one submission was merged; downstream DAGs listen for it.
+REGISTRY_UPDATED = Asset(name="dtks_registry_updated", uri="dtks://warehouse/registry")
+WAREHOUSE_POOL = "dtks_warehouse"  # bounds concurrent merges into the warehouse
+
+DOC = """
+### Ingest district submissions / Ingest kiriman kabupaten/kota
+
+Runs hourly (and on demand). For every file waiting in
+`<landing>/<round>/<kab/kota code>/`:
+
+1. **register_landed_files** – hash (sha256), record in `audit.submission`, move into the archive.
+   A file whose content was seen before is a no-op. Submissions left unfinished by an earlier
+   failed run are picked up again here.
+2. **stage_submission** (one task per submission, named by district) – parse CSV/XLSX, map the
+   columns, `COPY` into `staging.submission_row`. Unreadable / empty / unmappable files are
+   rejected whole, with the reason recorded.
+3. **validate_submissions** – critical checks, then the Great Expectations suites from
+   `expectations/*.json` over all staged rows at once, in the warehouse.
+4. **merge_submission** (one per submission, pool `dtks_warehouse`) – one transaction per
+   submission: insert / change / confirm / deactivate with full history; failing rows to
+   `quarantine.*`.
+5. **summarise_run** – emits the `dtks_registry_updated` asset when anything was merged.
+
+XCom carries submission ids and counts only. Logic: `dtks.ingest`.
+"""
+
+default_args = {
+    "retries": 2,
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+    "on_success_callback": record_task_outcome,
+    "on_failure_callback": record_task_outcome,
+}
+
+
+@dag(
+    dag_id="dtks_ingest",
+    schedule="@hourly",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args,
+    doc_md=DOC,
+    tags=["dtks"],
+    params={
+        "landing_dir": Param(None, type=["null", "string"],
+                             description="Landing folder to scan (default: DTKS_LANDING_DIR)."),
+    },
+)
+def dtks_ingest():
+    @task
+    def register_landed_files(**context) -> list[dict]:
+        from dtks.ingest import register_landing
+        return register_landing(context["run_id"], context["params"].get("landing_dir"))
+
+    @task(map_index_template="{{ district_label }}")
+    def stage_submission(submission: dict, **context) -> dict:
+        from dtks import ingest
+        from dtks.warehouse import engine
+        get_current_context()["district_label"] = ingest.district_label(submission)
+        return ingest.stage(engine(), submission["submission_id"], context["run_id"])
+
+    # all_done: one district's failed task must not hold back the others; each
+    # step acts only on submissions whose warehouse status says they are ready.
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def validate_submissions(submissions: list[dict], **context) -> dict:
+        from dtks import ingest
+        from dtks.warehouse import engine
+        # Validates whichever of these are staged (status in the warehouse decides).
+        outcome = ingest.validate(engine(), [s["submission_id"] for s in submissions], context["run_id"])
+        return {str(k): v for k, v in outcome.items()}
+
+    @task(map_index_template="{{ district_label }}", pool=WAREHOUSE_POOL, trigger_rule=TriggerRule.ALL_DONE)
+    def merge_submission(submission: dict, **context) -> dict:
+        from dtks import ingest
+        from dtks.warehouse import engine
+        get_current_context()["district_label"] = ingest.district_label(submission)
+        return ingest.merge(engine(), submission["submission_id"], context["run_id"])
+
+    @task(outlets=[REGISTRY_UPDATED], trigger_rule=TriggerRule.ALL_DONE)
+    def summarise_run(submissions: list[dict], **context) -> dict:
+        from dtks.ingest import summarise
+        from dtks.warehouse import engine
+        summary = summarise(engine(), [s["submission_id"] for s in submissions])
+        if summary["submissions_unfinished"]:
+            # Fail the run visibly; the next run picks these submissions up again.
+            raise RuntimeError(f"{summary['submissions_unfinished']} submission(s) not finished: see failed tasks")
+        if not summary["submissions_merged"]:
+            # Nothing changed in the registry: no asset event for downstream DAGs.
+            raise AirflowSkipException("no submission merged in this run")
+        context["outlet_events"][REGISTRY_UPDATED].extra = summary
+        return summary
+
+    submissions = register_landed_files()
+    staged = stage_submission.expand(submission=submissions)
+    validated = validate_submissions(submissions)
+    merged = merge_submission.expand(submission=submissions)
+    staged >> validated >> merged >> summarise_run(submissions)
+
+
+dtks_ingest()

@@ -1,0 +1,66 @@
+"""Whole-submission (critical) rejection reasons, in Bahasa Indonesia and English.
+
+Row-level reasons live with their rules, in the expectation suites'
+``meta`` (``expectations/*.json``). Messages never contain personal data:
+they name a column, a count or a code, not a NIK or a name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    message_id: str
+    message_en: str
+
+
+CRITICAL_REASONS: dict[str, Reason] = {
+    r.code: r
+    for r in (
+        Reason("file_empty",
+               "Berkas kosong (0 baris data). Kirim ulang berkas hasil ekspor yang berisi data.",
+               "The file is empty (no data rows). Send the exported file again with its data."),
+        Reason("file_unreadable",
+               "Berkas tidak dapat dibaca sebagai CSV/XLSX (rusak atau bukan teks). Ekspor ulang dari SIKS-NG sebagai CSV UTF-8 atau XLSX.",
+               "The file cannot be read as CSV/XLSX (corrupt or not text). Export it again from SIKS-NG as UTF-8 CSV or XLSX."),
+        Reason("file_missing_columns",
+               "Kolom wajib tidak ditemukan: {columns}. Periksa baris judul kolom.",
+               "Required columns not found: {columns}. Check the header row."),
+        Reason("file_wrong_district",
+               "Sebagian besar baris ({share}) bukan milik kabupaten/kota {district}. Periksa apakah berkas dikirim ke folder yang benar.",
+               "Most rows ({share}) do not belong to district {district}. Check that the file was sent to the right folder."),
+        Reason("round_unknown",
+               "Putaran pemutakhiran '{round_id}' tidak terdaftar. Kirim ke folder putaran yang sedang dibuka.",
+               "Update round '{round_id}' does not exist. Send the file to the folder of the open round."),
+        Reason("district_unknown",
+               "Kode kabupaten/kota '{district}' pada nama folder tidak dikenal (harus 4 digit kode Kemendagri).",
+               "District code '{district}' in the folder name is unknown (it must be a 4-digit Kemendagri code)."),
+        Reason("district_not_expected",
+               "Kabupaten/kota {district} tidak termasuk daftar yang diharapkan pada putaran {round_id}.",
+               "District {district} is not in the expected set of round {round_id}."),
+    )
+}
+
+
+class SubmissionRejected(Exception):
+    """A whole submission is refused; carries a reason code and safe details."""
+
+    def __init__(self, code: str, **details: object) -> None:
+        self.code = code
+        self.details = details
+        super().__init__(self.message_en)
+
+    @property
+    def reason(self) -> Reason:
+        return CRITICAL_REASONS[self.code]
+
+    @property
+    def message_id(self) -> str:
+        return self.reason.message_id.format(**self.details)
+
+    @property
+    def message_en(self) -> str:
+        return self.reason.message_en.format(**self.details)

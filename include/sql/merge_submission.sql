@@ -1,0 +1,136 @@
+-- Merge one validated submission into the registry (runs inside one
+-- transaction, under the district's advisory lock; see dtks/ingest.py).
+-- Parameters: :sid (submission id), :run_id (the Airflow run that merges).
+--
+-- For each accepted row (no error-severity issue), by NIK:
+--   not in the registry            -> 'inserted'    (version 1)
+--   same attributes as current     -> 'confirmed'   (no new version; last_verified_on moves)
+--   status moves to 2-5 (moved, deceased, not found, duplicate)
+--                                  -> 'deactivated' (new version, active = false; never deleted)
+--   inactive record found again    -> 'reactivated'
+--   anything else different        -> 'changed'     (new version)
+-- Every touched record gets an individual_event row: the lineage of
+-- confirmations as well as changes. Versions are timed by the submission's
+-- received_at (logical time), so history can be queried "as of" a round.
+
+CREATE TEMP TABLE merge_input ON COMMIT DROP AS
+SELECT n.file_row, n.nik, n.no_kk, n.id_dtks, n.nama, n.jenis_kelamin, n.tempat_lahir,
+       n.tanggal_lahir, n.hubungan_keluarga, n.nama_ibu_kandung, n.alamat, n.rt, n.rw,
+       n.kode_desa, substr(n.kode_desa, 1, 4) AS kabkota_code, n.status_keberadaan,
+       n.pkh = '1' AS pkh, n.bpnt = '1' AS bpnt, n.pbi = '1' AS pbi,
+       n.status_keberadaan = '1' AS active,
+       n.tanggal_verifikasi AS verified_on,
+       s.received_at,
+       md5(concat_ws('|', n.no_kk, n.id_dtks, n.nama, n.jenis_kelamin, n.tempat_lahir, n.tanggal_lahir,
+                     n.hubungan_keluarga, n.nama_ibu_kandung, n.alamat, n.rt, n.rw, n.kode_desa,
+                     n.status_keberadaan, n.pkh, n.bpnt, n.pbi)) AS record_hash,
+       i.nik IS NOT NULL AS known,
+       i.active AS was_active,
+       i.record_hash AS old_hash,
+       coalesce(i.version_no, 0) AS old_version
+FROM staging.normalised_row n
+JOIN audit.submission s ON s.submission_id = n.submission_id
+LEFT JOIN registry.individual i ON i.nik = n.nik
+WHERE n.submission_id = :sid
+  AND NOT EXISTS (
+      SELECT 1 FROM quarantine.row_issue q
+      WHERE q.submission_id = n.submission_id AND q.file_row = n.file_row AND q.severity = 'error');
+
+ALTER TABLE merge_input ADD COLUMN event text;
+UPDATE merge_input SET event = CASE
+    WHEN NOT known                          THEN 'inserted'
+    WHEN record_hash = old_hash             THEN 'confirmed'
+    WHEN was_active AND NOT active          THEN 'deactivated'
+    WHEN NOT was_active AND active          THEN 'reactivated'
+    ELSE 'changed'
+END;
+
+-- close the versions that are superseded
+UPDATE registry.individual_version v
+   SET valid_to = m.received_at
+  FROM merge_input m
+ WHERE v.nik = m.nik AND v.valid_to IS NULL AND m.event IN ('changed', 'deactivated', 'reactivated');
+
+INSERT INTO registry.individual_version (
+    nik, version_no, change_kind, no_kk, id_dtks, nama, jenis_kelamin, tempat_lahir, tanggal_lahir,
+    hubungan_keluarga, nama_ibu_kandung, kode_desa, kabkota_code, status_keberadaan, pkh, bpnt, pbi,
+    active, record_hash, verified_on, valid_from, valid_to, submission_id, file_row, run_id)
+SELECT nik, old_version + 1, event, no_kk, id_dtks, nama, jenis_kelamin, tempat_lahir, tanggal_lahir,
+       hubungan_keluarga, nama_ibu_kandung, kode_desa, kabkota_code, status_keberadaan, pkh, bpnt, pbi,
+       active, record_hash, verified_on, received_at, NULL, :sid, file_row, :run_id
+FROM merge_input
+WHERE event <> 'confirmed';
+
+INSERT INTO registry.individual AS i (
+    nik, no_kk, id_dtks, nama, jenis_kelamin, tempat_lahir, tanggal_lahir, hubungan_keluarga,
+    nama_ibu_kandung, kode_desa, kabkota_code, status_keberadaan, pkh, bpnt, pbi, active,
+    record_hash, last_verified_on, version_no, valid_from, submission_id, file_row)
+SELECT nik, no_kk, id_dtks, nama, jenis_kelamin, tempat_lahir, tanggal_lahir, hubungan_keluarga,
+       nama_ibu_kandung, kode_desa, kabkota_code, status_keberadaan, pkh, bpnt, pbi, active,
+       record_hash, verified_on, old_version + 1, received_at, :sid, file_row
+FROM merge_input
+WHERE event <> 'confirmed'
+ON CONFLICT (nik) DO UPDATE SET
+    no_kk = EXCLUDED.no_kk, id_dtks = EXCLUDED.id_dtks, nama = EXCLUDED.nama,
+    jenis_kelamin = EXCLUDED.jenis_kelamin, tempat_lahir = EXCLUDED.tempat_lahir,
+    tanggal_lahir = EXCLUDED.tanggal_lahir, hubungan_keluarga = EXCLUDED.hubungan_keluarga,
+    nama_ibu_kandung = EXCLUDED.nama_ibu_kandung, kode_desa = EXCLUDED.kode_desa,
+    kabkota_code = EXCLUDED.kabkota_code, status_keberadaan = EXCLUDED.status_keberadaan,
+    pkh = EXCLUDED.pkh, bpnt = EXCLUDED.bpnt, pbi = EXCLUDED.pbi, active = EXCLUDED.active,
+    record_hash = EXCLUDED.record_hash,
+    last_verified_on = greatest(i.last_verified_on, EXCLUDED.last_verified_on),
+    version_no = EXCLUDED.version_no, valid_from = EXCLUDED.valid_from,
+    submission_id = EXCLUDED.submission_id, file_row = EXCLUDED.file_row;
+
+-- a confirmation only moves the last verification date
+UPDATE registry.individual i
+   SET last_verified_on = greatest(i.last_verified_on, m.verified_on)
+  FROM merge_input m
+ WHERE i.nik = m.nik AND m.event = 'confirmed';
+
+INSERT INTO registry.individual_event (nik, submission_id, file_row, event, version_no, verified_on, received_at, run_id)
+SELECT nik, :sid, file_row, event,
+       CASE WHEN event = 'confirmed' THEN old_version ELSE old_version + 1 END,
+       verified_on, received_at, :run_id
+FROM merge_input;
+
+-- Households: the address on the first accepted row of each KK in the file.
+CREATE TEMP TABLE merge_household ON COMMIT DROP AS
+SELECT DISTINCT ON (m.no_kk) m.no_kk, m.kode_desa, m.kabkota_code, m.alamat, m.rt, m.rw, m.file_row, m.received_at,
+       h.no_kk IS NOT NULL AS known, coalesce(h.version_no, 0) AS old_version,
+       h.no_kk IS NOT NULL AND (h.kode_desa, h.alamat, h.rt, h.rw) IS NOT DISTINCT FROM (m.kode_desa, m.alamat, m.rt, m.rw) AS unchanged
+FROM merge_input m
+LEFT JOIN registry.household h ON h.no_kk = m.no_kk
+ORDER BY m.no_kk, m.file_row;
+
+UPDATE registry.household_version v
+   SET valid_to = mh.received_at
+  FROM merge_household mh
+ WHERE v.no_kk = mh.no_kk AND v.valid_to IS NULL AND mh.known AND NOT mh.unchanged;
+
+INSERT INTO registry.household_version (no_kk, version_no, kode_desa, kabkota_code, alamat, rt, rw,
+                                        valid_from, valid_to, submission_id, file_row, run_id)
+SELECT no_kk, old_version + 1, kode_desa, kabkota_code, alamat, rt, rw, received_at, NULL, :sid, file_row, :run_id
+FROM merge_household
+WHERE NOT unchanged;
+
+INSERT INTO registry.household AS h (no_kk, kode_desa, kabkota_code, alamat, rt, rw, version_no,
+                                     submission_id, file_row, valid_from)
+SELECT no_kk, kode_desa, kabkota_code, alamat, rt, rw, old_version + 1, :sid, file_row, received_at
+FROM merge_household
+WHERE NOT unchanged
+ON CONFLICT (no_kk) DO UPDATE SET
+    kode_desa = EXCLUDED.kode_desa, kabkota_code = EXCLUDED.kabkota_code, alamat = EXCLUDED.alamat,
+    rt = EXCLUDED.rt, rw = EXCLUDED.rw, version_no = EXCLUDED.version_no,
+    submission_id = EXCLUDED.submission_id, file_row = EXCLUDED.file_row, valid_from = EXCLUDED.valid_from;
+
+-- The rejected rows, kept whole as sent.
+INSERT INTO quarantine.rejected_row (submission_id, file_row, row_data, run_id)
+SELECT r.submission_id, r.file_row, to_jsonb(r) - 'submission_id' - 'file_row', :run_id
+FROM staging.submission_row r
+WHERE r.submission_id = :sid
+  AND EXISTS (SELECT 1 FROM quarantine.row_issue q
+              WHERE q.submission_id = r.submission_id AND q.file_row = r.file_row AND q.severity = 'error')
+ON CONFLICT (submission_id, file_row) DO NOTHING;
+
+SELECT event, count(*) AS n FROM merge_input GROUP BY event;

@@ -1,0 +1,70 @@
+-- The table the row-level expectation suites check, for a batch of staged
+-- submissions ({submission_ids} is replaced by a list of integer ids).
+--
+-- Each row is a staged row with the facts its rules need, computed in the
+-- database (reference lookups, counts within the file, the registry):
+-- the suites in expectations/*.json then state the rules over these columns.
+-- *_is_16_digits / *_looks_excel flags (1/0) are preconditions, so one wrong
+-- identifier is reported once, for its first problem, not five times.
+WITH batch AS (
+    SELECT n.*, s.kabkota_code AS submitted_kabkota, (s.received_at AT TIME ZONE 'Asia/Jakarta')::date AS received_on
+    FROM staging.normalised_row n
+    JOIN audit.submission s USING (submission_id)
+    WHERE n.submission_id IN ({submission_ids})
+), shaped AS (
+    SELECT b.*,
+        (b.nik ~ '^[0-9]{16}$')::int                                   AS nik_is_16_digits,
+        (b.nik ~ '^[0-9]+([.,][0-9]+)?[eE][+-]?[0-9]+$|\.0+$')::int      AS nik_looks_excel,
+        (b.no_kk ~ '^[0-9]{16}$')::int                                 AS kk_is_16_digits,
+        (b.no_kk ~ '^[0-9]+([.,][0-9]+)?[eE][+-]?[0-9]+$|\.0+$')::int    AS kk_looks_excel
+    FROM batch b
+)
+SELECT
+    s.submission_id,
+    s.file_row,
+    s.nik,
+    s.no_kk,
+    s.nama,
+    s.jenis_kelamin,
+    s.hubungan_keluarga,
+    s.status_keberadaan,
+    s.pkh, s.bpnt, s.pbi,
+    s.kode_desa,
+    s.tanggal_lahir,
+    s.tanggal_verifikasi,
+    s.received_on,
+    s.nik_is_16_digits,
+    s.nik_looks_excel,
+    s.kk_is_16_digits,
+    s.kk_looks_excel,
+    s.submitted_kabkota,
+    -- kab/kota named by the NIK's first four digits; NULL: not a real region
+    nik_kab.name                                                        AS nik_region_name,
+    CASE WHEN s.nik_is_16_digits = 1 THEN substr(s.nik, 1, 4) END       AS nik_kabkota,
+    -- kecamatan named by the KK's first six digits
+    kk_kec.name                                                         AS kk_region_name,
+    -- DDMMYY as written in the NIK (only when day and month are possible)
+    CASE WHEN s.nik ~ '^[0-9]{6}(0[1-9]|[12][0-9]|3[01]|4[1-9]|[56][0-9]|7[01])(0[1-9]|1[0-2])[0-9]{6}$'
+         THEN substr(s.nik, 7, 6) END                                   AS nik_birth_part,
+    -- DDMMYY the NIK must carry for the recorded birth date and sex (+40 on the day for women)
+    CASE WHEN s.tanggal_lahir IS NOT NULL AND s.jenis_kelamin IN ('L', 'P')
+         THEN lpad((extract(day FROM s.tanggal_lahir)::int + CASE s.jenis_kelamin WHEN 'P' THEN 40 ELSE 0 END)::text, 2, '0')
+              || to_char(s.tanggal_lahir, 'MMYY') END                   AS expected_nik_birth_part,
+    CASE WHEN s.nik IS NOT NULL
+         THEN count(*) OVER (PARTITION BY s.submission_id, s.nik) END   AS nik_rows_in_file,
+    CASE WHEN s.kk_is_16_digits = 1
+         THEN count(*) FILTER (WHERE s.hubungan_keluarga = '1')
+              OVER (PARTITION BY s.submission_id, s.no_kk) END          AS kk_heads_in_file,
+    v.kabkota_code                                                      AS village_kabkota,
+    -- the district where this NIK is active in the registry, when it is another one
+    CASE WHEN i.active AND i.kabkota_code <> s.submitted_kabkota
+         THEN i.kabkota_code END                                        AS nik_active_in_kabkota
+FROM shaped s
+LEFT JOIN ref.kabkota nik_kab
+       ON s.nik_is_16_digits = 1 AND nik_kab.code = substr(s.nik, 1, 4)
+LEFT JOIN ref.kecamatan kk_kec
+       ON s.kk_is_16_digits = 1 AND kk_kec.code = substr(s.no_kk, 1, 6)
+LEFT JOIN ref.village v
+       ON v.code = s.kode_desa
+LEFT JOIN registry.individual i
+       ON s.nik_is_16_digits = 1 AND i.nik = s.nik

@@ -1,0 +1,83 @@
+"""Shared fixtures: a real PostgreSQL warehouse for tests.
+
+The server is the embedded one (pgserver, under var/) unless
+DTKS_WAREHOUSE_URL points at another. A template database is migrated and
+loaded with the reference codes once per session; each test that needs a
+warehouse gets a fresh copy of it (CREATE DATABASE ... TEMPLATE), so tests
+never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from dtks import reference, warehouse
+
+TEMPLATE_DB = "dtks_test_template"
+
+
+def _admin_engine(server_url: str) -> sa.Engine:
+    return sa.create_engine(make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    base = os.environ.get("DTKS_TEST_SERVER_URL") or os.environ.get("DTKS_WAREHOUSE_URL") \
+        or warehouse.embedded_server_url()
+    return warehouse.normalise_url(base)
+
+
+@pytest.fixture(scope="session")
+def template_url(server_url: str) -> str:
+    admin = _admin_engine(server_url)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{TEMPLATE_DB}"'))
+    url = make_url(server_url).set(database=TEMPLATE_DB).render_as_string(hide_password=False)
+    eng = sa.create_engine(url)
+    warehouse.migrate(eng)
+    reference.load_reference(eng)
+    eng.dispose()
+    admin.dispose()
+    return url
+
+
+@pytest.fixture
+def warehouse_url(server_url: str, template_url: str, monkeypatch: pytest.MonkeyPatch):
+    """A fresh, migrated warehouse with reference data; DTKS_WAREHOUSE_URL points at it."""
+    name = f"dtks_test_{uuid.uuid4().hex[:10]}"
+    admin = _admin_engine(server_url)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"'))
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    monkeypatch.setenv("DTKS_WAREHOUSE_URL", url)
+    yield url
+    warehouse._engine_for.cache_clear()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def wh(warehouse_url: str) -> sa.Engine:
+    return warehouse.engine(warehouse_url)
+
+
+@pytest.fixture
+def dirs(tmp_path, monkeypatch):
+    """Project-local folders redirected into tmp_path."""
+    paths = {name: tmp_path / name for name in ("landing", "archive", "outbox", "out")}
+    for p in paths.values():
+        p.mkdir()
+    monkeypatch.setenv("DTKS_LANDING_DIR", str(paths["landing"]))
+    monkeypatch.setenv("DTKS_ARCHIVE_DIR", str(paths["archive"]))
+    monkeypatch.setenv("DTKS_OUTBOX_DIR", str(paths["outbox"]))
+    monkeypatch.setenv("DTKS_OUT_DIR", str(paths["out"]))
+    return paths

@@ -1,0 +1,269 @@
+"""The round outputs (CSV, XLSX, HTML report, terminal table) from hand-built metric rows; no database."""
+
+from __future__ import annotations
+
+import csv
+import re
+from datetime import date, datetime, timezone
+from decimal import Decimal as D
+
+import openpyxl
+import pytest
+
+from dtks.metrics import DISTRICT_COLUMNS
+from dtks.report import (
+    INDEX_THRESHOLDS,
+    format_district_table,
+    render_round_report,
+    write_district_csv,
+    write_district_xlsx,
+    write_round_outputs,
+)
+
+ROUND = {"round_id": "2026-02", "opens_on": date(2026, 2, 1), "cutoff_on": date(2026, 2, 20), "grace_days": 3,
+         "penetapan_on": date(2026, 3, 15)}
+
+
+def _district(code, name, prov, prov_name, **kw):
+    row = dict(round_id="2026-02", province_code=prov, province_name=prov_name, kabkota_code=code, kabkota_name=name,
+               expected=True, submitted=True, accepted=True, submissions_received=1,
+               first_accepted_at=datetime(2026, 2, 10, 3, 4, 5, tzinfo=timezone.utc), on_time=True, days_late=0,
+               submission_lag_days=0, active_records=100, coverage_12m=D("0.5000"), coverage_24m=D("0.8000"),
+               record_age_median_days=D("120.0"), record_age_p90_days=D("400.5"), rows_submitted=100,
+               rows_accepted=95, acceptance_rate=D("0.9500"), missed_rounds=0, updated_since_baseline=D("0.6000"),
+               update_class="50_plus", on_time_rate_12r=D("1.0000"), update_index=D("0.8000"))
+    row.update(kw)
+    assert tuple(row) == DISTRICT_COLUMNS
+    return row
+
+
+# Follow-up, computed by hand:
+#   1101 accepted on time, index 0.8412            -> none
+#   1102 accepted 3 days late, index 0.7255        -> late
+#   1201 submitted, nothing accepted, index 0.4125 -> not accepted + index below 0.70
+#   1202 did not submit, index 0.0500              -> not submitted + index below 0.70
+#   1203 not expected                               -> none (not in the round's expected set)
+DISTRICTS = [
+    _district("1102", '=HYPERLINK("http://x","klik")', "11", "Aceh", on_time=False, days_late=3,
+              coverage_24m=D("0.7210"), update_index=D("0.7255")),
+    _district("1101", "Kabupaten Simeulue Dengan Nama Sangat Panjang Sekali", "11", "Aceh",
+              coverage_12m=D("0.4617"), coverage_24m=D("0.8123"), update_index=D("0.8412")),
+    _district("1201", "-Nias", "12", "Sumatera Utara", accepted=False, first_accepted_at=None, on_time=False,
+              days_late=None, submissions_received=2, rows_accepted=0, acceptance_rate=D("0.0000"),
+              coverage_24m=D("0.5500"), update_class="under_50", update_index=D("0.4125")),
+    _district("1202", "Tapanuli Tengah", "12", "Sumatera Utara", submitted=False, accepted=False,
+              submissions_received=0, first_accepted_at=None, on_time=False, days_late=None, rows_submitted=0,
+              rows_accepted=0, acceptance_rate=None, missed_rounds=4, coverage_12m=D("0.0200"),
+              coverage_24m=D("0.1000"), update_class="never", update_index=D("0.0500")),
+    _district("1203", "<b>Kota Baru</b>", "12", "Sumatera Utara", expected=False, submitted=False, accepted=False,
+              submissions_received=0, first_accepted_at=None, on_time=False, days_late=None, active_records=0,
+              coverage_12m=None, coverage_24m=None, record_age_median_days=None, record_age_p90_days=None,
+              rows_submitted=0, rows_accepted=0, acceptance_rate=None, updated_since_baseline=None,
+              update_class="never", on_time_rate_12r=None, update_index=None),
+]
+PROVINCES = [
+    dict(round_id="2026-02", province_code="11", province_name="Aceh", expected_districts=2, submitted_districts=2,
+         accepted_districts=2, on_time_districts=1, reporting_rate=D("1.0000"), on_time_rate=D("0.5000"),
+         active_records=200, coverage_12m=D("0.4809"), coverage_24m=D("0.7667"), acceptance_rate=D("0.9500")),
+    dict(round_id="2026-02", province_code="12", province_name="Sumatera Utara", expected_districts=2,
+         submitted_districts=1, accepted_districts=0, on_time_districts=0, reporting_rate=D("0.0000"),
+         on_time_rate=D("0.0000"), active_records=200, coverage_12m=D("0.2600"), coverage_24m=D("0.3250"),
+         acceptance_rate=D("0.0000")),
+]
+TREND = [
+    dict(round_id="2026-01", expected_districts=4, submitted_districts=3, accepted_districts=3, on_time_districts=2,
+         reporting_rate=D("0.7500"), on_time_rate=D("0.5000"), active_records=400, coverage_12m=D("0.3000"),
+         coverage_24m=D("0.5000"), acceptance_rate=D("0.9000")),
+    dict(round_id="2026-02", expected_districts=4, submitted_districts=3, accepted_districts=2, on_time_districts=1,
+         reporting_rate=D("0.5000"), on_time_rate=D("0.2500"), active_records=400, coverage_12m=D("0.3705"),
+         coverage_24m=D("0.5458"), acceptance_rate=D("0.6333")),
+]
+EXPECTED_FOLLOW_UP = {
+    "1102": ["Terlambat 3 hari"],
+    "1201": ["Kiriman ada, tetapi tidak ada yang diterima", "Indeks pemutakhiran di bawah 0,70"],
+    "1202": ["Tidak mengirim data", "Indeks pemutakhiran di bawah 0,70"],
+}
+EXPECTED_FOLLOW_UP_EN = {
+    "1102": ["Submitted 3 days late"],
+    "1201": ["Submitted, but nothing accepted", "Update index below 0.70"],
+    "1202": ["Did not submit", "Update index below 0.70"],
+}
+
+
+def _section(html: str, sid: str) -> str:
+    m = re.search(rf'<section id="{sid}">(.*?)</section>', html, re.S)
+    assert m, f"section {sid} missing"
+    return m.group(1)
+
+
+@pytest.fixture(scope="module")
+def html() -> str:
+    return render_round_report(ROUND, DISTRICTS, PROVINCES, TREND, links={"Data Docs": "../data_docs/index.html"})
+
+
+def test_thresholds():
+    assert INDEX_THRESHOLDS == (0.70, 0.75)
+
+
+def test_csv_values_and_formula_neutralising(tmp_path):
+    path = tmp_path / "d.csv"
+    write_district_csv(path, DISTRICTS)
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert tuple(rows[0]) == DISTRICT_COLUMNS
+    assert len(rows) == 1 + len(DISTRICTS)
+    by_code = {r[DISTRICT_COLUMNS.index("kabkota_code")]: dict(zip(DISTRICT_COLUMNS, r)) for r in rows[1:]}
+    assert by_code["1101"]["coverage_12m"] == "0.4617"
+    assert by_code["1101"]["coverage_24m"] == "0.8123"
+    assert by_code["1101"]["update_index"] == "0.8412"
+    assert by_code["1101"]["record_age_median_days"] == "120.0"
+    assert by_code["1101"]["expected"] == "true" and by_code["1203"]["expected"] == "false"
+    assert by_code["1101"]["first_accepted_at"] == "2026-02-10T03:04:05+00:00"
+    assert by_code["1203"]["coverage_24m"] == "" and by_code["1201"]["days_late"] == ""
+    assert by_code["1102"]["kabkota_name"] == """'=HYPERLINK("http://x","klik")"""
+    assert by_code["1201"]["kabkota_name"] == "'-Nias"
+    assert by_code["1203"]["kabkota_name"] == "<b>Kota Baru</b>"
+
+
+@pytest.mark.parametrize("name, written", [
+    ("+62 Kota", "'+62 Kota"), ("@SUM(A1)", "'@SUM(A1)"), ("=1+1", "'=1+1"), ("-1", "-1"), ("-1.5", "-1.5"),
+    ("+3", "+3"), ("Kota -Baru", "Kota -Baru"), ("", ""),
+])
+def test_csv_formula_rule(tmp_path, name, written):
+    path = tmp_path / "d.csv"
+    write_district_csv(path, [_district("1101", name, "11", "Aceh", missed_rounds=-1)])
+    with path.open(encoding="utf-8", newline="") as fh:
+        row = dict(zip(DISTRICT_COLUMNS, list(csv.reader(fh))[1]))
+    assert row["kabkota_name"] == written
+    assert row["missed_rounds"] == "-1"
+
+
+def test_xlsx(tmp_path):
+    path = tmp_path / "d.xlsx"
+    write_district_xlsx(path, DISTRICTS)
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["districts", "keterangan"]
+    ws = wb["districts"]
+    assert ws.max_row == 1 + len(DISTRICTS)
+    assert tuple(c.value for c in ws[1]) == DISTRICT_COLUMNS
+    names = {ws.cell(row=i, column=5).value for i in range(2, ws.max_row + 1)}
+    assert """'=HYPERLINK("http://x","klik")""" in names and "'-Nias" in names
+    assert all(ws.cell(row=i, column=5).data_type == "s" for i in range(2, ws.max_row + 1))
+    cov = {ws.cell(row=i, column=4).value: ws.cell(row=i, column=DISTRICT_COLUMNS.index("coverage_12m") + 1).value
+           for i in range(2, ws.max_row + 1)}
+    assert float(cov["1101"]) == pytest.approx(0.4617)
+    notes = wb["keterangan"]
+    assert notes.max_row == 1 + len(DISTRICT_COLUMNS)
+    assert all(notes.cell(row=i, column=2).value and notes.cell(row=i, column=3).value
+               for i in range(2, notes.max_row + 1))
+
+
+def test_html_sections_and_offline(html):
+    for sid in ("summary", "coverage-by-province", "trend", "league", "follow-up", "districts", "links"):
+        assert f'id="{sid}"' in html
+    assert "http://" not in html.replace('HYPERLINK(&#34;http://x', '') and "https://" not in html
+    assert "<script" not in html.lower() and "<link" not in html.lower() and "@import" not in html
+    assert "&lt;b&gt;Kota Baru&lt;/b&gt;" in html and "<b>Kota Baru" not in html
+
+
+def test_html_offline_strict():
+    """Without a formula-looking name carrying a URL, the page contains no URL at all."""
+    clean = [dict(d, kabkota_name="Kab. Contoh") if d["kabkota_code"] == "1102" else d for d in DISTRICTS]
+    page = render_round_report(ROUND, clean, PROVINCES, TREND)
+    assert "http://" not in page and "https://" not in page
+    assert 'id="links"' not in page
+
+
+def test_html_summary(html):
+    summary = _section(html, "summary")
+    for text in ("50.0%", "25.0%", "37.0%", "54.6%", "63.3%", ">4<", ">3<", ">2<"):
+        assert text in summary
+
+
+def test_coverage_chart(html):
+    sec = _section(html, "coverage-by-province")
+    assert sec.count("<svg") == 1
+    plotted = [d for d in DISTRICTS if d["coverage_24m"] is not None]
+    assert sec.count('<circle class="dot"') == len(plotted) == 4
+    assert sec.count('class="median"') == 2  # one per province
+    assert sec.count('class="thr"') == 2  # 70% and 75%
+    assert "81.2%" in sec and "Sumatera Utara" in sec  # tooltip and province table
+    assert "76.7%" in sec and "32.5%" in sec
+
+
+def test_trend_chart(html):
+    sec = _section(html, "trend")
+    assert sec.count("<svg") == 1
+    assert sec.count('<circle class="pt') == 2 * len(TREND)
+    assert sec.count("<polyline") == 2
+
+
+def test_trend_single_round():
+    page = render_round_report(ROUND, DISTRICTS, PROVINCES, TREND[1:])
+    sec = _section(page, "trend")
+    assert sec.count('<circle class="pt') == 2 and "<polyline" not in sec
+
+
+def test_summary_without_trend_row_derives_from_districts():
+    page = render_round_report(ROUND, DISTRICTS, PROVINCES, [])
+    summary = _section(page, "summary")
+    assert "50.0%" in summary  # 2 of 4 expected districts accepted
+    assert "25.0%" in summary  # 1 of 4 on time
+
+
+def test_follow_up(html):
+    sec = _section(html, "follow-up")
+    rows = re.findall(r'<tr data-code="(\d+)">(.*?)</tr>', sec, re.S)
+    assert [code for code, _ in rows] == sorted(EXPECTED_FOLLOW_UP)
+    for code, body in rows:
+        cells = re.findall(r"<td>(.*?)</td>", body, re.S)
+        assert re.findall(r"<li>(.*?)</li>", cells[3]) == EXPECTED_FOLLOW_UP[code]
+        assert re.findall(r'<li class="en">(.*?)</li>', cells[4]) == EXPECTED_FOLLOW_UP_EN[code]
+
+
+def test_league_order(html):
+    sec = _section(html, "league")
+    codes = re.findall(r'<tr data-code="(\d+)">', sec)
+    assert codes == ["1101", "1102", "1201", "1202", "1203"]
+    assert sec.count('style="width:') == len(DISTRICTS)
+    rows = dict(re.findall(r'<tr data-code="(\d+)">(.*?)</tr>', sec, re.S))
+    assert rows["1101"].count('class="ok"') == 2  # 0.8412 meets 0.70 and 0.75
+    assert rows["1102"].count('class="ok"') == 1  # 0.7255 meets 0.70 only
+    assert rows["1201"].count('class="ok"') == 0
+    assert rows["1203"].count('class="ok"') == 0 and "–" in rows["1203"]
+
+
+def test_district_table_and_class_colours(html):
+    sec = _section(html, "districts")
+    assert sec.count("<tr>") == 1 + len(DISTRICTS)
+    assert 'cls-never' in sec and 'cls-under_50' in sec and 'cls-50_plus' in sec
+    assert "46.2%" in sec
+
+
+def test_write_round_outputs(tmp_path):
+    paths = write_round_outputs(tmp_path, ROUND, DISTRICTS, PROVINCES, TREND, links={"Umpan balik": "feedback/"})
+    assert set(paths) == {"csv", "xlsx", "html"}
+    assert paths["csv"] == tmp_path / "2026-02" / "district_metrics.csv"
+    assert paths["xlsx"] == tmp_path / "2026-02" / "district_metrics.xlsx"
+    assert paths["html"] == tmp_path / "2026-02" / "report.html"
+    assert all(p.is_file() for p in paths.values())
+    links = _section(paths["html"].read_text(encoding="utf-8"), "links")
+    assert 'href="district_metrics.csv"' in links and 'href="feedback/"' in links
+    assert sorted(p.name for p in (tmp_path / "2026-02").iterdir()) == [
+        "district_metrics.csv", "district_metrics.xlsx", "report.html"]
+    with pytest.raises(ValueError):
+        write_round_outputs(tmp_path, dict(ROUND, round_id="../x"), DISTRICTS, PROVINCES, TREND)
+
+
+def test_format_district_table():
+    text = format_district_table(DISTRICTS)
+    lines = text.splitlines()
+    assert len(lines) == 1 + len(DISTRICTS)
+    assert [line[:4] for line in lines[1:]] == ["1101", "1102", "1201", "1202", "1203"]
+    assert "Kabupaten Simeulue Dengan Nama Sangat Panjang Sekali"[:28] in lines[1]
+    assert "Sekali" not in text
+    assert "ya" in lines[1] and "tidak" in lines[3]
+    assert "46.2%" in lines[1] and "81.2%" in lines[1] and "0.841" in lines[1]
+    assert len({len(line.split("  ")[0]) for line in lines}) == 1
+    limited = format_district_table(DISTRICTS, limit=2).splitlines()
+    assert len(limited) == 1 + 2 + 1 and "3" in limited[-1]
