@@ -39,11 +39,13 @@ def default_round(round_id: str) -> Round:
                  date(year, month, DEFAULT_PENETAPAN_DAY))
 
 
-def create_round(eng: Engine, rnd: Round, provinces: list[str] | None = None) -> bool:
+def create_round(eng: Engine, rnd: Round, provinces: list[str] | None = None,
+                 districts: list[str] | None = None) -> bool:
     """Create a round and snapshot its expected districts; False if it existed.
 
-    The expected set is every current kab/kota (of ``provinces``, if given) at
-    the moment the round opens; it is never recomputed afterwards.
+    The expected set is every current kab/kota (of ``provinces`` or exactly
+    ``districts``, if given) at the moment the round opens; it is never
+    recomputed afterwards.
     """
     with eng.begin() as conn:
         created = conn.execute(
@@ -55,8 +57,9 @@ def create_round(eng: Engine, rnd: Round, provinces: list[str] | None = None) ->
             conn.execute(
                 sa.text("INSERT INTO audit.round_expected_district (round_id, kabkota_code)"
                         " SELECT :r, code FROM ref.kabkota WHERE retired_in IS NULL"
-                        " AND (CAST(:p AS text[]) IS NULL OR province_code = ANY(CAST(:p AS text[])))"),
-                {"r": rnd.round_id, "p": provinces},
+                        " AND (CAST(:p AS text[]) IS NULL OR province_code = ANY(CAST(:p AS text[])))"
+                        " AND (CAST(:d AS text[]) IS NULL OR code = ANY(CAST(:d AS text[])))"),
+                {"r": rnd.round_id, "p": provinces, "d": districts},
             )
     return created
 

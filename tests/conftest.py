@@ -12,7 +12,11 @@ from __future__ import annotations
 import os
 import uuid
 
+from pathlib import Path
+
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+# Airflow reads its configuration when first imported: point it at a test home first.
+os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parent.parent / "var" / "test-airflow"))
 
 import pytest
 import sqlalchemy as sa
@@ -68,6 +72,14 @@ def warehouse_url(server_url: str, template_url: str, monkeypatch: pytest.Monkey
 @pytest.fixture
 def wh(warehouse_url: str) -> sa.Engine:
     return warehouse.engine(warehouse_url)
+
+
+@pytest.fixture(scope="session")
+def airflow_ready() -> None:
+    """Airflow's metadata DB (SQLite) migrated and our pool created, once per session."""
+    from dtks import airflow_env
+
+    airflow_env.ensure_metadata_db()
 
 
 @pytest.fixture

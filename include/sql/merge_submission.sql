@@ -21,8 +21,9 @@ SELECT n.file_row, n.nik, n.no_kk, n.id_dtks, n.nama, n.jenis_kelamin, n.tempat_
        n.status_keberadaan = '1' AS active,
        n.tanggal_verifikasi AS verified_on,
        s.received_at,
+       -- the person's attributes; the address (alamat, RT, RW) is the household's and is versioned there
        md5(concat_ws('|', n.no_kk, n.id_dtks, n.nama, n.jenis_kelamin, n.tempat_lahir, n.tanggal_lahir,
-                     n.hubungan_keluarga, n.nama_ibu_kandung, n.alamat, n.rt, n.rw, n.kode_desa,
+                     n.hubungan_keluarga, n.nama_ibu_kandung, n.kode_desa,
                      n.status_keberadaan, n.pkh, n.bpnt, n.pbi)) AS record_hash,
        i.nik IS NOT NULL AS known,
        i.active AS was_active,
@@ -94,7 +95,8 @@ SELECT nik, :sid, file_row, event,
        verified_on, received_at, :run_id
 FROM merge_input;
 
--- Households: the address on the first accepted row of each KK in the file.
+-- Households: the address on the first accepted row of each KK in the file
+-- (household fields are repeated on every member's row).
 CREATE TEMP TABLE merge_household ON COMMIT DROP AS
 SELECT DISTINCT ON (m.no_kk) m.no_kk, m.kode_desa, m.kabkota_code, m.alamat, m.rt, m.rw, m.file_row, m.received_at,
        h.no_kk IS NOT NULL AS known, coalesce(h.version_no, 0) AS old_version,

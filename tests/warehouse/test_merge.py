@@ -1,0 +1,140 @@
+"""Merge semantics against the real warehouse: insert, change, confirm, deactivate,
+idempotent re-runs, and a failure mid-merge leaving the registry as it was."""
+
+import pytest
+import sqlalchemy as sa
+
+from dtks import ingest, warehouse
+from tests import scenario
+from tests.builders import SURABAYA
+
+pytestmark = pytest.mark.postgres
+
+
+def _ingest_all(eng, dirs, run_id="run-1"):
+    refs = [ingest.register(eng, f, run_id, dirs["archive"]) for f in ingest.discover(dirs["landing"])]
+    refs = [r for r in refs if r]
+    for r in refs:
+        ingest.stage(eng, r.submission_id, run_id)
+    ingest.validate(eng, [r.submission_id for r in refs], run_id)
+    return [ingest.merge(eng, r.submission_id, run_id) for r in refs], refs
+
+
+def _registry_state(eng):
+    with eng.connect() as conn:
+        return {
+            "individual": conn.execute(sa.text(
+                "SELECT nik, nama, pbi, active, status_keberadaan, version_no, last_verified_on"
+                " FROM registry.individual ORDER BY nik")).all(),
+            "versions": conn.execute(sa.text(
+                "SELECT nik, version_no, change_kind, valid_from, valid_to FROM registry.individual_version"
+                " ORDER BY nik, version_no")).all(),
+            "events": conn.execute(sa.text("SELECT count(*) FROM registry.individual_event")).scalar(),
+            "households": conn.execute(sa.text(
+                "SELECT no_kk, rt, version_no FROM registry.household ORDER BY no_kk")).all(),
+        }
+
+
+def test_insert_change_confirm_deactivate(wh, dirs, tmp_path):
+    scenario.prepare(wh, tmp_path)
+    scenario.land_round(dirs["landing"])
+    results, _ = _ingest_all(wh, dirs)
+    assert len(results) == 2
+    a_result = next(r for r in results if r["rows_accepted"] == 4)
+    assert a_result["events"] == {"confirmed": 1, "changed": 1, "deactivated": 1, "inserted": 1}
+    b_result = next(r for r in results if r["rows_accepted"] == 2)
+    assert b_result["events"] == {"confirmed": 2}
+
+    with wh.connect() as conn:
+        def current(p):
+            return conn.execute(sa.text(
+                "SELECT pbi, active, status_keberadaan, version_no, last_verified_on::text AS verified"
+                " FROM registry.individual WHERE nik = :n"), {"n": p.nik}).one()
+
+        assert tuple(current(scenario.a1)) == (False, True, "1", 1, "2026-08-05")   # confirmed: no new version
+        assert tuple(current(scenario.a2)) == (True, True, "1", 2, "2026-08-05")    # changed
+        assert tuple(current(scenario.a3)) == (False, False, "3", 2, "2026-08-05")  # deceased: kept, inactive
+        assert tuple(current(scenario.a4)) == (False, True, "1", 1, "2023-01-10")   # quarantined row: untouched
+        assert tuple(current(scenario.a5)) == (False, True, "1", 1, "2026-08-05")   # newborn inserted
+
+        versions = conn.execute(sa.text(
+            "SELECT version_no, change_kind, valid_to IS NULL AS current, pbi FROM registry.individual_version"
+            " WHERE nik = :n ORDER BY version_no"), {"n": scenario.a2.nik}).all()
+        assert [tuple(v) for v in versions] == [(1, "inserted", False, False), (2, "changed", True, True)]
+        households = conn.execute(sa.text(
+            "SELECT version_no, rt, valid_to IS NULL AS current FROM registry.household_version"
+            " WHERE no_kk = :k ORDER BY version_no"), {"k": scenario.a1.no_kk}).all()
+        assert [tuple(h) for h in households] == [(1, "001", False), (2, "009", True)]
+        # the old version closes exactly when the new one starts
+        bounds = conn.execute(sa.text(
+            "SELECT (SELECT valid_to FROM registry.individual_version WHERE nik = :n AND version_no = 1)"
+            " = (SELECT valid_from FROM registry.individual_version WHERE nik = :n AND version_no = 2)"),
+            {"n": scenario.a2.nik}).scalar()
+        assert bounds is True
+        assert conn.execute(sa.text("SELECT count(*) FROM registry.individual_version")).scalar() == 10
+        assert conn.execute(sa.text("SELECT count(*) FROM registry.individual_event")).scalar() == 13
+        issues = conn.execute(sa.text(
+            "SELECT file_row, reason_code, severity, field FROM quarantine.row_issue")).all()
+        assert [tuple(i) for i in issues] == [(4, "nama_blank", "error", "nama")]
+        kept = conn.execute(sa.text("SELECT row_data->>'nik' FROM quarantine.rejected_row")).scalars().all()
+        assert kept == [scenario.a4.nik]
+        # lineage: the change points at the submission and file row that made it
+        lineage = conn.execute(sa.text(
+            "SELECT s.kabkota_code, v.file_row FROM registry.individual_version v"
+            " JOIN audit.submission s USING (submission_id) WHERE v.nik = :n AND v.version_no = 2"),
+            {"n": scenario.a2.nik}).one()
+        assert tuple(lineage) == (SURABAYA, 2)
+        # staging is emptied once merged; files are archived, not left in landing
+        assert conn.execute(sa.text("SELECT count(*) FROM staging.submission_row")).scalar() == 0
+    assert list(dirs["landing"].rglob("*.csv")) == []
+    assert len(list(dirs["archive"].rglob("*.csv"))) == 3  # baseline + two submissions
+
+
+def test_rerunning_is_a_no_op(wh, dirs, tmp_path):
+    scenario.prepare(wh, tmp_path)
+    scenario.land_round(dirs["landing"])
+    _, refs = _ingest_all(wh, dirs)
+    before = _registry_state(wh)
+    # every step again on the same submissions: nothing to do
+    for r in refs:
+        assert ingest.stage(wh, r.submission_id, "run-2")["skipped"]
+        assert ingest.merge(wh, r.submission_id, "run-2")["skipped"]
+    assert ingest.validate(wh, [r.submission_id for r in refs], "run-2") == {}
+    # the same files delivered again: recognised by content hash, not registered twice
+    scenario.land_round(dirs["landing"])
+    results, refs_again = _ingest_all(wh, dirs, "run-3")
+    assert refs_again == [] and results == []
+    assert _registry_state(wh) == before
+    # and the baseline again
+    assert ingest.load_baseline(wh, scenario.write_baseline(tmp_path), "again", scenario.BASELINE_AT) == {
+        "status": "already loaded"}
+    assert _registry_state(wh) == before
+
+
+def test_failure_mid_merge_leaves_the_warehouse_unchanged(wh, dirs, tmp_path, monkeypatch):
+    scenario.prepare(wh, tmp_path)
+    scenario.land_round(dirs["landing"])
+    refs = [ingest.register(wh, f, "run-1", dirs["archive"]) for f in ingest.discover(dirs["landing"])]
+    for r in refs:
+        ingest.stage(wh, r.submission_id, "run-1")
+    ingest.validate(wh, [r.submission_id for r in refs], "run-1")
+    before = _registry_state(wh)
+
+    real_read_sql = warehouse.read_sql
+
+    def failing_after_the_writes(name):
+        sql = real_read_sql(name)
+        # Everything in the merge runs, then the database raises: the transaction must roll back.
+        return sql + "\nSELECT 1 / 0;" if name == "merge_submission.sql" else sql
+
+    monkeypatch.setattr(ingest, "read_sql", failing_after_the_writes)
+    with pytest.raises(sa.exc.DataError):
+        ingest.merge(wh, refs[0].submission_id, "run-1")
+    assert _registry_state(wh) == before
+    with wh.connect() as conn:
+        assert conn.execute(sa.text("SELECT status FROM audit.submission WHERE submission_id = :s"),
+                            {"s": refs[0].submission_id}).scalar() == "validated"
+
+    monkeypatch.setattr(ingest, "read_sql", real_read_sql)
+    assert ingest.merge(wh, refs[0].submission_id, "run-1 retry")["status"] == "merged"
+    assert _registry_state(wh) != before
