@@ -154,10 +154,12 @@ def _cell_text(value: object) -> str:
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, float):
-        # Excel keeps 15 significant digits: a 16-digit NIK typed as a number
-        # comes back as 3.17101200100001e+15, which the checks then catch.
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else format(value, ".15g")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # Excel keeps 15 significant digits: a 16-digit NIK typed as a number is
+        # already damaged, and comes back as 3.57801040380e+15 for the checks to catch.
+        if abs(value) >= 1e15:
+            return format(value, ".15g")
+        return str(int(value)) if float(value).is_integer() else str(value)
     return str(value)
 
 
