@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 
-from dtks.runs import record_task_outcome
+from dtks.dag_defaults import DEFAULT_ARGS
 
 DOC = """
 ### Close an update round / Tutup putaran pemutakhiran
@@ -31,13 +31,7 @@ Trigger it with the form (round id) to recompute a past round. Logic: `dtks.clos
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-        "on_success_callback": record_task_outcome,
-        "on_failure_callback": record_task_outcome,
-    },
+    default_args=DEFAULT_ARGS,
     doc_md=DOC,
     tags=["dtks"],
     params={

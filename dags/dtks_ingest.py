@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import Asset, Param, TriggerRule, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from dtks.runs import record_task_outcome
+from dtks.dag_defaults import DEFAULT_ARGS
 
 # Emitted when at least one submission was merged; downstream DAGs listen for it.
 REGISTRY_UPDATED = Asset(name="dtks_registry_updated", uri="dtks://warehouse/registry")
@@ -35,22 +35,13 @@ Runs hourly (and on demand). For every file waiting in
 XCom carries submission ids and counts only. Logic: `dtks.ingest`.
 """
 
-default_args = {
-    "retries": 2,
-    "retry_delay": timedelta(seconds=30),
-    "retry_exponential_backoff": True,
-    "on_success_callback": record_task_outcome,
-    "on_failure_callback": record_task_outcome,
-}
-
-
 @dag(
     dag_id="dtks_ingest",
     schedule="@hourly",
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args=default_args,
+    default_args=DEFAULT_ARGS,
     doc_md=DOC,
     tags=["dtks"],
     params={

@@ -12,11 +12,17 @@ from __future__ import annotations
 import os
 import uuid
 
-from pathlib import Path
+import atexit
+import shutil
+import tempfile
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-# Airflow reads its configuration when first imported: point it at a test home first.
-os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parent.parent / "var" / "test-airflow"))
+# Airflow reads its configuration when first imported: point it at a home of
+# this test session's own (SQLite does not like concurrent sessions sharing one).
+if "AIRFLOW_HOME" not in os.environ:
+    _airflow_home = tempfile.mkdtemp(prefix="dtks-test-airflow-")
+    os.environ["AIRFLOW_HOME"] = _airflow_home
+    atexit.register(shutil.rmtree, _airflow_home, ignore_errors=True)
 
 import pytest
 import sqlalchemy as sa
@@ -24,7 +30,8 @@ from sqlalchemy.engine import make_url
 
 from dtks import reference, warehouse
 
-TEMPLATE_DB = "dtks_test_template"
+# One template per test session, so concurrent sessions never drop each other's.
+TEMPLATE_DB = f"dtks_test_template_{os.getpid()}"
 
 
 def _admin_engine(server_url: str) -> sa.Engine:
@@ -49,14 +56,16 @@ def template_url(server_url: str) -> str:
     warehouse.migrate(eng)
     reference.load_reference(eng)
     eng.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)'))
     admin.dispose()
-    return url
 
 
 @pytest.fixture
 def warehouse_url(server_url: str, template_url: str, monkeypatch: pytest.MonkeyPatch):
     """A fresh, migrated warehouse with reference data; DTKS_WAREHOUSE_URL points at it."""
-    name = f"dtks_test_{uuid.uuid4().hex[:10]}"
+    name = f"dtks_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = _admin_engine(server_url)
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"'))
