@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed
 export GX_ANALYTICS_ENABLED := false
 export XDG_RUNTIME_DIR := $(CURDIR)/var/run
 
-.PHONY: venv demo test test-fast stop clean
+.PHONY: venv demo test test-fast stop clean browser
+.PHONY: test-deploy stack-env stack-up stack-down
 
 venv: $(STAMP)
 
@@ -23,11 +24,30 @@ $(STAMP): requirements.txt pyproject.toml
 demo: $(STAMP)
 	$(BIN)/dtks demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
+
+# Headless Debian chromium for the auditor page's browser test (tests/audit); CI runs as root.
+browser:
+	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || (apt-get update && apt-get install -y --no-install-recommends chromium)
+	@command -v chromium >/dev/null || echo "note: chromium not installed (needs root: apt-get install chromium); the browser test will be skipped"
 
 stop:
 	-$(BIN)/dtks stop
 
 clean: stop
 	rm -rf var out
+
+# ---- the production-like stack (docker-compose.yml; docs/operations.md). Needs a Docker engine,
+# except test-deploy: the compose/Dockerfile consistency checks and a real multi-process Airflow, here.
+test-deploy: $(STAMP)
+	$(BIN)/python -m pytest -q tests/deploy
+
+stack-env:
+	@test -f .env && echo ".env exists: kept" || $(PYTHON) deploy/make_env.py
+
+stack-up: stack-env
+	docker compose up -d --build
+
+stack-down:
+	docker compose down

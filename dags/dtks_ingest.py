@@ -30,7 +30,10 @@ Runs hourly (and on demand). For every file waiting in
 4. **merge_submission** (one per submission, pool `dtks_warehouse`) – one transaction per
    submission: insert / change / confirm / deactivate with full history; failing rows to
    `quarantine.*`.
-5. **summarise_run** – emits the `dtks_registry_updated` asset when anything was merged.
+5. **summarise_run** – writes each finished submission's feedback file (XLSX + CSV, in Bahasa
+   Indonesia and English) to `<outbox>/<round>/<kab/kota>/feedback_<id>.*` (`dtks.feedback`),
+   brings the round's Data Docs site `out/<round>/data_docs/` up to date (`dtks.datadocs`), and
+   emits the `dtks_registry_updated` asset when anything was merged.
 
 XCom carries submission ids and counts only. Logic: `dtks.ingest`.
 """
@@ -81,9 +84,14 @@ def dtks_ingest():
 
     @task(outlets=[REGISTRY_UPDATED], trigger_rule=TriggerRule.ALL_DONE)
     def summarise_run(submissions: list[dict], **context) -> dict:
+        from dtks import datadocs, feedback
         from dtks.ingest import summarise
         from dtks.warehouse import engine
-        summary = summarise(engine(), [s["submission_id"] for s in submissions])
+        ids = [s["submission_id"] for s in submissions]
+        # Feedback files for every finished submission (outbox), then the rounds' Data Docs.
+        written = feedback.write_run_feedback(engine(), context["run_id"], ids)
+        datadocs.build_sites_for(engine(), ids + written["submissions"])
+        summary = summarise(engine(), ids)
         if summary["submissions_unfinished"]:
             # Fail the run visibly; the next run picks these submissions up again.
             raise RuntimeError(f"{summary['submissions_unfinished']} submission(s) not finished: see failed tasks")

@@ -62,17 +62,78 @@ def cmd_round_create(args) -> None:
         date.fromisoformat(args.cutoff) if args.cutoff else base.cutoff_on,
         args.grace if args.grace is not None else base.grace_days,
         date.fromisoformat(args.penetapan) if args.penetapan else base.penetapan_on,
+        on_time_grace_days=args.on_time_grace if args.on_time_grace is not None else base.on_time_grace_days,
     )
     provinces = args.provinces.split(",") if args.provinces else None
     created = rounds.create_round(_engine(), rnd, provinces)
-    print(f"round {rnd.round_id} {'created' if created else 'already exists'}")
+    print(f"round {rnd.round_id} {'created' if created else 'already exists'}; calendar → {rounds.export_calendar(_engine())}")
+
+
+def _round_dates(args) -> dict:
+    return {"opens_on": date.fromisoformat(args.opens) if args.opens else None,
+            "cutoff_on": date.fromisoformat(args.cutoff) if args.cutoff else None,
+            "grace_days": args.grace, "on_time_grace_days": args.on_time_grace,
+            "penetapan_on": date.fromisoformat(args.penetapan) if args.penetapan else None}
 
 
 def cmd_round_list(args) -> None:
     from dtks import rounds
-    print(f"{'round':8} {'opens':10} {'cut-off':10} {'grace':>5} {'penetapan':10} status")
+    print(f"{'round':8} {'opens':10} {'cut-off':10} {'grace':>5} {'closes (end of, WIB)':20} {'penetapan':10} status")
     for r in rounds.list_rounds(_engine()):
-        print(f"{r.round_id:8} {r.opens_on} {r.cutoff_on} {r.grace_days:>5} {r.penetapan_on} {r.status}")
+        print(f"{r.round_id:8} {r.opens_on} {r.cutoff_on} {r.grace_days:>5} {str(r.last_grace_day):20} "
+              f"{r.penetapan_on} {r.status}")
+
+
+def cmd_round_move(args) -> None:
+    from dtks import rounds
+    rnd = rounds.move_round(_engine(), args.round_id, args.reason, **_round_dates(args))
+    print(f"round {rnd.round_id}: cut-off {rnd.cutoff_on}, closes end of {rnd.last_grace_day} WIB; "
+          f"calendar → {rounds.export_calendar(_engine())}")
+
+
+def cmd_round_reopen(args) -> None:
+    from dtks import rounds
+    rnd = rounds.reopen_round(_engine(), args.round_id, args.reason, **_round_dates(args))
+    print(f"round {rnd.round_id} reopened (closes end of {rnd.last_grace_day} WIB); "
+          f"calendar → {rounds.export_calendar(_engine())}")
+
+
+def cmd_round_close(args) -> None:
+    from dtks import closing, rounds
+    rounds.get_round(_engine(), args.round_id)
+    state = closing.run_close_dag(round_id=args.round_id)
+    print(f"dtks_close_round {args.round_id}: {state}; calendar → {rounds.export_calendar(_engine())}")
+
+
+def cmd_round_backfill(args) -> None:
+    from dtks import closing
+    done = closing.backfill(_engine(), args.first, args.last)
+    print(f"closed again, in calendar order: {', '.join(done) or 'no rounds'}")
+
+
+def cmd_round_export(args) -> None:
+    from dtks import rounds
+    print(rounds.export_calendar(_engine(), Path(args.out) if args.out else None))
+
+
+def cmd_round_history(args) -> None:
+    from dtks import rounds
+    for c in rounds.round_changes(_engine(), args.round_id):
+        print(f"{c['changed_at']:%Y-%m-%d %H:%M} {c['round_id']} {c['change']:8} by {c['changed_by']}"
+              + (f" — {c['reason']}" if c["reason"] else ""))
+
+
+def cmd_round_penetapan(args) -> None:
+    from dtks import metrics, rounds
+    snap = metrics.penetapan(_engine(), args.round_id)
+    if snap is None:
+        raise LookupError(f"round {args.round_id} has no penetapan snapshot yet (close the round first)")
+    print(f"round {args.round_id} penetapan snapshot #{snap['snapshot_no']} as of "
+          f"{snap['as_of'].astimezone(rounds.JAKARTA):%Y-%m-%d %H:%M} WIB: "
+          f"{snap['active_individuals']} active individuals, {snap['households']} households, "
+          f"{len(snap['districts'])} districts, hash {snap['registry_hash']}")
+    problems = metrics.verify_penetapan(_engine(), args.round_id)
+    print("reproduced exactly from history" if not problems else "DIFFERS from history:\n  " + "\n  ".join(problems))
 
 
 def cmd_baseline_load(args) -> None:
@@ -101,6 +162,23 @@ def cmd_demo(args) -> None:
     demo.run_demo()
 
 
+def cmd_lineage(args) -> None:
+    from dtks import audit
+    print(audit.format_lineage(audit.lineage(_engine(), args.identifier), args.identifier))
+
+
+def cmd_review_queue(args) -> None:
+    from dtks import review
+    status = None if args.all else "open"
+    print(review.format_review_queue(review.review_queue(_engine(), args.round, status), args.show_nik))
+
+
+def cmd_audit_export(args) -> None:
+    from dtks import audit
+    path, sha = audit.write_audit_export(_engine(), args.round_id, Path(args.out) if args.out else None)
+    print(f"{path}  sha256 {sha}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dtks", description="DTKS update rounds: ingest, check, merge, measure.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -124,11 +202,36 @@ def build_parser() -> argparse.ArgumentParser:
     rnd = sub.add_parser("round", help="the round calendar").add_subparsers(dest="action", required=True)
     create = rnd.add_parser("create", help="create a round (default: monthly calendar) and snapshot its expected districts")
     create.add_argument("round_id", help="e.g. 2026-11")
-    create.add_argument("--opens"); create.add_argument("--cutoff"); create.add_argument("--penetapan")
-    create.add_argument("--grace", type=int)
+    def dates(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--opens"); p.add_argument("--cutoff"); p.add_argument("--penetapan")
+        p.add_argument("--grace", type=int, help="days after the cut-off a file still counts for the round (late)")
+        p.add_argument("--on-time-grace", type=int, help="days after the cut-off still counted on time (default 0)")
+
+    dates(create)
     create.add_argument("--provinces", help="comma-separated province codes (default: all)")
     create.set_defaults(func=cmd_round_create)
     rnd.add_parser("list", help="list rounds").set_defaults(func=cmd_round_list)
+    move = rnd.add_parser("move", help="give an open round new dates (reason recorded)")
+    move.add_argument("round_id"); move.add_argument("--reason", required=True); dates(move)
+    move.set_defaults(func=cmd_round_move)
+    rclose = rnd.add_parser("close", help="close a round now: run dtks_close_round for it (metrics, penetapan, report)")
+    rclose.add_argument("round_id")
+    rclose.set_defaults(func=cmd_round_close)
+    reopen = rnd.add_parser("reopen", help="reopen a closed round (reason recorded; new dates to accept later files)")
+    reopen.add_argument("round_id"); reopen.add_argument("--reason", required=True); dates(reopen)
+    reopen.set_defaults(func=cmd_round_reopen)
+    back = rnd.add_parser("backfill", help="run dtks_close_round again for past rounds, in calendar order")
+    back.add_argument("--from", dest="first"); back.add_argument("--to", dest="last")
+    back.set_defaults(func=cmd_round_backfill)
+    export = rnd.add_parser("export", help="export the calendar for the timetable (every round command does this)")
+    export.add_argument("--out", help="file (default: $DTKS_CALENDAR_FILE or var/calendar/rounds.json)")
+    export.set_defaults(func=cmd_round_export)
+    hist = rnd.add_parser("history", help="every change to the calendar, with reasons")
+    hist.add_argument("round_id", nargs="?")
+    hist.set_defaults(func=cmd_round_history)
+    pen = rnd.add_parser("penetapan", help="a round's frozen penetapan snapshot, verified against history")
+    pen.add_argument("round_id")
+    pen.set_defaults(func=cmd_round_penetapan)
 
     base = sub.add_parser("baseline", help="the registry before the first round").add_subparsers(dest="action", required=True)
     bl = base.add_parser("load", help="import a baseline registry CSV (once; repeat is a no-op)")
@@ -148,6 +251,17 @@ def build_parser() -> argparse.ArgumentParser:
     table.set_defaults(func=cmd_table)
 
     sub.add_parser("demo", help="three demo rounds end to end (what `make demo` runs)").set_defaults(func=cmd_demo)
+
+    lin = sub.add_parser("lineage", help="every version and event of a NIK or KK, with submission, file row, suite, run")
+    lin.add_argument("identifier", help="16-digit NIK or KK number"); lin.set_defaults(func=cmd_lineage)
+    aex = sub.add_parser("audit-export", help="a round's audit report: runs, submissions + sha256, checks, outcomes")
+    aex.add_argument("round_id"); aex.add_argument("--out", help="file (default: $DTKS_OUT_DIR/<round>/audit_export_<round>.html)")
+    aex.set_defaults(func=cmd_audit_export)
+    rq = sub.add_parser("review-queue", help="NIKs sent while active in another district (quarantined for review)")
+    rq.add_argument("--round", help="only this round"); rq.add_argument("--all", action="store_true",
+                                                                      help="resolved items too")
+    rq.add_argument("--show-nik", action="store_true", help="print NIKs unmasked")
+    rq.set_defaults(func=cmd_review_queue)
     return parser
 
 

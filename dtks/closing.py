@@ -1,8 +1,13 @@
-"""Publishing a closed round: the report files built from its stored metrics."""
+"""Closing a round: which round a close run is for, publishing its outputs, re-runs and backfills.
+
+The ``dtks_close_round`` DAG's tasks call these; so do ``dtks close-round``,
+``dtks round close`` / ``backfill`` and the demo, which run the real DAG
+through Airflow (``dag.test``) for the logical date the round timetable gives.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -11,15 +16,97 @@ from dtks import metrics, report, rounds
 from dtks.config import settings
 
 
+def resolve_round_id(param_round_id: str | None, interval_start: datetime | None,
+                     interval_end: datetime | None, eng: Engine | None = None) -> str:
+    """The round of a close run: the form's round id, else the round its data interval closes."""
+    if param_round_id:
+        rounds.parse_round_id(param_round_id)
+        return param_round_id
+    if eng is None:
+        from dtks.warehouse import engine
+        eng = engine()
+    return rounds.round_for_interval(eng, interval_start, interval_end)
+
+
 def publish_round(eng: Engine, round_id: str, out_dir: Path | None = None) -> dict[str, str]:
     """Write out/<round>/district_metrics.csv|xlsx and report.html from stored metrics."""
     out_dir = out_dir or settings().out_dir
-    info = asdict(rounds.get_round(eng, round_id))
+    rnd = rounds.get_round(eng, round_id)
     paths = report.write_round_outputs(
-        out_dir, info,
+        out_dir, rounds.round_info(rnd),
         metrics.district_table(eng, round_id),
         metrics.province_table(eng, round_id),
         metrics.national_trend(eng, round_id),
+        penetapan=metrics.penetapan(eng, round_id),
     )
     return {k: str(v) for k, v in paths.items()}
 
+
+# ---------------------------------------------------------------- running the DAG through Airflow
+def close_dag():
+    from dtks import airflow_env
+
+    dag = airflow_env.get_dag("dtks_close_round")
+    if dag is None:
+        raise RuntimeError("DAG dtks_close_round not found")
+    return dag
+
+
+def run_close_dag(logical_date: datetime | None = None, round_id: str | None = None) -> str:
+    """Run dtks_close_round once through Airflow (dag.test); return the run's final state.
+
+    With ``logical_date`` and no round id, the DAG's timetable infers the data
+    interval (the round that closed most recently by then) and the DAG
+    resolves the round from it, as a scheduled run does.
+    """
+    dag = close_dag()
+    kwargs = {"run_conf": {"round_id": round_id} if round_id else {}}
+    if logical_date is not None:
+        kwargs["logical_date"] = logical_date
+    dag_run = dag.test(**kwargs)
+    state = str(getattr(dag_run, "state", "unknown"))
+    if "success" not in state:
+        raise RuntimeError(f"DAG dtks_close_round run ended in state {state}")
+    return state
+
+
+def scheduled_close_runs(dag=None) -> list[rounds.CloseRun]:
+    """The close runs the DAG's timetable schedules, in order (asked of the timetable, as the scheduler does)."""
+    from airflow.timetables.base import TimeRestriction
+
+    dag = dag or close_dag()
+    timetable = dag.timetable
+    restriction = TimeRestriction(earliest=dag.start_date, latest=None, catchup=True)
+    found, last = [], None
+    while (info := timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)):
+        run = next(r for r in timetable.runs if r.close_at == info.data_interval.end)
+        found.append(run)
+        last = info.data_interval
+    return found
+
+
+def close_round_through_calendar(round_id: str) -> str:
+    """Run the close of ``round_id`` as the scheduler would: at its close run's time, round from the interval."""
+    dag = close_dag()
+    run = dag.timetable.close_run_for(round_id)
+    return run_close_dag(logical_date=run.run_after)
+
+
+def backfill(eng: Engine, first: str | None = None, last: str | None = None) -> list[str]:
+    """Close every round from ``first`` to ``last`` (calendar order), one DAG run each, in order.
+
+    Each round is computed as of its own close from history, so a backfill
+    gives the same figures as having closed the rounds one by one.
+    """
+    chosen = [r for r in rounds.list_rounds(eng)
+              if (first is None or (r.opens_on, r.round_id) >= _key(eng, first))
+              and (last is None or (r.opens_on, r.round_id) <= _key(eng, last))]
+    chosen.sort(key=lambda r: (r.close_at, r.round_id))
+    for rnd in chosen:
+        run_close_dag(logical_date=rnd.close_at, round_id=rnd.round_id)
+    return [r.round_id for r in chosen]
+
+
+def _key(eng: Engine, round_id: str) -> tuple:
+    rnd = rounds.get_round(eng, round_id)
+    return rnd.opens_on, rnd.round_id

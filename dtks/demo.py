@@ -1,19 +1,22 @@
 """`make demo`: three monthly rounds for the five provinces of the seed study.
 
-The demo plays the part of the districts: it generates a baseline registry
-and each round's submissions (seeded, so the same every time), delivers each
-round's files into the landing zone with their real arrival times, and runs
-the ingest and close-round DAGs through Airflow, round by round.
+The demo plays the part of the districts and of the scheduler: it generates
+a baseline registry and each round's submissions (seeded, so the same every
+time), puts the rounds in the calendar (exported for the round timetable),
+then for each close run the ``dtks_close_round`` DAG's own timetable
+schedules: delivers that round's files into the landing zone with their real
+arrival times, runs ``dtks_ingest``, and runs ``dtks_close_round`` for the
+run's logical date, the DAG finding the round from its data interval — as
+the scheduler would at each round's close.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-from dtks import airflow_env, generate, ingest, metrics, reference, report, rounds, warehouse
+from dtks import airflow_env, closing, generate, ingest, metrics, reference, report, rounds, warehouse
 from dtks.config import settings
 
 DEMO_SEED = 20260801
@@ -24,6 +27,7 @@ def init_warehouse() -> None:
     eng = warehouse.engine()
     warehouse.migrate(eng)
     reference.load_reference(eng)
+    rounds.export_calendar(eng)  # the timetable's copy of the calendar (empty on a new warehouse)
 
 
 def deliver_round(generated_landing: Path, round_id: str, landing_dir: Path) -> int:
@@ -49,18 +53,33 @@ def run_demo(households_per_district: int = 60) -> Path:
     print(f"generated: {summary.baseline_rows} baseline individuals in {summary.districts} districts, "
           f"{summary.submissions} submission files, {summary.defect_rows} injected defects")
     for round_id in generate.DEMO_ROUNDS:
-        rounds.create_round(eng, rounds.default_round(round_id), provinces=list(generate.DEMO_PROVINCES))
+        rounds.create_round(eng, rounds.default_round(round_id), provinces=list(generate.DEMO_PROVINCES),
+                            changed_by="demo")
+    calendar = rounds.export_calendar(eng)
+    print(f"calendar: {', '.join(generate.DEMO_ROUNDS)} (monthly: cut-off the 14th, "
+          f"{rounds.DEFAULT_GRACE_DAYS} grace days) → {calendar}")
     baseline = ingest.load_baseline(eng, generated / "baseline" / "registry.csv", "demo-baseline",
                                     BASELINE_RECEIVED_AT)
     print(f"baseline: {baseline.get('status')}")
-    for round_id in generate.DEMO_ROUNDS:
-        delivered = deliver_round(generated / "landing", round_id, conf.landing_dir)
-        print(f"round {round_id}: {delivered} files delivered to {conf.landing_dir}; running dtks_ingest")
+    wanted = set(generate.DEMO_ROUNDS)
+    for run in (r for r in closing.scheduled_close_runs() if r.round_id in wanted):
+        delivered = deliver_round(generated / "landing", run.round_id, conf.landing_dir)
+        print(f"round {run.round_id}: {delivered} files delivered to {conf.landing_dir}; running dtks_ingest")
         airflow_env.run_dag("dtks_ingest", {"landing_dir": str(conf.landing_dir)})
-        print(f"round {round_id}: running dtks_close_round")
-        airflow_env.run_dag("dtks_close_round", {"round_id": round_id})
+        print(f"round {run.round_id}: closes {_wib(run.close_at)}; running dtks_close_round as scheduled "
+              f"({_wib(run.run_after)}, data interval {_wib(run.opens_at)} – {_wib(run.close_at)})")
+        closing.run_close_dag(logical_date=run.run_after)
     last = generate.DEMO_ROUNDS[-1]
     print(report.format_district_table(metrics.district_table(eng, last)))
+    nat = metrics.national_row(eng, last) or {}
+    snap = metrics.penetapan(eng, last) or {}
+    print(f"\n{last}: reporting rate {report.pct(nat.get('reporting_rate'))}, on time {report.pct(nat.get('on_time_rate'))}"
+          f", coverage 24m {report.pct(nat.get('coverage_24m'))}; penetapan snapshot #{snap.get('snapshot_no')}: "
+          f"{snap.get('active_individuals')} active individuals, {snap.get('households')} households")
     out = conf.out_dir / last
     print(f"\nwritten: {out / 'district_metrics.csv'}\n         {out / 'report.html'}")
     return out
+
+
+def _wib(moment: datetime) -> str:
+    return moment.astimezone(rounds.JAKARTA).strftime("%d %b %Y %H:%M WIB")

@@ -15,7 +15,7 @@ purpose string, and every collection is iterated in a fixed order.
 Layout written under ``out_dir``::
 
     baseline/registry.csv                                 the registry before round 1
-    landing/<round>/<kabkota>/dtks_<kabkota>_<round>.csv   one submission file
+    landing/<round>/<kabkota>/dtks_<kabkota>_<round>.csv   one submission file (.xlsx for some districts)
     landing/<round>/<kabkota>/dtks_<kabkota>_<round>.manifest.json
     landing/<round>/<kabkota>/dtks_<kabkota>_<round>_v2.csv (+ .manifest.json): resubmission
     expected_defects.csv                                  round_id,kabkota_code,file,file_row,reason_code
@@ -24,6 +24,15 @@ Layout written under ``out_dir``::
 Each landing file's mtime is set to its simulated arrival (manifest
 ``submitted_at``), since the pipeline takes file mtime as the received time.
 
+Districts export the way their tools do (``EXPORT_FORMATS``, one per
+district, the same every round): comma CSV in UTF-8 with ISO dates;
+semicolon CSV with a UTF-8 BOM and DD-MM-YYYY dates; pipe CSV, all quoted,
+in Windows-1252 with SIKS-NG header spellings, sex as 1/2 and DD/MM/YYYY
+dates; XLSX with a title row, birth dates as date cells and visit dates as
+bare Excel serial numbers. The values are the same in every format, so the
+answer key does not depend on it. XLSX files are written with the standard
+library (fixed zip times), so the bytes stay deterministic.
+
 Run ``python -m dtks.generate OUT_DIR [--seed N]`` for the demo data set.
 """
 
@@ -31,10 +40,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import os
 import random
 import shutil
+import zipfile
+from xml.sax.saxutils import escape as _xml_escape
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -71,6 +83,24 @@ ROW_DEFECTS: tuple[str, ...] = (
 FILE_DEFECTS: tuple[str, ...] = ("file_missing_columns", "file_unreadable", "file_empty")
 DEFECT_REASONS: tuple[str, ...] = ROW_DEFECTS + FILE_DEFECTS
 EXPECTED_DEFECTS_COLUMNS = ("round_id", "kabkota_code", "file", "file_row", "reason_code")
+
+# How districts export (one per district, fixed across rounds), with relative frequency.
+EXPORT_FORMATS: tuple[tuple[str, float], ...] = (
+    ("csv", 0.55),               # comma, UTF-8, ISO dates
+    ("csv_semicolon", 0.15),     # semicolon, UTF-8 with BOM, DD-MM-YYYY
+    ("csv_pipe_cp1252", 0.12),   # pipe, all quoted, Windows-1252, SIKS-NG headers, sex 1/2, DD/MM/YYYY
+    ("xlsx_title", 0.18),        # XLSX, title row above the header, date cells and Excel serials
+)
+# SIKS-NG style header spellings (declared in include/mapping/column_aliases.json).
+SIKS_HEADER = {
+    "id_dtks": "ID DTKS", "no_kk": "No. KK", "nik": "NIK", "nama": "Nama Lengkap", "jenis_kelamin": "JENIS KELAMIN",
+    "tempat_lahir": "Tempat Lahir", "tanggal_lahir": "Tgl Lahir", "hubungan_keluarga": "SHDK",
+    "nama_ibu_kandung": "Nama Ibu Kandung", "alamat": "Alamat", "rt": "RT", "rw": "RW",
+    "kode_desa": "Kode Desa/Kelurahan", "status_keberadaan": "Status Keberadaan", "tanggal_verifikasi": "Tgl Verval",
+    "pkh": "PKH", "bpnt": "BPNT", "pbi": "PBI-JK",
+}
+_EXCEL_EPOCH = date(1899, 12, 30)
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 # Relative frequency of row-level defect types (NIK problems dominate in audits).
 _DEFECT_WEIGHTS = {
@@ -356,6 +386,149 @@ def _write_json(path: Path, payload) -> None:
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def _day_first(value: str, sep: str) -> str:
+    """An ISO date as DD<sep>MM<sep>YYYY (anything else as it is)."""
+    try:
+        d = date.fromisoformat(value)
+    except ValueError:
+        return value
+    return f"{d.day:02d}{sep}{d.month:02d}{sep}{d.year:04d}"
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def xlsx_bytes(sheet_rows: Sequence[Sequence[object]]) -> bytes:
+    """A minimal XLSX workbook (one sheet), deterministic bytes, standard library only.
+
+    Cells: str -> inline string; int/float -> number; ("date", serial) -> a
+    number with a date format (Excel shows a date, readers get a date).
+    """
+    cells_xml = []
+    for r, values in enumerate(sheet_rows, start=1):
+        cells = []
+        for c, value in enumerate(values):
+            ref = f"{_column_letter(c)}{r}"
+            if value is None or value == "":
+                continue
+            if isinstance(value, tuple) and value[0] == "date":
+                cells.append(f'<c r="{ref}" s="1"><v>{value[1]}</v></c>')
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                cells.append(f'<c r="{ref}"><v>{value}</v></c>')
+            else:
+                text = _xml_escape(str(value))
+                cells.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
+        cells_xml.append(f'<row r="{r}">{"".join(cells)}</row>')
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel_ns = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            '<Override PartName="/xl/styles.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            '</Types>'),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel_ns}/officeDocument" Target="xl/workbook.xml"/>'
+            '</Relationships>'),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook {ns} xmlns:r="{rel_ns}">'
+            '<sheets><sheet name="DTKS" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel_ns}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId2" Type="{rel_ns}/styles" Target="styles.xml"/>'
+            '</Relationships>'),
+        "xl/styles.xml": (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><styleSheet {ns}>'
+            '<numFmts count="1"><numFmt numFmtId="164" formatCode="dd\\-mm\\-yyyy"/></numFmts>'
+            '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+            '<fills count="1"><fill><patternFill patternType="none"/></fill></fills>'
+            '<borders count="1"><border/></borders>'
+            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+            '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+            '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+            '</styleSheet>'),
+        "xl/worksheets/sheet1.xml": (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet {ns}><sheetData>'
+            + "".join(cells_xml) + '</sheetData></worksheet>'),
+    }
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, text.encode("utf-8"))
+    return buf.getvalue()
+
+
+def _excel_serial(value: str) -> int | None:
+    try:
+        return (date.fromisoformat(value) - _EXCEL_EPOCH).days
+    except ValueError:
+        return None
+
+
+def write_submission(path: Path, rows: Sequence[dict], export_format: str, title: str = "") -> None:
+    """One district file in the district's export format (the values are the same in every format)."""
+    if export_format == "xlsx_title":
+        sheet: list[list[object]] = [[title or "DATA PEMUTAKHIRAN DTKS"], [], list(CANONICAL_COLUMNS)]
+        for row in rows:
+            out: list[object] = []
+            for column in CANONICAL_COLUMNS:
+                value = row[column]
+                if column == "tanggal_lahir" and _excel_serial(value) is not None:
+                    out.append(("date", _excel_serial(value)))       # a date cell
+                elif column == "tanggal_verifikasi" and _excel_serial(value) is not None:
+                    out.append(_excel_serial(value))                 # a date typed as a bare number
+                elif column in ("hubungan_keluarga", "status_keberadaan", "pkh", "bpnt", "pbi") and value.isdigit():
+                    out.append(int(value))
+                else:
+                    out.append(value)
+            sheet.append(out)
+        path.write_bytes(xlsx_bytes(sheet))
+        return
+    if export_format == "csv":
+        _write_csv(path, CANONICAL_COLUMNS, ([r[c] for c in CANONICAL_COLUMNS] for r in rows))
+        return
+    buf = io.StringIO()
+    if export_format == "csv_semicolon":
+        writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
+        writer.writerow(CANONICAL_COLUMNS)
+        for r in rows:
+            writer.writerow([_day_first(r[c], "-") if c in ("tanggal_lahir", "tanggal_verifikasi") else r[c]
+                             for c in CANONICAL_COLUMNS])
+        path.write_bytes(buf.getvalue().encode("utf-8-sig"))
+    elif export_format == "csv_pipe_cp1252":
+        writer = csv.writer(buf, delimiter="|", quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+        writer.writerow([SIKS_HEADER[c] for c in CANONICAL_COLUMNS])
+        sex = {"L": "1", "P": "2"}
+        for r in rows:
+            writer.writerow([_day_first(r[c], "/") if c in ("tanggal_lahir", "tanggal_verifikasi")
+                             else sex.get(r[c], r[c]) if c == "jenis_kelamin" else r[c]
+                             for c in CANONICAL_COLUMNS])
+        path.write_bytes(buf.getvalue().encode("cp1252"))
+    else:  # pragma: no cover
+        raise ValueError(export_format)
+
+
 class _Generator:
     def __init__(self, seed: int, ref: _Reference, households_per_district: int, defect_rate: float):
         self.seed = seed
@@ -371,6 +544,11 @@ class _Generator:
 
     def rng(self, *purpose) -> random.Random:
         return random.Random("/".join([str(self.seed), *map(str, purpose)]))
+
+    def export_format(self, code: str) -> str:
+        """How a district exports (its own random stream: the other choices are unchanged)."""
+        names = [name for name, _ in EXPORT_FORMATS]
+        return self.rng("format", code).choices(names, weights=[w for _, w in EXPORT_FORMATS])[0]
 
     # -- identifiers -------------------------------------------------------
 
@@ -851,10 +1029,13 @@ class _Generator:
                 folder = landing / cal.round_id / code
                 folder.mkdir(parents=True, exist_ok=True)
                 stem = f"dtks_{code}_{cal.round_id}"
+                export = self.export_format(code)
+                ext = ".xlsx" if export.startswith("xlsx") and code not in file_defects else ".csv"
+                title = f"DATA PEMUTAKHIRAN DTKS {code} PUTARAN {cal.round_id}"
                 manifest = {
                     "round_id": cal.round_id,
                     "kabkota_code": code,
-                    "file": f"{stem}.csv",
+                    "file": f"{stem}{ext}",
                     "musdes_ref": f"BA-MUSDES/{code}/{cal.round_id}/{drng.randint(1, 250):03d}",
                     "pengesahan_no": f"400.9/{drng.randint(10, 999)}/KPTS/{code}/{cal.opens_on.year}",
                     "pengesahan_date": (arrival.date() - timedelta(days=drng.randint(1, 5))).isoformat(),
@@ -882,8 +1063,7 @@ class _Generator:
                                                            pool, used_pool)
                     else:
                         file_rows = [(r.values, None) for r in rows]
-                    _write_csv(data_path, CANONICAL_COLUMNS,
-                               ([v[c] for c in CANONICAL_COLUMNS] for v, _ in file_rows))
+                    write_submission(data_path, [v for v, _ in file_rows], export, title)
                     for number, (_, reason) in enumerate(file_rows, start=1):
                         if reason:
                             self.expected.append((cal.round_id, code, data_path.name, number, reason))
@@ -891,10 +1071,13 @@ class _Generator:
 
                 if code in resubmit:  # a corrected file a few days later: the intended rows, clean
                     arrival2 = arrival + timedelta(days=drng.randint(1, 4), hours=drng.randint(0, 6))
-                    manifest2 = dict(manifest, file=f"{stem}_v2.csv", submitted_at=arrival2.isoformat())
+                    # still within the round (before the end of its last grace day, WIB)
+                    closes = datetime.combine(cal.cutoff_on + timedelta(days=cal.grace_days + 1), time(0), WIB)
+                    arrival2 = min(arrival2, closes - timedelta(minutes=30))
+                    ext2 = ".xlsx" if export.startswith("xlsx") else ".csv"
+                    manifest2 = dict(manifest, file=f"{stem}_v2{ext2}", submitted_at=arrival2.isoformat())
                     data2 = folder / manifest2["file"]
-                    _write_csv(data2, CANONICAL_COLUMNS,
-                               ([r.values[c] for c in CANONICAL_COLUMNS] for r in rows))
+                    write_submission(data2, [r.values for r in rows], export, title)
                     self._finish_file(folder, data2, manifest2, arrival2)
                     self.apply(district, rows, set())
                 elif not rejected:

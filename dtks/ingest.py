@@ -17,6 +17,9 @@ import logging
 import os
 import re
 import shutil
+import stat
+import time
+import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,10 +28,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dtks.config import settings
-from dtks.parsing import open_submission
+from dtks.parsing import limits, open_submission
 from dtks.reasons import SubmissionRejected
-from dtks.schema import CANONICAL_COLUMNS
-from dtks.validation import check_district_of_rows, load_suite_spec, record_validation, run_row_suite
+from dtks.schema import STAGED_COLUMNS
+from dtks.validation import (
+    FILE_SUITE_FILE,
+    ROW_SUITE_FILE,
+    load_suite_spec,
+    record_file_checks,
+    record_parse_rejection,
+    record_suite_definition,
+    record_validation,
+    run_file_suite,
+    run_row_suite,
+)
 from dtks.warehouse import read_sql
 
 log = logging.getLogger(__name__)
@@ -60,30 +73,47 @@ class SubmissionRef:
 
 
 # ----------------------------------------------------------------- discovery
+def _text(name: str) -> str:
+    """A file or folder name as text the database and logs can hold (bytes that are not UTF-8 escaped)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def discover(landing_dir: Path, settle_seconds: float = 0.0) -> list[LandedFile]:
     """Files waiting in ``<landing>/<round>/<kabkota>/``, oldest first.
 
-    Manifests travel with their data file; partial uploads and files touched
-    in the last ``settle_seconds`` (still being written) wait for a later run.
+    Only regular files inside the landing folder are seen: symbolic links
+    (to files or folders) are neither followed nor read, so nothing outside
+    the landing folder can be pulled in, whatever the names. Hidden files and
+    folders (upload tools' temporary files), partial uploads (``.part`` …)
+    and files touched in the last ``settle_seconds`` (still being written)
+    wait for a later run; manifests travel with their data file.
     """
-    found: list[LandedFile] = []
+    found: list[tuple[float, str, LandedFile]] = []
     if not landing_dir.is_dir():
-        return found
-    now = datetime.now(timezone.utc).timestamp()
-    for path in sorted(landing_dir.rglob("*")):
-        if not path.is_file() or path.is_symlink():
-            continue
-        name = path.name
-        if name.startswith(".") or name.endswith(_MANIFEST_SUFFIX) or name.lower().endswith(_PARTIAL_SUFFIXES):
-            continue
-        if settle_seconds and now - path.stat().st_mtime < settle_seconds:
-            continue
-        parts = path.relative_to(landing_dir).parts
-        round_id = parts[0] if len(parts) >= 2 else ""
-        kabkota = parts[1] if len(parts) == 3 else None
-        found.append(LandedFile(path, round_id, kabkota))
-    found.sort(key=lambda f: (f.path.stat().st_mtime, str(f.path)))
-    return found
+        return []
+    root = landing_dir.resolve()
+    now = time.time()
+    for dirpath, dirnames, filenames in os.walk(landing_dir, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith(".") or name.endswith(_MANIFEST_SUFFIX) or name.lower().endswith(_PARTIAL_SUFFIXES):
+                continue
+            path = Path(dirpath) / name
+            try:
+                info = path.lstat()
+                inside = path.resolve().is_relative_to(root)
+            except (OSError, RuntimeError):
+                continue  # vanished meanwhile, or a link loop
+            if not stat.S_ISREG(info.st_mode) or not inside:
+                continue  # symlinks, fifos, devices: never read
+            if settle_seconds and now - info.st_mtime < settle_seconds:
+                continue
+            parts = path.relative_to(landing_dir).parts
+            round_id = _text(parts[0]) if len(parts) >= 2 else ""
+            kabkota = _text(parts[1]) if len(parts) == 3 else None
+            found.append((info.st_mtime, str(path), LandedFile(path, round_id, kabkota)))
+    found.sort(key=lambda f: (f[0], f[1]))
+    return [f for _, _, f in found]
 
 
 # ----------------------------------------------------------------- register
@@ -103,13 +133,23 @@ def safe_file_name(name: str, limit: int = 120) -> str:
     return cleaned[-limit:]
 
 
+_MANIFEST_MAX_BYTES = 64 * 1024
+
+
 def _manifest_for(path: Path) -> tuple[Path | None, dict | None]:
+    """The manifest beside a data file: a regular file (never a link), small, JSON."""
     manifest = path.with_name(path.stem + _MANIFEST_SUFFIX)
-    if not manifest.is_file():
+    try:
+        info = manifest.lstat()
+    except OSError:
         return None, None
+    if not stat.S_ISREG(info.st_mode):
+        return None, None  # a link or device named like a manifest is not read
+    if info.st_size > _MANIFEST_MAX_BYTES:
+        return manifest, {"unreadable_manifest": True}
     try:
         return manifest, json.loads(manifest.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return manifest, {"unreadable_manifest": True}
 
 
@@ -123,6 +163,53 @@ def _archive_copy(source: Path, target: Path) -> None:
     shutil.copystat(source, target)
 
 
+def _capture(source: Path, archive_dir: Path) -> tuple[Path, str, int, datetime] | None:
+    """Copy a landed file into the archive's intake folder, hashing what is written.
+
+    One read of the file gives both the archived bytes and their sha256, so
+    the hash recorded is the hash of the archived copy. None when the file
+    changed while being copied (still being uploaded): it waits for a later run.
+    """
+    before = source.stat()
+    intake = archive_dir / ".intake"
+    intake.mkdir(parents=True, exist_ok=True)
+    tmp = intake / f"{uuid.uuid4().hex}.part"
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with source.open("rb") as src, tmp.open("wb") as dst:
+            while chunk := src.read(_HASH_CHUNK):
+                digest.update(chunk)
+                dst.write(chunk)
+                size += len(chunk)
+            dst.flush()
+            os.fsync(dst.fileno())
+        after = source.stat()
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or size != after.st_size:
+        tmp.unlink(missing_ok=True)
+        return None
+    os.utime(tmp, ns=(after.st_atime_ns, after.st_mtime_ns))  # the archive keeps the arrival time
+    return tmp, digest.hexdigest(), size, datetime.fromtimestamp(after.st_mtime, tz=timezone.utc)
+
+
+def _record_duplicate(conn: sa.Connection, landed: LandedFile, duplicate_of: int, sha: str, size: int,
+                      received_at: datetime, run_id: str) -> None:
+    """The same content landing again: recorded (never applied twice), pointing at the original."""
+    conn.execute(
+        sa.text("INSERT INTO audit.duplicate_upload (duplicate_of, round_folder, kabkota_folder, file_name,"
+                " landing_path, sha256, size_bytes, received_at, run_id)"
+                " VALUES (:of, :round, :district, :name, :landing, :sha, :size, :received, :run)"
+                " ON CONFLICT (sha256, landing_path, received_at) DO NOTHING"),
+        {"of": duplicate_of, "round": landed.round_id[:200] or None,
+         "district": (landed.kabkota_code or "")[:200] or None, "name": _text(landed.path.name)[:500],
+         "landing": _text(str(landed.path))[:2000], "sha": sha, "size": size, "received": received_at,
+         "run": run_id},
+    )
+
+
 def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | None = None,
              kind: str = "district") -> SubmissionRef | None:
     """Record a landed file and move it into the archive. None: content already known.
@@ -131,20 +218,34 @@ def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | N
     so a crash at any point leaves the file in at least one of the two places.
     """
     archive_dir = archive_dir or settings().archive_dir
-    sha, size = sha256_of(landed.path)
-    received_at = datetime.fromtimestamp(landed.path.stat().st_mtime, tz=timezone.utc)
+    # File safety: one read copies the file into the archive and hashes it; a file that
+    # changes meanwhile (still uploading) or vanishes waits; names never leave their folder.
+    try:
+        captured = _capture(landed.path, archive_dir)
+    except FileNotFoundError:
+        log.info("a landed file vanished before it was registered: skipped")
+        return None
+    if captured is None:
+        log.info("a landed file changed while being archived (still uploading): left for a later run")
+        return None
+    intake, sha, size, received_at = captured
     manifest_path, manifest = _manifest_for(landed.path)
     safe_round = safe_file_name(landed.round_id or "no-round")
     safe_district = safe_file_name(landed.kabkota_code or "no-district")
     archive_path = archive_dir / safe_round / safe_district / f"{sha[:16]}__{safe_file_name(landed.path.name)}"
+    archive_path.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(intake, archive_path)  # archived (content-addressed name) before anything is recorded
     with eng.begin() as conn:
         existing = conn.execute(sa.text("SELECT submission_id FROM audit.submission WHERE sha256 = :s"), {"s": sha}).first()
         if existing is not None:
-            log.info("file with sha256 %s… already registered as submission %s: no-op", sha[:12], existing[0])
+            log.info("file with sha256 %s… already registered as submission %s: duplicate upload recorded",
+                     sha[:12], existing[0])
+            _record_duplicate(conn, landed, existing[0], sha, size, received_at, run_id)
             sub_id = None
         else:
-            _archive_copy(landed.path, archive_path)
-            round_known = conn.execute(sa.text("SELECT 1 FROM audit.round WHERE round_id = :r"), {"r": landed.round_id}).first()
+            from dtks import rounds  # the round a file counts for: by arrival time (dtks.rounds.assign_round)
+            assignment = rounds.assign_round(conn, landed.round_id, received_at) if kind == "district" else None
+            round_known = assignment is not None and assignment.round_id is not None
             district_known = landed.kabkota_code is not None and conn.execute(
                 sa.text("SELECT 1 FROM ref.kabkota WHERE code = :k"), {"k": landed.kabkota_code}).first()
             sub_id = conn.execute(
@@ -154,17 +255,21 @@ def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | N
                     " VALUES (:kind, :round, :district, :name, :landing, :archive, :sha, :size, :received, :run,"
                     " CAST(:manifest AS jsonb)) RETURNING submission_id"
                 ),
-                {"kind": kind, "round": landed.round_id if round_known else None,
+                {"kind": kind, "round": assignment.round_id if round_known else None,
                  "district": landed.kabkota_code if district_known else None,
-                 "name": landed.path.name[:500], "landing": str(landed.path)[:2000], "archive": str(archive_path),
+                 "name": _text(landed.path.name)[:500], "landing": _text(str(landed.path))[:2000],
+                 "archive": str(archive_path),
                  "sha": sha, "size": size, "received": received_at, "run": run_id,
                  "manifest": json.dumps(manifest) if manifest is not None else None},
             ).scalar_one()
-            _event(conn, sub_id, "received", run_id, {"size_bytes": size, "sha256": sha})
+            if assignment is not None:
+                rounds.record_assignment(conn, sub_id, assignment)
+            _event(conn, sub_id, "received", run_id, {"size_bytes": size, "sha256": sha,
+                                                      **(assignment.detail() if assignment else {})})
             _event(conn, sub_id, "archived", run_id, {"archive_path": str(archive_path)})
             if kind == "district":
                 if not round_known:
-                    _reject(conn, sub_id, SubmissionRejected("round_unknown", round_id=safe_round), run_id)
+                    _reject(conn, sub_id, SubmissionRejected(assignment.reject_code, round_id=safe_round), run_id)
                 elif not district_known:
                     _reject(conn, sub_id, SubmissionRejected("district_unknown", district=safe_district), run_id)
     # Leave landing only once the archive holds the file (or it was known already).
@@ -175,7 +280,8 @@ def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | N
         manifest_path.unlink(missing_ok=True)
     if sub_id is None:
         return None
-    return SubmissionRef(sub_id, landed.kabkota_code, landed.round_id, landed.path.name)
+    return SubmissionRef(sub_id, landed.kabkota_code, assignment.round_id if round_known else landed.round_id,
+                         _text(landed.path.name))
 
 
 def _event(conn: sa.Connection, submission_id: int, event: str, run_id: str, detail: dict | None = None) -> None:
@@ -193,7 +299,8 @@ def _reject(conn: sa.Connection, submission_id: int, why: SubmissionRejected, ru
         {"sid": submission_id, "code": why.code, "detail": f"{why.message_id} / {why.message_en}"},
     )
     conn.execute(sa.text("DELETE FROM staging.submission_row WHERE submission_id = :sid"), {"sid": submission_id})
-    _event(conn, submission_id, "rejected", run_id, {"reason": why.code})
+    _event(conn, submission_id, "rejected", run_id, {"reason": why.code, "message_id": why.message_id,
+                                                     "message_en": why.message_en})
     log.info("submission %s rejected: %s", submission_id, why.code)
 
 
@@ -205,12 +312,12 @@ def _status(conn: sa.Connection, submission_id: int, lock: bool = False) -> str:
 
 
 # ----------------------------------------------------------------- stage
-def _csv_chunks(rows, submission_id: int):
+def _csv_chunks(records, submission_id: int):
     buf = io.StringIO()
     writer = csv.writer(buf)
     n = 0
-    for file_row, values in rows:
-        writer.writerow((submission_id, file_row, *values))
+    for file_row, source_line, values in records:
+        writer.writerow((submission_id, file_row, source_line, *values))
         n += 1
         if n % _COPY_CHUNK_ROWS == 0:
             yield buf, n
@@ -220,58 +327,89 @@ def _csv_chunks(rows, submission_id: int):
 
 
 def stage(eng: Engine, submission_id: int, run_id: str) -> dict:
-    """Parse the archived file and COPY its rows into staging (streamed, chunked)."""
+    """Parse the archived file and COPY its rows into staging (streamed, chunked).
+
+    Whatever the file holds, the outcome is 'staged' or 'rejected' with a
+    reason (recorded under the critical suite): the parser turns every defect
+    of the content into a reason, and the size and row limits
+    (``DTKS_MAX_FILE_BYTES``, ``DTKS_MAX_ROWS``) are checked before and while
+    reading. Only faults of the machine (database, disk) fail the task, to be
+    retried.
+    """
+    lim = limits()
     with eng.begin() as conn:
         status = _status(conn, submission_id, lock=True)
         if status != "received":
             return {"submission_id": submission_id, "status": status, "skipped": True}
-        path, expected_sha = conn.execute(
-            sa.text("SELECT archive_path, sha256 FROM audit.submission WHERE submission_id = :sid"), {"sid": submission_id}
+        path, expected_sha, size = conn.execute(
+            sa.text("SELECT archive_path, sha256, size_bytes FROM audit.submission WHERE submission_id = :sid"),
+            {"sid": submission_id},
         ).one()
         conn.execute(sa.text("DELETE FROM staging.submission_row WHERE submission_id = :sid"), {"sid": submission_id})
-        columns = ", ".join(("submission_id", "file_row", *CANONICAL_COLUMNS))
+        columns = ", ".join(("submission_id", "file_row", "source_line", *STAGED_COLUMNS))
         rows_in = 0
         try:
+            if size > lim.max_file_bytes:
+                raise SubmissionRejected("file_too_large", size=size, limit=lim.max_file_bytes)
             if sha256_of(Path(path))[0] != expected_sha:
                 raise RuntimeError(f"archived file of submission {submission_id} changed since registration")
-            parsed = open_submission(Path(path))
+            parsed = open_submission(Path(path), lim)
             with conn.connection.cursor() as cur:
-                for buf, rows_in in _csv_chunks(parsed.rows(), submission_id):
+                for buf, rows_in in _csv_chunks(parsed.records(), submission_id):
                     buf.seek(0)
                     cur.copy_expert(f"COPY staging.submission_row ({columns}) FROM STDIN WITH (FORMAT csv)", buf)
             if rows_in == 0:
                 raise SubmissionRejected("file_empty")
         except SubmissionRejected as why:
+            record_parse_rejection(conn, submission_id, why.code, run_id)
             _reject(conn, submission_id, why, run_id)
             return {"submission_id": submission_id, "status": "rejected", "reason": why.code}
         conn.execute(
             sa.text("UPDATE audit.submission SET status = 'staged', rows_in = :n WHERE submission_id = :sid"),
             {"sid": submission_id, "n": rows_in},
         )
-        _event(conn, submission_id, "staged", run_id, {"rows": rows_in, "format": parsed.format})
+        _event(conn, submission_id, "staged", run_id, {"rows": rows_in, "format": parsed.format,
+                                                       "encoding": parsed.encoding})
     return {"submission_id": submission_id, "status": "staged", "rows_in": rows_in}
 
 
 # ----------------------------------------------------------------- validate
 def validate(eng: Engine, submission_ids: list[int], run_id: str) -> dict[int, dict]:
-    """Critical checks per submission, then the row suite over all of them at once."""
-    spec = load_suite_spec()
-    ready: list[int] = []
+    """The critical suite over the staged submissions, then the row suite over those that pass.
+
+    One GX run per suite for the whole batch. A submission failing a critical
+    rule is rejected whole (every failed rule recorded); the others get their
+    rows' errors quarantined and warnings flagged, with the suite's name and
+    version stored with every result.
+    """
+    row_spec = load_suite_spec(ROW_SUITE_FILE)
+    file_spec = load_suite_spec(FILE_SUITE_FILE)
     outcome: dict[int, dict] = {}
-    for sid in submission_ids:
+    with eng.connect() as conn:
+        staged = [int(sid) for sid in conn.execute(
+            sa.text("SELECT submission_id FROM audit.submission WHERE submission_id = ANY(:ids) AND status = 'staged'"
+                    " ORDER BY submission_id"), {"ids": [int(s) for s in submission_ids]}).scalars()]
+    if not staged:
+        return outcome
+    with eng.begin() as conn:
+        record_suite_definition(conn, file_spec)
+        record_suite_definition(conn, row_spec)
+    critical = run_file_suite(eng, staged, file_spec)
+    ready: list[int] = []
+    for sid in staged:
         with eng.begin() as conn:
             if _status(conn, sid, lock=True) != "staged":
                 continue
-            try:
-                check_district_of_rows(conn, sid)
-            except SubmissionRejected as why:
-                _reject(conn, sid, why, run_id)
-                outcome[sid] = {"status": "rejected", "reason": why.code}
+            failed = critical.get(sid, [])
+            record_file_checks(conn, sid, file_spec, failed, run_id)
+            if failed:
+                _reject(conn, sid, failed[0], run_id)
+                outcome[sid] = {"status": "rejected", "reason": failed[0].code}
                 continue
         ready.append(sid)
     if not ready:
         return outcome
-    batch = run_row_suite(eng, ready, run_id, spec)
+    batch = run_row_suite(eng, ready, run_id, row_spec)
     for sid in ready:
         with eng.begin() as conn:
             if _status(conn, sid, lock=True) != "staged":
@@ -281,9 +419,11 @@ def validate(eng: Engine, submission_ids: list[int], run_id: str) -> dict[int, d
                 sa.text("UPDATE audit.submission SET status = 'validated', rows_quarantined = :q, rows_warned = :w,"
                         " suite_name = :suite, suite_version = :version WHERE submission_id = :sid"),
                 {"sid": sid, "q": counts["rows_quarantined"], "w": counts["rows_warned"],
-                 "suite": spec.name, "version": spec.version},
+                 "suite": row_spec.name, "version": row_spec.version},
             )
-            _event(conn, sid, "validated", run_id, {"suite": spec.name, "version": spec.version, **counts})
+            _event(conn, sid, "validated", run_id, {"suite": row_spec.name, "version": row_spec.version,
+                                                    "critical_suite": file_spec.name,
+                                                    "critical_version": file_spec.version, **counts})
             outcome[sid] = {"status": "validated", **counts}
     return outcome
 
@@ -311,8 +451,11 @@ def merge(eng: Engine, submission_id: int, run_id: str) -> dict:
         )
         conn.execute(sa.text("DELETE FROM staging.submission_row WHERE submission_id = :sid"), {"sid": submission_id})
         _event(conn, submission_id, "merged", run_id, {"rows_accepted": accepted, "events": events})
+        from dtks import rounds  # resubmission policy: the district's latest accepted file of the round stands
+        superseded = rounds.supersede_earlier(conn, submission_id, run_id)
     log.info("submission %s merged: %s", submission_id, events)
-    return {"submission_id": submission_id, "status": "merged", "rows_accepted": accepted, "events": events}
+    return {"submission_id": submission_id, "status": "merged", "rows_accepted": accepted, "events": events,
+            **({"superseded": superseded} if superseded else {})}
 
 
 # ----------------------------------------------------------------- baseline

@@ -2,7 +2,30 @@
 
 Nothing is repaired: values are passed on as sent (trimmed), so the checks
 can report exactly what the district wrote. What cannot be read at all
-raises :class:`~dtks.reasons.SubmissionRejected` with a reason code.
+raises :class:`~dtks.reasons.SubmissionRejected` with a reason code — and
+nothing else: whatever the bytes, the parser either yields rows or rejects
+the file with a reason (``tests/ingest/test_property.py`` feeds it random
+bytes). Only faults of the machine (a disk error) propagate as ``OSError``.
+
+Formats (the content decides, not the file name):
+
+* XLSX (a zip with ``xl/workbook.xml``): the first worksheet; title rows
+  above the header are skipped (the header is the first of the first ten
+  rows that maps at least three columns). The archive is checked before
+  anything is expanded: member count, total expanded size and compression
+  ratio (a zip bomb is refused), and no DTD in any XML part.
+* CSV: comma, semicolon, pipe or tab delimited (the delimiter that maps the
+  most header columns wins), quoted or not; UTF-8, UTF-8 with BOM, UTF-16
+  with BOM or Windows-1252 (chosen by scanning the whole file: a file that
+  is not valid UTF-8 throughout and has no UTF-8 text before the first bad
+  byte is Windows-1252). Title lines above the header are skipped like in
+  XLSX. Streamed: memory does not grow with the file (lines are bounded).
+* Anything else recognisable (XLS 97-2003, PDF, HTML, images, archives …)
+  is refused as an unsupported format with its name.
+
+Dates are passed on as text; ``staging.parse_date`` (migration 005) reads
+DD-MM-YYYY, DD/MM/YYYY, YYYY-MM-DD and, in date columns only, Excel serial
+numbers (a numeric cell such as 44562).
 """
 
 from __future__ import annotations
@@ -10,9 +33,12 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import json
+import os
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,13 +47,69 @@ from pathlib import Path
 
 from dtks.config import PROJECT_ROOT
 from dtks.reasons import SubmissionRejected
-from dtks.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
+from dtks.schema import (
+    CANONICAL_COLUMNS,
+    PLACE_NAMES_REQUIRED,
+    REQUIRED_COLUMNS,
+    REQUIRED_UNLESS_NAMED,
+    STAGED_COLUMNS,
+)
 
 MAPPING_FILE = PROJECT_ROOT / "include" / "mapping" / "column_aliases.json"
 _SNIFF_BYTES = 64 * 1024
-_XLSX_HEADER_SEARCH_ROWS = 10
+_SCAN_CHUNK = 1 << 20
+_HEADER_SEARCH_ROWS = 10
+_DELIMITERS = (",", ";", "|", "\t")
+_MIN_HEADER_COLUMNS = 3
+# csv's own cap on one field (a quoted field spanning lines is bounded by it)
+_FIELD_LIMIT = 128 * 1024
+
+# What a file that is not a table starts with -> the name shown to the district.
+_FOREIGN_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "XLS/DOC Microsoft Office 97-2003"),
+    (b"%PDF", "PDF"),
+    (b"\x1f\x8b", "GZIP"),
+    (b"7z\xbc\xaf\x27\x1c", "7-Zip"),
+    (b"Rar!", "RAR"),
+    (b"\x89PNG", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF8", "GIF"),
+    (b"\x7fELF", "ELF"),
+    (b"MZ", "EXE"),
+    (b"{\\rtf", "RTF"),
+)
+_MARKUP_START = re.compile(rb"^\s*<(\?xml|!doctype|html|table|workbook)", re.IGNORECASE)
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits per submission (environment, with documented defaults)."""
+
+    max_file_bytes: int = 4 << 30           # DTKS_MAX_FILE_BYTES: 4 GiB
+    max_rows: int = 10_000_000              # DTKS_MAX_ROWS
+    max_xlsx_expanded_bytes: int = 1 << 30  # DTKS_MAX_XLSX_EXPANDED_BYTES: 1 GiB of XML
+    max_xlsx_ratio: int = 200               # expanded / compressed, for members over 10 MiB
+    max_xlsx_members: int = 500
+    max_line_chars: int = 1 << 20           # one CSV line; a row is a few hundred characters
+
+    @classmethod
+    def from_env(cls) -> "Limits":
+        def get(name: str, default: int) -> int:
+            value = os.environ.get(name, "").strip()
+            return int(value) if value else default
+
+        return cls(
+            max_file_bytes=get("DTKS_MAX_FILE_BYTES", cls.max_file_bytes),
+            max_rows=get("DTKS_MAX_ROWS", cls.max_rows),
+            max_xlsx_expanded_bytes=get("DTKS_MAX_XLSX_EXPANDED_BYTES", cls.max_xlsx_expanded_bytes),
+        )
+
+
+def limits() -> Limits:
+    return Limits.from_env()
+
+
+# ----------------------------------------------------------------- mapping
 @dataclass(frozen=True)
 class ColumnMapping:
     version: str
@@ -38,7 +120,7 @@ class ColumnMapping:
 
 
 def _normalise_header(name: str) -> str:
-    return re.sub(r"[\s._\-/]+", "", name.strip().lower())
+    return re.sub(r"[\s._\-/()]+", "", name.strip().lower())
 
 
 @lru_cache(maxsize=1)
@@ -46,35 +128,13 @@ def column_mapping(path: Path = MAPPING_FILE) -> ColumnMapping:
     spec = json.loads(path.read_text(encoding="utf-8"))
     aliases: dict[str, str] = {}
     for column, spellings in spec["columns"].items():
-        if column not in CANONICAL_COLUMNS:
+        if column not in STAGED_COLUMNS:
             raise ValueError(f"mapping names unknown canonical column {column!r}")
         for spelling in [column, *spellings]:
             key = _normalise_header(spelling)
             if aliases.setdefault(key, column) != column:
                 raise ValueError(f"spelling {spelling!r} maps to two columns")
     return ColumnMapping(spec["version"], aliases)
-
-
-@dataclass
-class ParsedFile:
-    """Column positions found in the header, then rows on iteration."""
-
-    format: str
-    encoding: str | None
-    positions: dict[str, int]  # canonical column -> position in the file's rows
-    _rows: Iterator[list[str]]
-
-    def rows(self) -> Iterator[tuple[int, tuple[str | None, ...]]]:
-        """(file_row, values in CANONICAL_COLUMNS order); file_row counts data rows from 1."""
-        order = [self.positions.get(c) for c in CANONICAL_COLUMNS]
-        file_row = 0
-        for raw in self._rows:
-            if not any(v.strip() for v in raw):
-                continue  # blank lines are not rows
-            file_row += 1
-            yield file_row, tuple(
-                (raw[i].strip() if i < len(raw) else "") if i is not None else None for i in order
-            )
 
 
 def _map_header(header: list[str]) -> dict[str, int]:
@@ -87,21 +147,97 @@ def _map_header(header: list[str]) -> dict[str, int]:
     return positions
 
 
-def _require_columns(positions: dict[str, int]) -> None:
+def missing_columns(positions: dict[str, int]) -> list[str]:
+    """Required columns the header lacks; kode_desa may be replaced by the place names."""
     missing = [c for c in REQUIRED_COLUMNS if c not in positions]
+    names_given = all(c in positions for c in PLACE_NAMES_REQUIRED)
+    if names_given:
+        missing = [c for c in missing if c not in REQUIRED_UNLESS_NAMED]
+    return [f"{c} ({' + '.join(PLACE_NAMES_REQUIRED)})" if c in REQUIRED_UNLESS_NAMED else c for c in missing]
+
+
+def _require_columns(positions: dict[str, int]) -> None:
+    missing = missing_columns(positions)
     if missing:
         raise SubmissionRejected("file_missing_columns", columns=", ".join(missing))
 
 
-def _detect_encoding(head: bytes) -> str:
+# ----------------------------------------------------------------- parsed file
+@dataclass
+class ParsedFile:
+    """Column positions found in the header, then rows on iteration."""
+
+    format: str
+    encoding: str | None
+    positions: dict[str, int]  # staged column -> position in the file's rows
+    _rows: Iterator[tuple[int, list[str]]]  # (line or sheet row number, raw cells)
+    max_rows: int = Limits.max_rows
+
+    def records(self) -> Iterator[tuple[int, int, tuple[str | None, ...]]]:
+        """(file_row, source_line, values in STAGED_COLUMNS order).
+
+        file_row counts data rows from 1 (blank lines are not rows); source_line
+        is where the row starts in the file (CSV line, or XLSX sheet row), so a
+        district can find it. A column the file does not have is None.
+        """
+        order = [self.positions.get(c) for c in STAGED_COLUMNS]
+        file_row = 0
+        try:
+            for source_line, raw in self._rows:
+                if not any(v.strip() for v in raw):
+                    continue  # blank lines are not rows
+                file_row += 1
+                if file_row > self.max_rows:
+                    raise SubmissionRejected("file_too_many_rows", limit=self.max_rows)
+                values = tuple(
+                    (raw[i].strip() if i < len(raw) else "") if i is not None else None for i in order
+                )
+                if any(v is not None and "\x00" in v for v in values):
+                    raise SubmissionRejected("file_unreadable")  # PostgreSQL text cannot hold NUL
+                yield file_row, source_line, values
+        except SubmissionRejected:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever the bytes: a reason, not a crash
+            if _is_machine_fault(exc):
+                raise
+            raise SubmissionRejected("file_unreadable") from exc
+        finally:
+            close = getattr(self._rows, "close", None)
+            if close:
+                close()
+
+    def rows(self) -> Iterator[tuple[int, tuple[str | None, ...]]]:
+        """(file_row, values in STAGED_COLUMNS order; CANONICAL_COLUMNS come first)."""
+        for file_row, _, values in self.records():
+            yield file_row, values
+
+
+def _is_machine_fault(exc: BaseException) -> bool:
+    """A disk or OS error (retry later), as opposed to bad content (reject)."""
+    return isinstance(exc, OSError) and exc.errno is not None
+
+
+# ----------------------------------------------------------------- CSV
+def _detect_encoding(path: Path, head: bytes) -> str | None:
+    """The file's encoding by scanning all of it; None: not one consistent text encoding."""
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    try:
-        # The sample may end mid-character; decode incrementally to allow that.
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        return "utf-8"
-    except UnicodeDecodeError:
-        return "cp1252"  # Excel on Windows saves "CSV" in the ANSI code page
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    seen_non_ascii = False
+    with path.open("rb") as f:
+        while True:
+            chunk = f.read(_SCAN_CHUNK)
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                if seen_non_ascii or not chunk[: max(exc.start, 0)].isascii():
+                    return None  # UTF-8 text, then bytes that are not: mixed encodings
+                return "cp1252"  # Excel on Windows saves "CSV" in the ANSI code page
+            if not chunk:
+                return "utf-8"
+            seen_non_ascii = seen_non_ascii or not text.isascii()
 
 
 def _looks_binary(sample: str) -> bool:
@@ -109,43 +245,85 @@ def _looks_binary(sample: str) -> bool:
     return control > len(sample) * 0.02
 
 
-def open_csv(path: Path) -> ParsedFile:
+def _bounded_lines(text: io.TextIOBase, max_chars: int) -> Iterator[str]:
+    """Physical lines, refusing one longer than max_chars (memory stays bounded)."""
+    while True:
+        line = text.readline(max_chars + 1)
+        if not line:
+            return
+        if len(line) > max_chars:
+            raise SubmissionRejected("file_unreadable")
+        yield line
+
+
+def _best_header(lines: list[str]) -> tuple[int, str, dict[str, int]] | None:
+    """(line index, delimiter, positions) of the first line that reads as a header."""
+    for index, line in enumerate(lines):
+        best: tuple[int, str, dict[str, int]] | None = None
+        for delimiter in _DELIMITERS:
+            try:
+                cells = next(csv.reader([line], delimiter=delimiter), [])
+            except csv.Error:
+                continue
+            positions = _map_header(cells)
+            if len(positions) >= _MIN_HEADER_COLUMNS and (best is None or len(positions) > len(best[2])):
+                best = (index, delimiter, positions)
+        if best is not None:
+            return best
+    return None
+
+
+def open_csv(path: Path, lim: Limits | None = None) -> ParsedFile:
+    lim = lim or limits()
     with path.open("rb") as f:
         head = f.read(_SNIFF_BYTES)
     if not head.strip():
         raise SubmissionRejected("file_empty")
-    if b"\x00" in head:
+    encoding = _detect_encoding(path, head)
+    if encoding is None or (b"\x00" in head and encoding != "utf-16"):
         raise SubmissionRejected("file_unreadable")
-    encoding = _detect_encoding(head)
     sample = head.decode(encoding, errors="replace")
-    try:
-        dialect = csv.Sniffer().sniff(sample.split("\n", 20)[0], delimiters=",;|\t")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
+    csv.field_size_limit(_FIELD_LIMIT)
     text = io.TextIOWrapper(path.open("rb"), encoding=encoding, newline="")
-    reader = csv.reader(text, delimiter=delimiter)
+    try:
+        lines = _bounded_lines(text, lim.max_line_chars)
+        first = list(itertools.islice((ln for ln in lines), _HEADER_SEARCH_ROWS))
+        nonblank = [ln for ln in first if ln.strip()]
+        if not nonblank:
+            raise SubmissionRejected("file_empty")
+        found = _best_header(first)
+        if found is None:
+            if _looks_binary(sample):
+                raise SubmissionRejected("file_unreadable")
+            # Not a header we know: name what is missing, as the first line reads.
+            best = max((_map_header(next(csv.reader([nonblank[0]], delimiter=d), [])) for d in _DELIMITERS), key=len)
+            raise SubmissionRejected("file_missing_columns", columns=", ".join(missing_columns(best)))
+        header_index, delimiter, positions = found
+        _require_columns(positions)
+    except SubmissionRejected:
+        text.close()
+        raise
+    except (UnicodeDecodeError, csv.Error) as exc:
+        text.close()
+        raise SubmissionRejected("file_unreadable") from exc
 
-    def rows() -> Iterator[list[str]]:
+    after_header = itertools.chain(first[header_index + 1:], lines)
+    reader = csv.reader(after_header, delimiter=delimiter)
+    offset = header_index + 1  # physical lines before the first data line
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
         try:
-            yield from reader
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise SubmissionRejected("file_unreadable") from exc
+            consumed = 0
+            for record in reader:
+                yield offset + consumed + 1, record
+                consumed = reader.line_num
         finally:
             text.close()
 
-    stream = rows()
-    header = next(stream, None)
-    if header is None:
-        raise SubmissionRejected("file_empty")
-    positions = _map_header(header)
-    if len(positions) < 3 and _looks_binary(sample):
-        text.close()
-        raise SubmissionRejected("file_unreadable")
-    _require_columns(positions)
-    return ParsedFile("csv", encoding, positions, stream)
+    return ParsedFile("csv", encoding, positions, rows(), lim.max_rows)
 
 
+# ----------------------------------------------------------------- XLSX
 def _cell_text(value: object) -> str:
     """A cell as the district's spreadsheet shows it; dates become ISO text."""
     if value is None:
@@ -157,48 +335,158 @@ def _cell_text(value: object) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         # Excel keeps 15 significant digits: a 16-digit NIK typed as a number is
         # already damaged, and comes back as 3.57801040380e+15 for the checks to catch.
+        # (A number in a date column is an Excel serial: staging.parse_date reads it.)
         if abs(value) >= 1e15:
             return format(value, ".15g")
         return str(int(value)) if float(value).is_integer() else str(value)
     return str(value)
 
 
-def open_xlsx(path: Path) -> ParsedFile:
+def check_xlsx_archive(path: Path, lim: Limits | None = None) -> None:
+    """Refuse an XLSX before anything is expanded: zip bombs, DTDs, non-workbooks."""
+    lim = lim or limits()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            names = {i.filename for i in infos}
+            if len(infos) > lim.max_xlsx_members:
+                raise SubmissionRejected("file_archive_unsafe", problem=f"{len(infos)} isi arsip / archive members")
+            if "xl/workbook.xml" not in names:
+                kind = "ODS" if "content.xml" in names else ("DOCX" if "word/document.xml" in names else "ZIP")
+                raise SubmissionRejected("file_format_unsupported", format=kind)
+            expanded = sum(i.file_size for i in infos)
+            if expanded > lim.max_xlsx_expanded_bytes:
+                raise SubmissionRejected("file_archive_unsafe",
+                                         problem=f"{expanded} byte setelah diekstrak / bytes expanded")
+            for info in infos:
+                ratio = info.file_size / max(info.compress_size, 1)
+                if info.file_size > (10 << 20) and ratio > lim.max_xlsx_ratio:
+                    raise SubmissionRejected("file_archive_unsafe",
+                                             problem=f"rasio kompresi / compression ratio {ratio:.0f}:1")
+            for info in infos:
+                if info.filename.endswith((".xml", ".rels")) and _has_dtd(archive, info):
+                    raise SubmissionRejected("file_archive_unsafe", problem="DTD/ENTITY")
+    except SubmissionRejected:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, ValueError, NotImplementedError,
+            RuntimeError) as exc:
+        raise SubmissionRejected("file_unreadable") from exc
+
+
+def _has_dtd(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """True if the XML part declares a DTD (Excel never writes one: entity expansion attacks)."""
+    seen = b""
+    with archive.open(info) as member:
+        while len(seen) < (64 << 10):
+            chunk = member.read(4096)
+            if not chunk:
+                break
+            seen += chunk
+            # The prolog ends at the first element start tag.
+            match = re.search(rb"<[A-Za-z_]", seen)
+            if match:
+                seen = seen[: match.start()]
+                break
+    return b"<!DOCTYPE" in seen.upper() or b"<!ENTITY" in seen.upper()
+
+
+def open_xlsx(path: Path, lim: Limits | None = None) -> ParsedFile:
+    lim = lim or limits()
+    check_xlsx_archive(path, lim)
     import openpyxl  # lazily: only XLSX submissions need it
 
+    handle = path.open("rb")  # a file object: openpyxl would refuse a name not ending in .xlsx
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - any defect of a workbook is "unreadable"
+        handle.close()
+        if _is_machine_fault(exc):
+            raise
         raise SubmissionRejected("file_unreadable") from exc
-    sheet = workbook.worksheets[0]
-    row_iter = sheet.iter_rows(values_only=True)
-    # Title rows ("DATA PEMUTAKHIRAN DTKS ...") often sit above the header.
-    for _ in range(_XLSX_HEADER_SEARCH_ROWS):
-        header = next(row_iter, None)
-        if header is None:
-            break
-        positions = _map_header([_cell_text(v) for v in header])
-        if len(positions) >= 3:
-            _require_columns(positions)
 
-            def rows() -> Iterator[list[str]]:
-                try:
-                    for values in row_iter:
-                        yield [_cell_text(v) for v in values]
-                finally:
-                    workbook.close()
+    def close() -> None:
+        workbook.close()
+        handle.close()
 
-            return ParsedFile("xlsx", None, positions, rows())
-    workbook.close()
-    raise SubmissionRejected("file_missing_columns", columns=", ".join(REQUIRED_COLUMNS))
+    try:
+        sheet = workbook.worksheets[0]
+        row_iter = enumerate(sheet.iter_rows(values_only=True), start=1)
+        # Title rows ("DATA PEMUTAKHIRAN DTKS ...") often sit above the header.
+        best: dict[str, int] = {}
+        seen_cells = False
+        for _, header in itertools.islice(row_iter, _HEADER_SEARCH_ROWS):
+            cells = [_cell_text(v) for v in header]
+            seen_cells = seen_cells or any(c.strip() for c in cells)
+            positions = _map_header(cells)
+            if len(positions) >= _MIN_HEADER_COLUMNS:
+                _require_columns(positions)
+                break
+            best = max(best, positions, key=len)
+        else:
+            if not seen_cells:
+                raise SubmissionRejected("file_empty")
+            raise SubmissionRejected("file_missing_columns", columns=", ".join(missing_columns(best)))
+    except SubmissionRejected:
+        close()
+        raise
+    except Exception as exc:  # noqa: BLE001
+        close()
+        if _is_machine_fault(exc):
+            raise
+        raise SubmissionRejected("file_unreadable") from exc
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        try:
+            for number, values in row_iter:
+                yield number, [_cell_text(v) for v in values]
+        finally:
+            close()
+
+    return ParsedFile("xlsx", None, positions, rows(), lim.max_rows)
 
 
-def open_submission(path: Path) -> ParsedFile:
+# ----------------------------------------------------------------- entry point
+def sniff_format(head: bytes) -> str:
+    """'xlsx', 'csv', or the name of an unsupported format, from a file's first bytes."""
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    for magic, name in _FOREIGN_MAGIC:
+        if head.startswith(magic):
+            return name
+    if head.startswith(b"PK"):
+        return "ZIP"
+    stripped = head.lstrip(codecs.BOM_UTF8)
+    if _MARKUP_START.match(stripped):
+        return "HTML/XML"
+    return "csv"
+
+
+def open_submission(path: Path, lim: Limits | None = None) -> ParsedFile:
     """Open a submission by its content (not its name): XLSX is a zip, the rest CSV."""
-    with path.open("rb") as f:
-        magic = f.read(4)
-    if not magic:
-        raise SubmissionRejected("file_empty")
-    if magic == b"PK\x03\x04":
-        return open_xlsx(path)
-    return open_csv(path)
+    lim = lim or limits()
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise SubmissionRejected("file_empty")
+        if size > lim.max_file_bytes:
+            raise SubmissionRejected("file_too_large", size=size, limit=lim.max_file_bytes)
+        with path.open("rb") as f:
+            head = f.read(16)
+        kind = sniff_format(head)
+        if kind == "xlsx":
+            return open_xlsx(path, lim)
+        if kind != "csv":
+            raise SubmissionRejected("file_format_unsupported", format=kind)
+        return open_csv(path, lim)
+    except SubmissionRejected:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever the bytes: a reason, not a crash
+        if _is_machine_fault(exc):
+            raise
+        raise SubmissionRejected("file_unreadable") from exc
+
+
+__all__ = [
+    "CANONICAL_COLUMNS", "STAGED_COLUMNS", "ColumnMapping", "Limits", "ParsedFile", "check_xlsx_archive",
+    "column_mapping", "limits", "missing_columns", "open_csv", "open_submission", "open_xlsx", "sniff_format",
+]

@@ -14,6 +14,7 @@ import statistics
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import jinja2
 from markupsafe import Markup, escape
@@ -22,6 +23,7 @@ from openpyxl.styles import Font, PatternFill
 
 from dtks.metrics import DISTRICT_COLUMNS
 
+_JAKARTA = ZoneInfo("Asia/Jakarta")
 INDEX_THRESHOLDS = (0.70, 0.75)  # IGD-style thresholds shown on the report (2025 / 2026 minimums)
 
 CLASS_LABELS = {"never": "Belum pernah / Never", "under_50": "< 50%", "50_plus": "≥ 50%"}
@@ -41,8 +43,9 @@ COLUMN_NOTES = {  # column -> (Bahasa Indonesia, English)
     "accepted": ("Ada kiriman yang diterima (digabung)", "At least one submission accepted (merged)"),
     "submissions_received": ("Jumlah kiriman", "Number of submissions received"),
     "first_accepted_at": ("Waktu kiriman pertama yang diterima (UTC)", "Time of first accepted submission (UTC)"),
-    "on_time": ("Tepat waktu (batas waktu + masa tenggang)", "On time (cut-off plus grace days)"),
-    "days_late": ("Hari keterlambatan setelah batas waktu", "Days late after the cut-off"),
+    "on_time": ("Tepat waktu (diterima paling lambat pada batas waktu)", "On time (first accepted file by the cut-off)"),
+    "days_late": ("Hari keterlambatan setelah batas waktu (dalam masa tenggang)",
+                  "Days late after the cut-off (within the grace days)"),
     "submission_lag_days": ("Hari sejak kiriman terakhir yang diterima", "Days since last accepted submission"),
     "active_records": ("Jumlah rekaman aktif", "Active records"),
     "coverage_12m": ("Proporsi rekaman diverifikasi dalam 12 bulan", "Share of records verified within 12 months"),
@@ -58,6 +61,8 @@ COLUMN_NOTES = {  # column -> (Bahasa Indonesia, English)
     "on_time_rate_12r": ("Tingkat tepat waktu 12 putaran terakhir", "On-time rate over the last 12 rounds"),
     "update_index": ("Indeks: 0,50·cakupan24 + 0,25·tepat waktu + 0,25·penerimaan",
                      "Index: 0.50·coverage24m + 0.25·on-time rate + 0.25·acceptance rate"),
+    "index_ge_070": ("Indeks ≥ 0,70", "Index at or above 0.70"),
+    "index_ge_075": ("Indeks ≥ 0,75", "Index at or above 0.75"),
 }
 
 
@@ -182,10 +187,15 @@ def follow_up(districts: list[dict]) -> list[dict]:
             reasons.append((f"Terlambat {n} hari", f"Submitted {n} day{'s' if n != 1 else ''} late"))
         if d.get("submitted") and not d.get("accepted"):
             reasons.append(("Kiriman ada, tetapi tidak ada yang diterima", "Submitted, but nothing accepted"))
+        missed = int(d.get("missed_rounds") or 0)
+        if missed >= 2:
+            reasons.append((f"{missed} putaran berturut-turut tanpa kiriman diterima",
+                            f"{missed} rounds in a row without an accepted submission"))
         idx = _f(d.get("update_index"))
-        if idx is not None and idx < INDEX_THRESHOLDS[0]:
-            reasons.append((f"Indeks pemutakhiran di bawah {INDEX_THRESHOLDS[0]:.2f}".replace(".", ","),
-                            f"Update index below {INDEX_THRESHOLDS[0]:.2f}"))
+        below = [t for t in INDEX_THRESHOLDS if idx is not None and idx < t]
+        if below:
+            reasons.append((f"Indeks pemutakhiran di bawah {below[0]:.2f}".replace(".", ","),
+                            f"Update index below {below[0]:.2f}"))
         if reasons:
             out.append({**d, "reasons": reasons})
     return out
@@ -280,9 +290,53 @@ def coverage_strip_svg(districts: list[dict], provinces: list[dict]) -> Markup:
     return Markup("".join(parts))
 
 
+_TREND_SERIES = (("reporting_rate", "s1", "Tingkat pelaporan / Reporting rate"),
+                 ("on_time_rate", "s2", "Tepat waktu / On-time rate"),
+                 ("coverage_24m", "s3", "Cakupan 24 bln / Coverage 24m"))
+
+
+def class_bars_svg(districts: list[dict], provinces: list[dict]) -> Markup:
+    """One stacked bar per province: its expected districts by update class (never / < 50% / ≥ 50%)."""
+    names = {str(p.get("province_code")): p.get("province_name") for p in provinces}
+    counts: dict[str, dict[str, int]] = {}
+    for d in _by_place(districts):
+        if not d.get("expected"):
+            continue
+        code = str(d.get("province_code"))
+        names.setdefault(code, d.get("province_name"))
+        bucket = counts.setdefault(code, {c: 0 for c in CLASS_LABELS})
+        if d.get("update_class") in bucket:
+            bucket[d["update_class"]] += 1
+    codes = sorted(counts)
+    left, right, top, row_h, width = 190, 20, 10, 30, 760
+    plot_w = width - left - right
+    height = top + row_h * max(len(codes), 1) + 10
+    parts = [f'<svg role="img" class="chart" viewBox="0 0 {width} {height}"'
+             ' aria-label="Kelas pemutakhiran per provinsi / update class by province">']
+    for i, code in enumerate(codes):
+        y = top + row_h * i
+        total = sum(counts[code].values()) or 1
+        parts.append(_svg_text(left - 10, y + row_h / 2 + 4, str(names.get(code) or code)[:26], "end"))
+        x = float(left)
+        for cls, n in counts[code].items():
+            if not n:
+                continue
+            w = plot_w * n / total
+            tip = f"{names.get(code) or code} – {CLASS_LABELS[cls]}: {n}"
+            parts.append(f'<rect class="seg" x="{x:.1f}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}"'
+                         f' fill="{CLASS_COLOURS[cls]}"><title>{escape(tip)}</title></rect>')
+            if w > 18:
+                parts.append(_svg_text(x + w / 2, y + row_h / 2 + 4, str(n), "middle", "seglbl"))
+            x += w
+    if not codes:
+        parts.append(_svg_text(left, top + row_h / 2, "tidak ada data / no data", "start", "axis"))
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
 def trend_svg(trend: list[dict]) -> Markup:
-    """Reporting rate and on-time rate per round, 0-100%; points only when there is a single round."""
-    width, height, left, right, top, bottom = 760, 260, 50, 20, 20, 50
+    """Reporting, on-time and 24-month coverage rates per round, 0-100%; points only when there is a single round."""
+    width, height, left, right, top, bottom = 760, 260, 50, 40, 20, 50
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(trend)
     xs = lambda i: left + (plot_w / 2 if n <= 1 else plot_w * i / (n - 1))  # noqa: E731
@@ -297,8 +351,7 @@ def trend_svg(trend: list[dict]) -> Markup:
     for i, row in enumerate(trend):
         if i % step == 0 or i == n - 1:
             parts.append(_svg_text(xs(i), height - bottom + 18, str(row.get("round_id")), "middle", "axis"))
-    for key, cls, label in (("reporting_rate", "s1", "Tingkat pelaporan / Reporting rate"),
-                            ("on_time_rate", "s2", "Tepat waktu / On time")):
+    for key, cls, label in _TREND_SERIES:
         pts = [(xs(i), ys(float(r[key])), r) for i, r in enumerate(trend) if r.get(key) is not None]
         if len(pts) > 1:
             coords = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in pts)
@@ -307,9 +360,8 @@ def trend_svg(trend: list[dict]) -> Markup:
             tip = f'{r.get("round_id")} – {label}: {pct(r[key])}'
             parts.append(f'<circle class="pt {cls}" cx="{x:.1f}" cy="{y:.1f}" r="4"><title>{escape(tip)}</title>'
                          '</circle>')
-    for k, (cls, label) in enumerate((("s1", "Tingkat pelaporan / Reporting rate"),
-                                      ("s2", "Tepat waktu / On-time rate"))):
-        lx = left + 10 + k * 280
+    for k, (_key, cls, label) in enumerate(_TREND_SERIES):
+        lx = left + 10 + k * 235
         parts.append(f'<rect class="key {cls}" x="{lx}" y="{height - 18}" width="14" height="4"/>')
         parts.append(_svg_text(lx + 20, height - 12, label, "start", "axis"))
     parts.append("</svg>")
@@ -344,13 +396,16 @@ svg.chart{width:100%;height:auto;font-size:12px}.grid{stroke:#e4e7eb}.axis{fill:
 .lbl{fill:#1f2933}.band{fill:#f7f9fb}.thr{stroke:#9a3412;stroke-dasharray:4 3}.thrlbl{fill:#9a3412;font-size:11px}
 .median{stroke:#111;stroke-width:3}.dot{fill-opacity:.8;stroke:#fff;stroke-width:.8}
 .line{fill:none;stroke-width:2.5}.line.s1{stroke:#3e7cb1}.line.s2{stroke:#e08e0b}
-.pt.s1,.key.s1{fill:#3e7cb1}.pt.s2,.key.s2{fill:#e08e0b}
+.line.s3{stroke:#2e7d32;stroke-dasharray:6 4}
+.pt.s1,.key.s1{fill:#3e7cb1}.pt.s2,.key.s2{fill:#e08e0b}.pt.s3,.key.s3{fill:#2e7d32}
+.seg{stroke:#fff;stroke-width:1}.seglbl{fill:#fff;font-size:11px;font-weight:700}
 .legend span{margin-right:14px;font-size:.82rem}.note{font-size:.82rem;color:#52606d}
 ul.reasons{margin:0;padding-left:18px}
 </style></head><body>
 <header><div><h1>Pemutakhiran DTKS — putaran {{ r.round_id }} <span class="en">/ DTKS update round {{ r.round_id }}</span></h1>
 <div>Dibuka / opens {{ r.opens_on or "–" }} · batas waktu / cut-off {{ r.cutoff_on or "–" }}
-(+{{ r.grace_days if r.grace_days is not none else "–" }} hari tenggang / grace days) · penetapan {{ r.penetapan_on or "–" }}</div>
+(+{{ r.grace_days if r.grace_days is not none else "–" }} hari tenggang / grace days{% if r.last_grace_day %}, ditutup / closes
+akhir {{ r.last_grace_day }} WIB{% endif %}) · penetapan {{ r.penetapan_on or "–" }}</div>
 </div></header><main>
 <section id="summary"><h2>Ringkasan nasional <span class="en">/ National summary</span></h2><div class="tiles">
 {% for v, k in tiles %}<div class="tile"><div class="v">{{ v }}</div><div class="k">{{ k }}</div></div>{% endfor %}
@@ -369,6 +424,10 @@ ul.reasons{margin:0;padding-left:18px}
 <td class="n">{{ pct(p.on_time_rate) }}</td><td class="n">{{ pct(p.coverage_12m) }}</td>
 <td class="n">{{ pct(p.coverage_24m) }}</td><td class="n">{{ pct(p.acceptance_rate) }}</td></tr>{% endfor %}
 </tbody></table></div></section>
+<section id="update-class"><h2>Kelas pemutakhiran per provinsi <span class="en">/ Update class by province</span></h2>
+<p class="note">Kab/kota wajib lapor menurut proporsi rekaman yang dimutakhirkan sejak baseline.
+<span class="en">Expected districts by the share of their records updated since the baseline.</span></p>
+{{ class_chart }}</section>
 <section id="trend"><h2>Tren per putaran <span class="en">/ Trend by round</span></h2>{{ trend_chart }}</section>
 <section id="league"><h2>Peringkat indeks pemutakhiran <span class="en">/ Update index league table</span></h2>
 <div class="scroll"><table><thead><tr><th class="n">#</th><th>Kode</th><th>Kabupaten/Kota</th><th>Provinsi</th>
@@ -387,6 +446,17 @@ ul.reasons{margin:0;padding-left:18px}
 <td>{{ d.province_name }}</td><td><ul class="reasons">{% for id_, en in d.reasons %}<li>{{ id_ }}</li>{% endfor %}</ul></td>
 <td><ul class="reasons">{% for id_, en in d.reasons %}<li class="en">{{ en }}</li>{% endfor %}</ul></td></tr>{% endfor %}
 </tbody></table></div>{% else %}<p>Tidak ada. <span class="en">None.</span></p>{% endif %}</section>
+{% if pen %}<section id="penetapan"><h2>Penetapan <span class="en">/ Registry as determined</span></h2>
+<p class="note">Registri sebagaimana ditetapkan pada putaran ini: setiap rekaman seperti pada saat putaran ditutup
+({{ wib(pen.as_of) }}), dibekukan (snapshot #{{ pen.snapshot_no }}, hash {{ pen.registry_hash[:12] }}).
+<span class="en">The registry as this round determined it: every record as it stood when the round closed; frozen.</span></p>
+<div class="scroll"><table><thead><tr><th>Provinsi / Province</th><th class="n">Kab/kota</th><th class="n">Individu aktif / Active</th>
+<th class="n">Keluarga / Households</th><th class="n">Nonaktif / Inactive</th><th class="n">PKH</th><th class="n">BPNT</th>
+<th class="n">PBI</th></tr></thead><tbody>
+{% for p in pen_rows %}<tr><td>{{ p.name }}</td><td class="n">{{ num(p.districts) }}</td><td class="n">{{ num(p.active_individuals) }}</td>
+<td class="n">{{ num(p.households) }}</td><td class="n">{{ num(p.inactive_individuals) }}</td><td class="n">{{ num(p.pkh) }}</td>
+<td class="n">{{ num(p.bpnt) }}</td><td class="n">{{ num(p.pbi) }}</td></tr>{% endfor %}
+</tbody></table></div></section>{% endif %}
 <section id="districts"><h2>Semua kabupaten/kota <span class="en">/ All districts</span></h2><div class="scroll"><table>
 <thead><tr>{% for label, _ in dcols %}<th>{{ label }}</th>{% endfor %}</tr></thead><tbody>
 {% for d in districts %}<tr>{% for _, f in dcols %}{{ f(d) }}{% endfor %}</tr>{% endfor %}
@@ -437,9 +507,33 @@ def _idx(v) -> str:
     return "–" if v is None else f"{float(v):.3f}"
 
 
+def _wib(value) -> str:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(_JAKARTA).strftime("%Y-%m-%d %H:%M WIB")
+    return "–" if value is None else str(value)
+
+
+def _penetapan_rows(penetapan: dict | None, districts: list[dict], provinces: list[dict]) -> list[dict]:
+    if not penetapan:
+        return []
+    names = {str(d.get("province_code")): d.get("province_name") for d in districts}
+    names.update({str(p.get("province_code")): p.get("province_name") for p in provinces})
+    keys = ("active_individuals", "households", "inactive_individuals", "pkh", "bpnt", "pbi")
+    rows: dict[str, dict] = {}
+    for d in penetapan.get("districts", []):
+        code = str(d.get("province_code"))
+        row = rows.setdefault(code, {"code": code, "name": names.get(code) or code, "districts": 0,
+                                     **{k: 0 for k in keys}})
+        row["districts"] += 1
+        for k in keys:
+            row[k] += int(d.get(k) or 0)
+    return [rows[c] for c in sorted(rows)]
+
+
 def render_round_report(round_info: dict, districts: list[dict], provinces: list[dict], trend: list[dict],
-                        links: dict[str, str] | None = None) -> str:
-    r = {k: _get(round_info, k) for k in ("round_id", "opens_on", "cutoff_on", "grace_days", "penetapan_on")}
+                        links: dict[str, str] | None = None, penetapan: dict | None = None) -> str:
+    r = {k: _get(round_info, k) for k in ("round_id", "opens_on", "cutoff_on", "grace_days", "penetapan_on",
+                                          "last_grace_day")}
     nat = _national(r["round_id"], trend, districts)
     tiles = [
         (num(nat.get("expected_districts")), "Kab/kota wajib lapor / Expected districts"),
@@ -451,9 +545,17 @@ def render_round_report(round_info: dict, districts: list[dict], provinces: list
         (pct(nat.get("coverage_24m")), "Cakupan 24 bulan / Coverage 24m"),
         (pct(nat.get("acceptance_rate")), "Baris diterima / Acceptance rate"),
     ]
+    expected = [d for d in districts if d.get("expected")]
+    late = sum(1 for d in expected if d.get("accepted") and not d.get("on_time"))
+    tiles.insert(5, (num(late), "Terlambat (masa tenggang) / Late, within grace"))
+    for t in INDEX_THRESHOLDS:
+        meets = sum(1 for d in expected if d.get("update_index") is not None and float(d["update_index"]) >= t)
+        tiles.append((num(meets), f"Indeks ≥ {t:.2f} / Index at or above {t:.2f}".replace("≥ 0.", "≥ 0,", 1)))
     return _COMPILED.render(
         r=r, tiles=tiles, classes=list(CLASS_LABELS.items()), thresholds=INDEX_THRESHOLDS,
         strip=coverage_strip_svg(districts, provinces), trend_chart=trend_svg(trend),
+        class_chart=class_bars_svg(districts, provinces),
+        pen=penetapan, pen_rows=_penetapan_rows(penetapan, districts, provinces), wib=_wib,
         provinces=sorted(provinces, key=lambda p: str(p.get("province_code"))),
         league=league(districts), follow=follow_up(districts), districts=_by_place(districts),
         dcols=_DISTRICT_HTML_COLUMNS, links=links, idx=_idx,
@@ -461,7 +563,8 @@ def render_round_report(round_info: dict, districts: list[dict], provinces: list
         class_label=lambda c: CLASS_LABELS.get(c, c or "–"))
 
 
-def write_round_outputs(out_dir: Path, round_info, districts, provinces, trend, links=None) -> dict[str, Path]:
+def write_round_outputs(out_dir: Path, round_info, districts, provinces, trend, links=None,
+                        penetapan: dict | None = None) -> dict[str, Path]:
     """Write <out_dir>/<round_id>/district_metrics.csv, .xlsx and report.html; the report links the two tables."""
     round_id = str(_get(round_info, "round_id"))
     if not round_id or not re.fullmatch(r"[A-Za-z0-9_.-]+", round_id) or round_id.strip(".") == "":
@@ -474,7 +577,7 @@ def write_round_outputs(out_dir: Path, round_info, districts, provinces, trend, 
     write_district_xlsx(paths["xlsx"], districts)
     all_links = {"Tabel kab/kota / District table (CSV)": paths["csv"].name,
                  "Tabel kab/kota / District table (XLSX)": paths["xlsx"].name, **(links or {})}
-    html = render_round_report(round_info, districts, provinces, trend, all_links)
+    html = render_round_report(round_info, districts, provinces, trend, all_links, penetapan=penetapan)
     tmp = _atomic(paths["html"])
     tmp.write_text(html, encoding="utf-8")
     os.replace(tmp, paths["html"])

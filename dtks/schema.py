@@ -1,8 +1,9 @@
 """The canonical submission schema and the code lists of enumerated fields.
 
 Column names follow the SIKS-NG export spellings most districts use. Every
-submission, whatever its format, is mapped onto exactly these columns before
-staging.
+submission, whatever its format, is mapped onto these columns before staging:
+the registry fields (``CANONICAL_COLUMNS``) and, for files that name the
+village instead of giving its code, the place names (``PLACE_NAME_COLUMNS``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,19 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "pbi",
 )
 
+# A file may name the village instead of giving kode_desa: the names are mapped
+# to a code through the reference data in the database (migration 005), and an
+# unknown or ambiguous name is a row error, never a guess.
+PLACE_NAME_COLUMNS: tuple[str, ...] = ("nama_provinsi", "nama_kabkota", "nama_kecamatan", "nama_desa")
+# The names that must all be present for a file without kode_desa (province is optional).
+PLACE_NAMES_REQUIRED: tuple[str, ...] = ("nama_kabkota", "nama_kecamatan", "nama_desa")
+
+# Every staged column, in the order of the staging COPY.
+STAGED_COLUMNS: tuple[str, ...] = CANONICAL_COLUMNS + PLACE_NAME_COLUMNS
+
+# Date columns: the only ones where a bare number is read as an Excel serial date.
+DATE_COLUMNS: tuple[str, ...] = ("tanggal_lahir", "tanggal_verifikasi")
+
 # Without these a row cannot be placed in the registry at all: a file lacking
 # any of them is rejected whole.
 REQUIRED_COLUMNS: tuple[str, ...] = (
@@ -42,6 +56,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "status_keberadaan",
     "tanggal_verifikasi",
 )
+# kode_desa may be replaced by PLACE_NAMES_REQUIRED (see dtks.parsing).
+REQUIRED_UNLESS_NAMED: tuple[str, ...] = ("kode_desa",)
 
 SEX_CODES = {"L": "laki-laki", "P": "perempuan"}
 

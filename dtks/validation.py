@@ -1,15 +1,29 @@
 """Run the Great Expectations suites over staged submissions, in the database.
 
-A batch of staged submissions is validated in one GX run over
-``include/sql/validation_batch.sql`` (a query asset on the warehouse), so the
-work is a handful of set-based queries whatever the number of districts. The
-failing rows come back by ``(submission_id, file_row)`` and are written as
-quarantine issues with the rule's reason; per-submission, per-rule counts go
-to ``audit.validation_result`` with the suite's name and version.
+Two suites, both versioned JSON in ``expectations/``:
+
+* ``dtks_submission_file`` (severity *critical*): one row per submission
+  (``include/sql/validation_file_batch.sql``): rows that mostly belong to
+  another district, missing process evidence when the manifest policy is on.
+  A failure rejects the whole submission. What the parser cannot read at all
+  (empty, unreadable, unmappable, too large, unsafe …) is rejected before
+  this suite and recorded under its name too.
+* ``dtks_submission_rows`` (severities *error* and *warning*): one row per
+  staged row (``include/sql/validation_batch.sql``). Error rows are
+  quarantined with every reason that applies; warnings are recorded and the
+  row accepted.
+
+A batch of staged submissions is validated in one GX run per suite over a
+query asset on the warehouse, so the work is a handful of set-based queries
+whatever the number of districts. The failing rows come back by
+``(submission_id, file_row)``; per-submission, per-rule counts go to
+``audit.validation_result`` with the suite's name and version, and the exact
+JSON of each suite version to ``audit.suite_definition``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -23,26 +37,34 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dtks.config import EXPECTATIONS_DIR
-from dtks.reasons import SubmissionRejected
+from dtks.reasons import CRITICAL_REASONS, SubmissionRejected
 from dtks.warehouse import read_sql
 
 log = logging.getLogger(__name__)
 
 ROW_SUITE_FILE = EXPECTATIONS_DIR / "dtks_submission_rows.json"
-# A file whose rows mostly belong elsewhere was sent to the wrong folder.
+FILE_SUITE_FILE = EXPECTATIONS_DIR / "dtks_submission_file.json"
+SEVERITIES = ("critical", "error", "warning")
+# Kept for callers that read it: a file whose rows mostly belong elsewhere was sent to
+# the wrong folder (the rule itself is in expectations/dtks_submission_file.json).
 WRONG_DISTRICT_SHARE = 0.5
 
 
 @dataclass(frozen=True)
 class Rule:
     reason_code: str
-    severity: str  # 'error' quarantines the row, 'warning' flags it
+    severity: str  # 'critical' rejects the file, 'error' quarantines the row, 'warning' flags it
     field: str
     message_id: str
     message_en: str
     detail_column: str | None
     expectation_type: str
     column: str | None
+
+    def messages(self, detail: str | None) -> tuple[str, str]:
+        """(Bahasa Indonesia, English) for a failure; {value} is the rule's detail."""
+        value = "" if detail is None else str(detail)
+        return self.message_id.replace("{value}", value), self.message_en.replace("{value}", value)
 
 
 @dataclass(frozen=True)
@@ -51,32 +73,53 @@ class SuiteSpec:
     version: str
     rules: tuple[Rule, ...]
     raw: dict
+    sha256: str
 
     def rule(self, reason_code: str) -> Rule:
         return next(r for r in self.rules if r.reason_code == reason_code)
 
+    def find(self, reason_code: str) -> Rule | None:
+        return next((r for r in self.rules if r.reason_code == reason_code), None)
 
-@lru_cache(maxsize=8)
-def load_suite_spec(path: Path = ROW_SUITE_FILE) -> SuiteSpec:
-    raw = json.loads(path.read_text(encoding="utf-8"))
+
+def suite_files() -> list[Path]:
+    return sorted(EXPECTATIONS_DIR.glob("*.json"))
+
+
+def spec_from_raw(raw: dict, origin: str = "suite") -> SuiteSpec:
     rules = []
     for exp in raw["expectations"]:
         meta = exp["meta"]
         kwargs = exp["kwargs"]
+        severity = meta["severity"]
+        if severity not in SEVERITIES:
+            raise ValueError(f"{origin}: {meta.get('reason_code')}: unknown severity {severity!r}")
+        if severity == "critical":
+            reason = CRITICAL_REASONS[meta["reason_code"]]  # messages live with the critical reasons
+            message_id, message_en = meta.get("message_id", reason.message_id), meta.get("message_en", reason.message_en)
+        else:
+            message_id, message_en = meta["message_id"], meta["message_en"]
         rules.append(Rule(
             reason_code=meta["reason_code"],
-            severity=meta["severity"],
+            severity=severity,
             field=meta["field"],
-            message_id=meta["message_id"],
-            message_en=meta["message_en"],
+            message_id=message_id,
+            message_en=message_en,
             detail_column=meta.get("detail_column"),
             expectation_type=exp["type"],
             column=kwargs.get("column") or kwargs.get("column_A"),
         ))
     codes = [r.reason_code for r in rules]
     if len(codes) != len(set(codes)):
-        raise ValueError(f"{path.name}: reason codes must be unique")
-    return SuiteSpec(raw["name"], raw["meta"]["version"], tuple(rules), raw)
+        raise ValueError(f"{origin}: reason codes must be unique")
+    canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return SuiteSpec(raw["name"], raw["meta"]["version"], tuple(rules), raw,
+                     hashlib.sha256(canonical.encode("utf-8")).hexdigest())
+
+
+@lru_cache(maxsize=8)
+def load_suite_spec(path: Path = ROW_SUITE_FILE) -> SuiteSpec:
+    return spec_from_raw(json.loads(path.read_text(encoding="utf-8")), path.name)
 
 
 def build_gx_suite(spec: SuiteSpec):
@@ -89,6 +132,11 @@ def build_gx_suite(spec: SuiteSpec):
             f"suite {spec.name}: {len(spec.rules)} expectations in the file but GX loaded {len(suite.expectations)}"
         )
     return suite
+
+
+def require_manifest() -> bool:
+    """Policy: must a submission carry its process evidence (DTKS_REQUIRE_MANIFEST=1)?"""
+    return os.environ.get("DTKS_REQUIRE_MANIFEST", "0").strip().lower() in ("1", "true", "yes", "on")
 
 
 @lru_cache(maxsize=1)
@@ -117,15 +165,6 @@ class BatchValidation:
     success: bool = True
 
 
-def check_district_of_rows(conn: sa.Connection, submission_id: int) -> None:
-    """Critical: reject a file whose known villages mostly lie in another district."""
-    row = conn.execute(sa.text(read_sql("submission_district_share.sql")), {"sid": submission_id}).one()
-    if row.rows_with_known_village and row.share_elsewhere > WRONG_DISTRICT_SHARE:
-        raise SubmissionRejected(
-            "file_wrong_district", share=f"{row.share_elsewhere:.0%}", district=row.submitted_kabkota
-        )
-
-
 def _raised_exception(info: dict | None) -> str | None:
     """GX reports errors either flat or keyed by metric id; find any."""
     if not info:
@@ -138,13 +177,9 @@ def _raised_exception(info: dict | None) -> str | None:
     return None
 
 
-def run_row_suite(eng: Engine, submission_ids: list[int], run_id: str, spec: SuiteSpec | None = None) -> BatchValidation:
-    """Run the row suite over the staged rows of ``submission_ids`` (one GX run)."""
-    spec = spec or load_suite_spec()
-    ids = sorted({int(s) for s in submission_ids})
-    result = BatchValidation(spec)
-    if not ids:
-        return result
+def _run_suite(eng: Engine, spec: SuiteSpec, sql_name: str, ids: list[int], index_columns: list[str],
+               params: dict | None = None) -> tuple[bool, list[tuple[Rule, dict]]]:
+    """One GX run of ``spec`` over the batch table built by ``sql_name``; (success, failing entries)."""
     import great_expectations as gx
 
     context = _gx_context()
@@ -152,9 +187,9 @@ def run_row_suite(eng: Engine, submission_ids: list[int], run_id: str, spec: Sui
     # The facts the rules need are computed once into an unlogged table; GX
     # then runs its queries against that table instead of re-running the joins.
     table = f"check_batch_{uuid.uuid4().hex[:12]}"
-    body = read_sql("validation_batch.sql").replace("{submission_ids}", ", ".join(map(str, ids)))
+    body = read_sql(sql_name).replace("{submission_ids}", ", ".join(map(str, ids)))
     with eng.begin() as conn:
-        conn.execute(sa.text(f"CREATE UNLOGGED TABLE staging.{table} AS {body}"))
+        conn.execute(sa.text(f"CREATE UNLOGGED TABLE staging.{table} AS {body}"), params or {})
         conn.execute(sa.text(f"ANALYZE staging.{table}"))
         batch_rows = conn.execute(sa.text(f"SELECT count(*) FROM staging.{table}")).scalar_one()
     datasource = context.data_sources.add_or_update_sql(
@@ -168,7 +203,7 @@ def run_row_suite(eng: Engine, submission_ids: list[int], run_id: str, spec: Sui
             gx.ValidationDefinition(name=f"validate_{table}", data=batch_definition, suite=suite))
         outcome = validation.run(result_format={
             "result_format": "COMPLETE",
-            "unexpected_index_column_names": ["submission_id", "file_row"],
+            "unexpected_index_column_names": index_columns,
             "return_unexpected_index_query": False,
             # GX truncates the failing-row list to this count; every row is needed.
             "partial_unexpected_count": max(batch_rows, 1),
@@ -179,22 +214,114 @@ def run_row_suite(eng: Engine, submission_ids: list[int], run_id: str, spec: Sui
         context.data_sources.delete(datasource.name)
         with eng.begin() as conn:
             conn.execute(sa.text(f"DROP TABLE IF EXISTS staging.{table}"))
-    result.success = bool(outcome.success)
+    failing: list[tuple[Rule, dict]] = []
     for res in outcome.results:
         error = _raised_exception(res.exception_info)
         if error is not None:
             # A rule that could not run is a pipeline fault, never a pass.
             raise RuntimeError(f"expectation {res.expectation_config.type} could not run: {error}")
         rule = spec.rule(res.expectation_config.meta["reason_code"])
-        failing = res.result.get("unexpected_index_list") or []
-        if len(failing) != (res.result.get("unexpected_count") or 0):
-            raise RuntimeError(f"rule {rule.reason_code}: GX returned {len(failing)} of "
+        entries = res.result.get("unexpected_index_list") or []
+        if len(entries) != (res.result.get("unexpected_count") or 0):
+            raise RuntimeError(f"rule {rule.reason_code}: GX returned {len(entries)} of "
                                f"{res.result.get('unexpected_count')} failing rows")
-        for entry in failing:
-            detail = entry.get(rule.detail_column) if rule.detail_column else None
-            result.failures.append(RowFailure(int(entry["submission_id"]), int(entry["file_row"]), rule,
-                                              None if detail is None else str(detail)))
+        failing.extend((rule, entry) for entry in entries)
+    return bool(outcome.success), failing
+
+
+def run_file_suite(eng: Engine, submission_ids: list[int], spec: SuiteSpec | None = None
+                   ) -> dict[int, list[SubmissionRejected]]:
+    """The critical suite over staged submissions: {submission_id: reasons to reject it (may be empty)}."""
+    spec = spec or load_suite_spec(FILE_SUITE_FILE)
+    ids = sorted({int(s) for s in submission_ids})
+    found: dict[int, list[SubmissionRejected]] = {sid: [] for sid in ids}
+    if not ids:
+        return found
+    _, failing = _run_suite(eng, spec, "validation_file_batch.sql", ids, ["submission_id", "submitted_kabkota"],
+                            {"require_manifest": 1 if require_manifest() else 0})
+    for rule, entry in failing:
+        sid = int(entry["submission_id"])
+        if rule.reason_code == "file_wrong_district":
+            why = SubmissionRejected(rule.reason_code, share=f"{float(entry['share_elsewhere']):.0%}",
+                                     district=entry.get("submitted_kabkota"))
+        elif rule.reason_code == "manifest_missing":
+            why = SubmissionRejected(rule.reason_code, missing=entry.get("manifest_missing"))
+        else:  # a critical rule added to the suite later: its reason text takes no details
+            why = SubmissionRejected(rule.reason_code)
+        found[sid].append(why)
+    return found
+
+
+def run_row_suite(eng: Engine, submission_ids: list[int], run_id: str, spec: SuiteSpec | None = None) -> BatchValidation:
+    """Run the row suite over the staged rows of ``submission_ids`` (one GX run)."""
+    spec = spec or load_suite_spec()
+    ids = sorted({int(s) for s in submission_ids})
+    result = BatchValidation(spec)
+    if not ids:
+        return result
+    result.success, failing = _run_suite(eng, spec, "validation_batch.sql", ids, ["submission_id", "file_row"])
+    for rule, entry in failing:
+        detail = entry.get(rule.detail_column) if rule.detail_column else None
+        result.failures.append(RowFailure(int(entry["submission_id"]), int(entry["file_row"]), rule,
+                                          None if detail is None else str(detail)))
     return result
+
+
+# ----------------------------------------------------------------- recording
+def record_suite_definition(conn: sa.Connection, spec: SuiteSpec) -> None:
+    """Keep the exact JSON of the suite version that runs; refuse an edit without a new version."""
+    conn.execute(
+        sa.text("INSERT INTO audit.suite_definition (suite_name, suite_version, sha256, definition)"
+                " VALUES (:n, :v, :h, CAST(:d AS jsonb)) ON CONFLICT (suite_name, suite_version) DO NOTHING"),
+        {"n": spec.name, "v": spec.version, "h": spec.sha256, "d": json.dumps(spec.raw, ensure_ascii=False)},
+    )
+    stored = conn.execute(
+        sa.text("SELECT sha256 FROM audit.suite_definition WHERE suite_name = :n AND suite_version = :v"),
+        {"n": spec.name, "v": spec.version}).scalar_one()
+    if stored != spec.sha256:
+        raise RuntimeError(f"suite {spec.name} {spec.version} differs from the definition that ran under the same "
+                           "version: bump meta.version in the suite file")
+
+
+def stored_suite_spec(conn: sa.Connection, name: str, version: str | None) -> SuiteSpec | None:
+    """The suite as it was when a submission was validated (None if never recorded)."""
+    if not version:
+        return None
+    raw = conn.execute(sa.text("SELECT definition FROM audit.suite_definition WHERE suite_name = :n"
+                               " AND suite_version = :v"), {"n": name, "v": version}).scalar()
+    return spec_from_raw(raw, f"{name} {version}") if raw else None
+
+
+def record_file_checks(conn: sa.Connection, submission_id: int, spec: SuiteSpec,
+                       failed: list[SubmissionRejected], run_id: str) -> None:
+    """One audit.validation_result row per critical rule for a submission."""
+    bad = {why.code for why in failed}
+    conn.execute(
+        sa.text(
+            "INSERT INTO audit.validation_result (submission_id, suite_name, suite_version, expectation_type,"
+            " reason_code, severity, column_name, element_count, unexpected_count, success, run_id)"
+            " VALUES (:sid, :suite, :version, :type, :code, 'critical', :column, 1, :bad, :ok, :run)"
+            " ON CONFLICT (submission_id, suite_name, reason_code) DO NOTHING"
+        ),
+        [{"sid": submission_id, "suite": spec.name, "version": spec.version, "type": r.expectation_type,
+          "code": r.reason_code, "column": r.column, "bad": int(r.reason_code in bad),
+          "ok": r.reason_code not in bad, "run": run_id} for r in spec.rules],
+    )
+
+
+def record_parse_rejection(conn: sa.Connection, submission_id: int, code: str, run_id: str) -> None:
+    """A file the parser refused, recorded under the critical suite (it has no rows to check)."""
+    spec = load_suite_spec(FILE_SUITE_FILE)
+    record_suite_definition(conn, spec)
+    conn.execute(
+        sa.text(
+            "INSERT INTO audit.validation_result (submission_id, suite_name, suite_version, expectation_type,"
+            " reason_code, severity, column_name, element_count, unexpected_count, success, run_id)"
+            " VALUES (:sid, :suite, :version, 'dtks_parse_file', :code, 'critical', NULL, 1, 1, false, :run)"
+            " ON CONFLICT (submission_id, suite_name, reason_code) DO NOTHING"
+        ),
+        {"sid": submission_id, "suite": spec.name, "version": spec.version, "code": code, "run": run_id},
+    )
 
 
 def record_validation(conn: sa.Connection, submission_id: int, batch: BatchValidation, run_id: str) -> dict:

@@ -53,7 +53,38 @@ def embedded_server_url(pgdata: Path | None = None) -> str:
 
 
 def warehouse_url() -> str:
-    """The warehouse URL: Airflow connection, then env var, then embedded server."""
+    """The warehouse URL: Airflow connection, then env var, then embedded server.
+
+    1. The Airflow connection ``dtks_warehouse`` (``AIRFLOW_CONN_DTKS_WAREHOUSE``, the
+       metadata DB or a secrets backend), looked up when that variable is set or when
+       this process already runs Airflow code (a task, a callback, a UI plugin); a
+       set variable that cannot be read is an error, never a silent fallback.
+    2. ``DTKS_WAREHOUSE_URL``.
+    3. The embedded server. Airflow is never imported just to find out.
+    """
+    import sys
+
+    conn_env = os.environ.get("AIRFLOW_CONN_DTKS_WAREHOUSE")
+    if conn_env or "airflow.sdk" in sys.modules:
+        try:
+            from airflow.sdk import Connection
+
+            conn = Connection.get("dtks_warehouse")
+        except Exception as exc:  # not defined here, or Airflow is not configured in this process
+            if conn_env:
+                raise RuntimeError("AIRFLOW_CONN_DTKS_WAREHOUSE is set but cannot be read as an Airflow "
+                                   f"connection ({type(exc).__name__})") from None
+            conn = None
+        if conn is not None:
+            if (conn.conn_type or "").lower() not in ("postgres", "postgresql"):
+                raise ValueError(f"Airflow connection dtks_warehouse must be of type postgres, not {conn.conn_type!r}")
+            libpq = {"host", "sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "application_name",
+                     "options", "target_session_attrs", "keepalives", "keepalives_idle"}
+            query = {k: str(v) for k, v in (conn.extra_dejson or {}).items() if k in libpq}
+            return sa.engine.URL.create(
+                "postgresql+psycopg2", username=conn.login or None, password=conn.password or None,
+                host=conn.host or None, port=conn.port or None, database=conn.schema or None, query=query,
+            ).render_as_string(hide_password=False)
     configured = os.environ.get("DTKS_WAREHOUSE_URL")
     if configured:
         return normalise_url(configured)

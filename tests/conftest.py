@@ -102,3 +102,23 @@ def dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("DTKS_OUTBOX_DIR", str(paths["outbox"]))
     monkeypatch.setenv("DTKS_OUT_DIR", str(paths["out"]))
     return paths
+
+
+@pytest.fixture
+def make_warehouse(server_url: str, template_url: str):
+    """Factory for extra fresh warehouses in one test (returns URLs; dropped afterwards)."""
+    admin = _admin_engine(server_url)
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"dtks_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"'))
+        created.append(name)
+        return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    with admin.connect() as conn:
+        for name in created:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -1,11 +1,12 @@
--- The table the row-level expectation suites check, for a batch of staged
+-- The table the row-level expectation suite checks, for a batch of staged
 -- submissions ({submission_ids} is replaced by a list of integer ids).
 --
 -- Each row is a staged row with the facts its rules need, computed in the
 -- database (reference lookups, counts within the file, the registry):
--- the suites in expectations/*.json then state the rules over these columns.
--- *_is_16_digits / *_looks_excel flags (1/0) are preconditions, so one wrong
--- identifier is reported once, for its first problem, not five times.
+-- the suite in expectations/dtks_submission_rows.json then states the rules
+-- over these columns. *_is_16_digits / *_looks_excel / village_by_name flags
+-- (1/0) are preconditions, so one wrong value is reported once, for its
+-- first problem, not five times.
 WITH batch AS (
     SELECT n.*, s.kabkota_code AS submitted_kabkota, (s.received_at AT TIME ZONE 'Asia/Jakarta')::date AS received_on
     FROM staging.normalised_row n
@@ -18,6 +19,22 @@ WITH batch AS (
         (b.no_kk ~ '^[0-9]{16}$')::int                                 AS kk_is_16_digits,
         (b.no_kk ~ '^[0-9]+([.,][0-9]+)?[eE][+-]?[0-9]+$|\.0+$')::int    AS kk_looks_excel
     FROM batch b
+), kk_in_file AS (
+    -- per family card in a file: who is in it, and how many will be active after the merge
+    SELECT submission_id, no_kk,
+           count(*) FILTER (WHERE status_keberadaan = '1')             AS found_in_file,
+           array_remove(array_agg(nik), NULL)                          AS niks
+    FROM shaped
+    WHERE kk_is_16_digits = 1
+    GROUP BY submission_id, no_kk
+), kk_size AS (
+    -- active members in the registry now, and after this file (members the file does not
+    -- mention stay as they are); only families the registry knows
+    SELECT k.submission_id, k.no_kk, count(*) AS size_before,
+           k.found_in_file + count(*) FILTER (WHERE NOT (i.nik::text = ANY (k.niks))) AS size_after
+    FROM kk_in_file k
+    JOIN registry.individual i ON i.active AND i.no_kk = k.no_kk::char(16)
+    GROUP BY k.submission_id, k.no_kk, k.found_in_file
 )
 SELECT
     s.submission_id,
@@ -38,6 +55,8 @@ SELECT
     s.kk_is_16_digits,
     s.kk_looks_excel,
     s.submitted_kabkota,
+    s.village_by_name,
+    s.village_name_matches,
     -- kab/kota named by the NIK's first four digits; NULL: not a real region
     nik_kab.name                                                        AS nik_region_name,
     CASE WHEN s.nik_is_16_digits = 1 THEN substr(s.nik, 1, 4) END       AS nik_kabkota,
@@ -58,7 +77,12 @@ SELECT
     v.kabkota_code                                                      AS village_kabkota,
     -- the district where this NIK is active in the registry, when it is another one
     CASE WHEN i.active AND i.kabkota_code <> s.submitted_kabkota
-         THEN i.kabkota_code END                                        AS nik_active_in_kabkota
+         THEN i.kabkota_code END                                        AS nik_active_in_kabkota,
+    -- on the head's row: "before → after" when the family's active size changes by at
+    -- least 3 people and at least half (a merged or split family card, often a typo)
+    CASE WHEN s.hubungan_keluarga = '1'
+              AND abs(ks.size_after - ks.size_before) >= greatest(3, ceil(ks.size_before * 0.5))
+         THEN ks.size_before || ' → ' || ks.size_after END              AS household_size_jump
 FROM shaped s
 LEFT JOIN ref.kabkota nik_kab
        ON s.nik_is_16_digits = 1 AND nik_kab.code = substr(s.nik, 1, 4)
@@ -68,3 +92,5 @@ LEFT JOIN ref.village v
        ON v.code = s.kode_desa
 LEFT JOIN registry.individual i
        ON s.nik_is_16_digits = 1 AND i.nik = s.nik
+LEFT JOIN kk_size ks
+       ON ks.submission_id = s.submission_id AND ks.no_kk = s.no_kk

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import json
 import os
+import re
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -22,6 +24,8 @@ from dtks.generate import (
     generate,
 )
 from dtks.identifiers import looks_excel_corrupted, nik_birth_part, nik_problems
+from dtks.parsing import open_submission
+from dtks.reasons import SubmissionRejected
 from dtks.schema import CANONICAL_COLUMNS
 
 REFERENCE = Path(__file__).resolve().parents[2] / "include" / "reference" / "idn-area-data-4.0.1"
@@ -219,7 +223,7 @@ def test_landing_layout_mtimes_and_timeliness(generated):
     for round_id, kabkota, data_path, manifest, manifest_path in subs:
         assert data_path.exists()
         assert data_path.parent == out / "landing" / round_id / kabkota
-        assert data_path.name in (f"dtks_{kabkota}_{round_id}.csv", f"dtks_{kabkota}_{round_id}_v2.csv")
+        assert data_path.name in {f"dtks_{kabkota}_{round_id}{v}{ext}" for v in ("", "_v2") for ext in (".csv", ".xlsx")}
         assert manifest_path.name == data_path.stem + ".manifest.json"
         assert set(manifest) == {"round_id", "kabkota_code", "file", "musdes_ref", "pengesahan_no",
                                  "pengesahan_date", "submitted_at"}
@@ -229,7 +233,7 @@ def test_landing_layout_mtimes_and_timeliness(generated):
         assert os.stat(manifest_path).st_mtime == submitted.timestamp()
         assert date.fromisoformat(manifest["pengesahan_date"]) <= submitted.date()
         cal = default_calendar(round_id)
-        if not data_path.name.endswith("_v2.csv"):
+        if not data_path.stem.endswith("_v2"):
             assert cal.opens_on <= submitted.date() <= cal.cutoff_on + timedelta(days=cal.grace_days)
             late += submitted.date() > cal.cutoff_on
     assert late > 0
@@ -246,16 +250,37 @@ def test_some_districts_never_submit_and_some_skip(generated, baseline):
         assert len(submitted) < len(districts) - len(never)
 
 
+def _iso(value: str) -> str:
+    """A date as the generator's formats write it (ISO, DD-MM-YYYY, DD/MM/YYYY, Excel serial) -> ISO."""
+    if re.fullmatch(r"[0-9]{5}", value):
+        return (date(1899, 12, 30) + timedelta(days=int(value))).isoformat()
+    m = re.fullmatch(r"([0-9]{2})[-/]([0-9]{2})[-/]([0-9]{4})", value)
+    return f"{m[3]}-{m[2]}-{m[1]}" if m else value
+
+
 def _file_rows(path: Path) -> tuple[list[str], list[dict]] | None:
-    data = path.read_bytes()
-    if not data:
+    """(canonical columns in file order, rows with ISO dates and L/P), read by the real parser.
+
+    None when the parser refuses the file as unreadable or empty; for a file
+    missing columns, the columns its header does have and no rows.
+    """
+    if not path.read_bytes():
         return None
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    reader = csv.DictReader(text.splitlines())
-    return list(reader.fieldnames or []), list(reader)
+        parsed = open_submission(path)
+    except SubmissionRejected as why:
+        if why.code != "file_missing_columns":
+            return None
+        with path.open(newline="", encoding="utf-8") as handle:
+            return next(csv.reader(handle)), []
+    header = sorted((c for c in parsed.positions if c in CANONICAL_COLUMNS), key=parsed.positions.get)
+    rows = []
+    for _, values in parsed.rows():
+        row = dict(zip(CANONICAL_COLUMNS, values))
+        row["tanggal_lahir"], row["tanggal_verifikasi"] = _iso(row["tanggal_lahir"]), _iso(row["tanggal_verifikasi"])
+        row["jenis_kelamin"] = {"1": "L", "2": "P"}.get(row["jenis_kelamin"], row["jenis_kelamin"])
+        rows.append(row)
+    return header, rows
 
 
 def test_expected_defects_are_really_in_the_files(generated, reference):
@@ -405,7 +430,36 @@ def test_default_size_is_demo_scale(tmp_path):
     summary = generate(tmp_path / "demo")
     assert summary.districts == 100
     assert 18_000 <= summary.baseline_rows <= 30_000
-    names = [p.name for p in (tmp_path / "demo" / "landing").rglob("*.csv")]
-    assert any(name.endswith("_v2.csv") for name in names)
+    names = [p.stem for p in (tmp_path / "demo" / "landing").rglob("dtks_*") if not p.name.endswith(".json")]
+    assert any(name.endswith("_v2") for name in names)
     expected = _read_csv(tmp_path / "demo" / "expected_defects.csv")
     assert {row["reason_code"] for row in expected} == set(DEFECT_REASONS)
+
+
+def test_districts_export_in_several_formats(generated):
+    """Some districts send semicolon CSV with a BOM, pipe CSV in Windows-1252, XLSX with a title row."""
+    out, _ = generated
+    seen: dict[str, set[str]] = defaultdict(set)
+    expected = _expected(out)
+    for round_id, kabkota, path, _, _ in _submissions(out):
+        if 0 in expected.get((round_id, kabkota, path.name), {}):
+            continue  # the broken files are CSV whatever the district's tool
+        data = path.read_bytes()
+        if data.startswith(b"PK"):
+            kind = "xlsx_title"
+            parsed = open_submission(path)
+            first = next(parsed.records())
+            assert parsed.format == "xlsx" and first[1] == 4   # title row, blank row, header, data
+        elif data.startswith(codecs.BOM_UTF8):
+            kind = "csv_semicolon"
+            assert data.split(b"\r\n")[0].count(b";") == len(CANONICAL_COLUMNS) - 1
+        elif data.startswith(b'"ID DTKS"|'):
+            kind = "csv_pipe_cp1252"
+        else:
+            kind = "csv"
+            assert data.startswith(",".join(CANONICAL_COLUMNS).encode())
+        seen[kabkota].add(kind)
+    kinds = Counter(next(iter(k)) for k in seen.values())
+    assert all(len(k) == 1 for k in seen.values()), "a district keeps its export format across rounds"
+    assert set(kinds) == {"csv", "csv_semicolon", "csv_pipe_cp1252", "xlsx_title"}
+    assert kinds["csv"] > max(kinds["csv_semicolon"], kinds["csv_pipe_cp1252"], kinds["xlsx_title"])

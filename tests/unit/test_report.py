@@ -31,17 +31,23 @@ def _district(code, name, prov, prov_name, **kw):
                submission_lag_days=0, active_records=100, coverage_12m=D("0.5000"), coverage_24m=D("0.8000"),
                record_age_median_days=D("120.0"), record_age_p90_days=D("400.5"), rows_submitted=100,
                rows_accepted=95, acceptance_rate=D("0.9500"), missed_rounds=0, updated_since_baseline=D("0.6000"),
-               update_class="50_plus", on_time_rate_12r=D("1.0000"), update_index=D("0.8000"))
+               update_class="50_plus", on_time_rate_12r=D("1.0000"), update_index=D("0.8000"),
+               index_ge_070=True, index_ge_075=True)
     row.update(kw)
+    if row["update_index"] is not None:
+        row["index_ge_070"], row["index_ge_075"] = row["update_index"] >= D("0.70"), row["update_index"] >= D("0.75")
+    else:
+        row["index_ge_070"] = row["index_ge_075"] = None
     assert tuple(row) == DISTRICT_COLUMNS
     return row
 
 
 # Follow-up, computed by hand:
 #   1101 accepted on time, index 0.8412            -> none
-#   1102 accepted 3 days late, index 0.7255        -> late
+#   1102 accepted 3 days late, index 0.7255        -> late + index below 0.75 (the 2026 minimum)
 #   1201 submitted, nothing accepted, index 0.4125 -> not accepted + index below 0.70
-#   1202 did not submit, index 0.0500              -> not submitted + index below 0.70
+#   1202 did not submit, 4 rounds missed in a row,
+#        index 0.0500                              -> not submitted + 4 rounds missed + index below 0.70
 #   1203 not expected                               -> none (not in the round's expected set)
 DISTRICTS = [
     _district("1102", '=HYPERLINK("http://x","klik")', "11", "Aceh", on_time=False, days_late=3,
@@ -79,14 +85,15 @@ TREND = [
          coverage_24m=D("0.5458"), acceptance_rate=D("0.6333")),
 ]
 EXPECTED_FOLLOW_UP = {
-    "1102": ["Terlambat 3 hari"],
+    "1102": ["Terlambat 3 hari", "Indeks pemutakhiran di bawah 0,75"],
     "1201": ["Kiriman ada, tetapi tidak ada yang diterima", "Indeks pemutakhiran di bawah 0,70"],
-    "1202": ["Tidak mengirim data", "Indeks pemutakhiran di bawah 0,70"],
+    "1202": ["Tidak mengirim data", "4 putaran berturut-turut tanpa kiriman diterima",
+             "Indeks pemutakhiran di bawah 0,70"],
 }
 EXPECTED_FOLLOW_UP_EN = {
-    "1102": ["Submitted 3 days late"],
+    "1102": ["Submitted 3 days late", "Update index below 0.75"],
     "1201": ["Submitted, but nothing accepted", "Update index below 0.70"],
-    "1202": ["Did not submit", "Update index below 0.70"],
+    "1202": ["Did not submit", "4 rounds in a row without an accepted submission", "Update index below 0.70"],
 }
 
 
@@ -194,14 +201,16 @@ def test_coverage_chart(html):
 def test_trend_chart(html):
     sec = _section(html, "trend")
     assert sec.count("<svg") == 1
-    assert sec.count('<circle class="pt') == 2 * len(TREND)
-    assert sec.count("<polyline") == 2
+    # three series: reporting rate, on-time rate, 24-month coverage
+    assert sec.count('<circle class="pt') == 3 * len(TREND)
+    assert sec.count("<polyline") == 3
+    assert "2026-02 – Tepat waktu / On-time rate: 25.0%" in sec and "2026-01 – Cakupan 24 bln / Coverage 24m: 50.0%" in sec
 
 
 def test_trend_single_round():
     page = render_round_report(ROUND, DISTRICTS, PROVINCES, TREND[1:])
     sec = _section(page, "trend")
-    assert sec.count('<circle class="pt') == 2 and "<polyline" not in sec
+    assert sec.count('<circle class="pt') == 3 and "<polyline" not in sec
 
 
 def test_summary_without_trend_row_derives_from_districts():
@@ -267,3 +276,36 @@ def test_format_district_table():
     assert len({len(line.split("  ")[0]) for line in lines}) == 1
     limited = format_district_table(DISTRICTS, limit=2).splitlines()
     assert len(limited) == 1 + 2 + 1 and "3" in limited[-1]
+
+
+def test_update_class_chart(html):
+    sec = _section(html, "update-class")
+    assert sec.count("<svg") == 1
+    # expected districts by class: Aceh 2 × 50_plus; Sumatera Utara 1 under_50 + 1 never (1203 not expected)
+    segments = re.findall(r'<rect class="seg"[^>]*><title>(.*?)</title>', sec)
+    assert segments == ["Aceh – ≥ 50%: 2", "Sumatera Utara – Belum pernah / Never: 1", "Sumatera Utara – &lt; 50%: 1"]
+
+
+def test_summary_tiles_late_and_thresholds(html):
+    summary = _section(html, "summary")
+    tiles = dict((k, v) for v, k in re.findall(r'<div class="v">(.*?)</div><div class="k">(.*?)</div>', summary))
+    assert tiles["Terlambat (masa tenggang) / Late, within grace"] == "1"      # 1102
+    assert tiles["Indeks ≥ 0,70 / Index at or above 0.70"] == "2"             # 1101, 1102
+    assert tiles["Indeks ≥ 0,75 / Index at or above 0.75"] == "1"             # 1101
+
+
+def test_penetapan_section():
+    snapshot = {"round_id": "2026-02", "snapshot_no": 2, "as_of": datetime(2026, 2, 23, 17, tzinfo=timezone.utc),
+                "registry_hash": "0123456789abcdef" * 2, "active_individuals": 9, "households": 4,
+                "districts": [dict(kabkota_code="1101", province_code="11", active_individuals=5, inactive_individuals=1,
+                                   households=2, pkh=1, bpnt=2, pbi=3, registry_hash="x"),
+                              dict(kabkota_code="1102", province_code="11", active_individuals=3, inactive_individuals=0,
+                                   households=1, pkh=0, bpnt=0, pbi=1, registry_hash="y"),
+                              dict(kabkota_code="1201", province_code="12", active_individuals=1, inactive_individuals=0,
+                                   households=1, pkh=0, bpnt=0, pbi=0, registry_hash="z")]}
+    page = render_round_report(ROUND, DISTRICTS, PROVINCES, TREND, penetapan=snapshot)
+    sec = _section(page, "penetapan")
+    assert "snapshot #2" in sec and "0123456789ab" in sec and "2026-02-24 00:00 WIB" in sec
+    rows = [re.findall(r'<td[^>]*>(.*?)</td>', r) for r in re.findall(r"<tr>(.*?)</tr>", sec, re.S)[1:]]
+    assert rows == [["Aceh", "2", "8", "3", "1", "1", "2", "4"], ["Sumatera Utara", "1", "1", "1", "0", "0", "0", "0"]]
+    assert 'id="penetapan"' not in render_round_report(ROUND, DISTRICTS, PROVINCES, TREND)

@@ -1,0 +1,57 @@
+"""Create or update the warehouse login the auditor page uses (run by deploy/init.sh).
+
+A LOGIN role, member of the read-only, masked ``dtks_auditor`` role that the
+warehouse migrations create, so the Airflow api-server (where the auditor page
+runs) never holds the pipeline's own credentials: ``DTKS_AUDITOR_WAREHOUSE_URL``
+connects as this user.
+
+  DTKS_AUDITOR_DB_USER      login name (default dtks_auditor_web)
+  DTKS_AUDITOR_DB_PASSWORD  its password; empty: nothing is done
+
+Idempotent: running it again with a new password rotates the password.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+import sqlalchemy as sa
+
+AUDITOR_ROLE = "dtks_auditor"
+
+
+def ensure_auditor_login(eng: sa.Engine, user: str, password: str) -> bool:
+    """Create ``user`` (LOGIN, member of dtks_auditor, read-only sessions) or reset its password; True if created."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", user):
+        raise ValueError(f"not a plain PostgreSQL role name: {user!r}")
+    with eng.begin() as conn:
+        if not conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": AUDITOR_ROLE}).scalar():
+            raise RuntimeError(f"role {AUDITOR_ROLE} does not exist: run the warehouse migrations (dtks init) first")
+        created = not conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": user}).scalar()
+        if created:
+            conn.exec_driver_sql(f'CREATE ROLE "{user}" LOGIN')
+        # psycopg2 binds the password client-side, so it is never spliced into the SQL text by hand.
+        conn.exec_driver_sql(f'ALTER ROLE "{user}" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %s',
+                             (password,))
+        conn.exec_driver_sql(f'GRANT {AUDITOR_ROLE} TO "{user}"')
+        conn.exec_driver_sql(f'ALTER ROLE "{user}" SET default_transaction_read_only = on')
+    return created
+
+
+def main() -> int:
+    user = os.environ.get("DTKS_AUDITOR_DB_USER") or "dtks_auditor_web"
+    password = os.environ.get("DTKS_AUDITOR_DB_PASSWORD") or ""
+    if not password:
+        print("DTKS_AUDITOR_DB_PASSWORD is empty: no auditor login created")
+        return 0
+    from dtks.warehouse import engine
+
+    created = ensure_auditor_login(engine(), user, password)
+    print(f"warehouse login {user} {'created' if created else 'updated'} (member of {AUDITOR_ROLE})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

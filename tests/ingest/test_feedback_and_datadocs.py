@@ -1,0 +1,172 @@
+"""Feedback files for districts, and the round's Data Docs site, from a real run.
+
+The run: one district's file with errors, warnings and values a spreadsheet
+would execute; one file rejected whole; one clean file. The feedback files
+and the Data Docs are written by the same functions the DAG's summarise_run
+task calls.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from datetime import datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from dtks import datadocs, feedback, ingest
+from dtks.validation import FILE_SUITE_FILE, ROW_SUITE_FILE, load_suite_spec
+from tests.builders import WIB, write_csv
+from tests.ingest import helpers as h
+
+pytestmark = pytest.mark.postgres
+
+DEFECTIVE, REJECTED, CLEAN = "3501", "3502", "3503"
+
+
+@pytest.fixture(scope="module")
+def run(module_wh, module_dirs, tmp_path_factory):
+    eng = module_wh
+    h.create_round(eng)
+    v = h.villages(eng, DEFECTIVE, 1)[0]
+    baseline_family = h.family(v, 9, 90, 6, verified="2025-01-01")
+    baseline = write_csv(tmp_path_factory.mktemp("b") / "baseline.csv", h.rows_of(baseline_family))
+    ingest.load_baseline(eng, baseline, "baseline", datetime(2026, 7, 31, 9, 0, tzinfo=WIB))
+
+    people = h.family(v, 1, 1, 3)
+    rows = h.rows_of(people)
+    rows[1]["nama"] = "=1+1"                      # no letters: nama_invalid, and a formula
+    rows[2]["tanggal_lahir"] = "=NOW()"           # unreadable date, and a formula
+    extra = h.rows_of(h.family(v, 2, 10, 1))
+    extra[0]["kode_desa"] = "-" + extra[0]["kode_desa"]   # unknown village, starts with '-'
+    moved = h.rows_of(baseline_family)
+    for r in moved:
+        r["tanggal_verifikasi"] = "2026-08-05"
+    for r in moved[2:]:
+        r["status_keberadaan"] = "2"             # the family shrinks 6 -> 2: a warning on the head's row
+    h.land_bytes(module_dirs["landing"], DEFECTIVE, "defects.csv", h.csv_bytes(rows + extra + moved))
+    h.land_bytes(module_dirs["landing"], REJECTED, "rusak.csv", b"\x00\x01garbage" * 50)
+    h.land_bytes(module_dirs["landing"], CLEAN, "bersih.csv",
+                 h.csv_bytes(h.rows_of(h.family(h.villages(eng, CLEAN, 1)[0], 1, 1, 2))))
+    ids = h.run_pipeline(eng, module_dirs)
+    outcomes = h.outcomes(eng)
+    return {"eng": eng, "ids": ids, "outcomes": outcomes, "outbox": module_dirs["outbox"],
+            "out": module_dirs["out"], "family": baseline_family}
+
+
+def _paths(run, file_name):
+    o = run["outcomes"][file_name]
+    return feedback.feedback_paths(run["outbox"], h.ROUND, o.kabkota_code, o.submission_id), o
+
+
+def _csv(path: Path) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+
+
+def test_feedback_files_per_round_and_district(run):
+    for name in ("defects.csv", "rusak.csv", "bersih.csv"):
+        paths, o = _paths(run, name)
+        assert paths["xlsx"].parent == run["outbox"] / h.ROUND / o.kabkota_code
+        for p in paths.values():
+            assert p.is_file(), p
+        assert paths["xlsx"].name == f"feedback_{o.submission_id}.xlsx"
+
+
+def test_feedback_lists_every_row_reason_bilingual_with_values_as_sent_neutralised(run):
+    paths, o = _paths(run, "defects.csv")
+    lines = _csv(paths["csv"])
+    got = {(int(l["file_row"]), l["reason_code"]): l for l in lines}
+    assert set(got) == {(2, "nama_invalid"), (3, "birth_date_invalid"), (4, "village_unknown"),
+                        (5, "household_size_jump")}
+    assert got[(2, "nama_invalid")]["value_sent"] == "'=1+1"
+    assert got[(3, "birth_date_invalid")]["value_sent"] == "'=NOW()"
+    assert got[(4, "village_unknown")]["value_sent"].startswith("'-")
+    assert got[(5, "household_size_jump")]["severity"] == "warning"
+    assert got[(2, "nama_invalid")]["severity"] == "error"
+    assert got[(2, "nama_invalid")]["field"] == "nama" and got[(2, "nama_invalid")]["line_in_file"] == "3"
+    spec = load_suite_spec(ROW_SUITE_FILE)
+    rule = spec.rule("nama_invalid")
+    assert got[(2, "nama_invalid")]["alasan"] == rule.message_id and got[(2, "nama_invalid")]["reason"] == rule.message_en
+    assert "6 → 2" in got[(5, "household_size_jump")]["alasan"]
+    summary = {l["reason_code"]: int(l["rows"]) for l in _csv(paths["summary_csv"])}
+    assert summary == {"nama_invalid": 1, "birth_date_invalid": 1, "village_unknown": 1, "household_size_jump": 1}
+
+
+def test_feedback_xlsx_has_summary_and_rows_and_no_formulas(run):
+    paths, o = _paths(run, "defects.csv")
+    wb = openpyxl.load_workbook(paths["xlsx"])
+    assert wb.sheetnames == ["Ringkasan", "Baris"]
+    for sheet in wb.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f"
+                if isinstance(cell.value, str):
+                    assert not cell.value.startswith(("=", "+", "-", "@", "\t", "\r")), cell.value
+    summary = {r[0]: r for r in wb["Ringkasan"].iter_rows(values_only=True) if r and r[0]}
+    assert summary["ID kiriman"][2] == o.submission_id
+    assert summary["Baris ditolak"][2] == 3 and summary["Baris dengan peringatan"][2] == 1
+    assert summary["nama_invalid"][2] == 1
+    rows = list(wb["Baris"].iter_rows(values_only=True))
+    assert rows[0] == feedback.ROW_COLUMNS and len(rows) == 2 + 4
+    assert ("'=1+1" in {r[3] for r in rows[2:]})
+
+
+def test_whole_file_rejection_feedback(run):
+    paths, o = _paths(run, "rusak.csv")
+    lines = _csv(paths["csv"])
+    assert [(l["file_row"], l["severity"], l["reason_code"]) for l in lines] == [("", "critical", "file_unreadable")]
+    assert lines[0]["alasan"].startswith("Berkas tidak dapat dibaca") and lines[0]["reason"].startswith("The file")
+    wb = openpyxl.load_workbook(paths["xlsx"])
+    counts = [r for r in wb["Ringkasan"].iter_rows(values_only=True) if r and r[0] == "file_unreadable"]
+    assert counts and counts[0][2] == 1
+
+
+def test_clean_file_feedback_says_so(run):
+    paths, o = _paths(run, "bersih.csv")
+    assert _csv(paths["csv"]) == []
+    wb = openpyxl.load_workbook(paths["xlsx"])
+    values = [c for r in wb["Ringkasan"].iter_rows(values_only=True) for c in r if c]
+    assert "Tidak ada masalah / No problems found" in values
+
+
+def test_rewriting_feedback_gives_the_same_bytes(run):
+    paths, o = _paths(run, "defects.csv")
+    before = {k: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) for k, p in paths.items()}
+    import time
+    time.sleep(1.1)   # a clock-dependent writer would now produce other bytes
+    again = feedback.write_run_feedback(run["eng"], "another-run", run["ids"], run["outbox"])
+    assert o.submission_id in again["submissions"]
+    after = {k: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) for k, p in paths.items()}
+    assert after == before
+    # a deleted feedback file is written again by the next run, whatever that run did
+    paths["csv"].unlink()
+    feedback.write_run_feedback(run["eng"], "later-run", [], run["outbox"])
+    assert hashlib.sha256(paths["csv"].read_bytes()).hexdigest() == before["csv"][0]
+
+
+def test_data_docs_site_for_the_round_works_offline(run):
+    index = datadocs.build_round_site(run["eng"], h.ROUND, run["out"])
+    assert index == run["out"] / h.ROUND / "data_docs" / "index.html"
+    text = index.read_text(encoding="utf-8")
+    rows_suite, file_suite = load_suite_spec(ROW_SUITE_FILE), load_suite_spec(FILE_SUITE_FILE)
+    for o in run["outcomes"].values():
+        assert f"<td>{o.submission_id}</td>" in text
+    assert f"{rows_suite.name} {rows_suite.version}" in text and f"{file_suite.name} {file_suite.version}" in text
+    assert "file_unreadable" in text and "nama_invalid (1)" in text
+    links = re.findall(r'href="([^"]+)"', text)
+    pages = [l for l in links if l.startswith("validations/")]
+    assert len(pages) == 2 * 2   # both suites' pages for the two staged submissions (the garbage file has none)
+    site = index.parent
+    for link in links:
+        assert (site / link).is_file(), link
+    for page in site.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        assert not re.search(r"""(src|href)=["']https?://""", html), page     # nothing fetched from the network
+        for person in run["family"]:
+            assert person.nik not in html and person.no_kk not in html       # no personal data
+    # a rebuild brings the site up to date without failing
+    assert datadocs.build_round_site(run["eng"], h.ROUND, run["out"]) == index
