@@ -2,9 +2,10 @@
 
 ``$DTKS_OUT_DIR/<round>/data_docs/index.html`` lists every district
 submission of the round (file, hash, arrival, outcome, counts, suite
-versions) and links, per submission, to the GX-rendered validation pages of
-the two suites (critical file checks, row checks) and to the rendered suites
-themselves — the rules exactly as they ran, from ``audit.suite_definition``.
+versions, the failed rules of both suites) and links, per submission, to
+its GX-rendered validation page (the row suite; for a file refused by the
+critical suite, that suite) and to the rendered suites themselves — the
+rules exactly as they ran, from ``audit.suite_definition``.
 
 The validation pages are rendered by GX's own site builder from the
 per-submission, per-rule results recorded in ``audit.validation_result``
@@ -38,6 +39,7 @@ from dtks.validation import FILE_SUITE_FILE, ROW_SUITE_FILE, SuiteSpec, build_gx
 log = logging.getLogger(__name__)
 
 SITE_FOLDER = "data_docs"
+ROW_SUITE_NAME = "dtks_submission_rows"
 _EXTERNAL_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.IGNORECASE | re.DOTALL)
 _EXTERNAL_LINK = re.compile(r"<link\b[^>]*href=[\"']https?://[^>]*>", re.IGNORECASE)
 _EXTERNAL_IMG = re.compile(r"<img\b[^>]*src=[\"']https?://[^>]*>", re.IGNORECASE)
@@ -137,8 +139,12 @@ def build_round_site(eng: Engine, round_id: str, out_dir: Path | None = None) ->
     pages: dict[int, dict[str, str]] = {}
     final = {"merged", "rejected", "superseded"}
     for sub in subs:
-        for key, rows in sorted(by_sub.get(sub["submission_id"], {}).items()):
-            if key not in configs:
+        # One GX page per submission (rendering is the slow part): the row suite when it ran,
+        # else the critical suite that refused the file; both suites' failures are in the index.
+        ran = {k: v for k, v in by_sub.get(sub["submission_id"], {}).items() if k in configs}
+        rows_key = next((k for k in ran if k[0] == ROW_SUITE_NAME), None)
+        for key, rows in sorted(ran.items()):
+            if rows_key is not None and key != rows_key:
                 continue
             name = _gx_name(*key)
             received = sub["received_at"]
@@ -236,9 +242,8 @@ def _index_html(round_id: str, subs: list[dict], results: list[dict], pages: dic
         versions.setdefault(r["submission_id"], set()).add(f"{r['suite_name']} {r['suite_version']}")
     lines = []
     for s in subs:
-        links = " ".join(
-            f'<a href="{e(path)}">{e("berkas / file" if suite.endswith("_file") else "baris / rows")}</a>'
-            for suite, path in sorted(pages.get(s["submission_id"], {}).items()))
+        links = " ".join(f'<a href="{e(path)}">{e(suite)}</a>'
+                         for suite, path in sorted(pages.get(s["submission_id"], {}).items()))
         received = s["received_at"].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         status_class = "fail" if s["status"] == "rejected" else "ok"
         lines.append(

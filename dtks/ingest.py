@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dtks.config import settings
+from dtks.faults import failpoint
 from dtks.parsing import limits, open_submission
 from dtks.reasons import SubmissionRejected
 from dtks.schema import STAGED_COLUMNS
@@ -235,6 +236,7 @@ def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | N
     archive_path = archive_dir / safe_round / safe_district / f"{sha[:16]}__{safe_file_name(landed.path.name)}"
     archive_path.parent.mkdir(parents=True, exist_ok=True)
     os.replace(intake, archive_path)  # archived (content-addressed name) before anything is recorded
+    failpoint("register.after_archive_copy")
     with eng.begin() as conn:
         existing = conn.execute(sa.text("SELECT submission_id FROM audit.submission WHERE sha256 = :s"), {"s": sha}).first()
         if existing is not None:
@@ -272,6 +274,7 @@ def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | N
                     _reject(conn, sub_id, SubmissionRejected(assignment.reject_code, round_id=safe_round), run_id)
                 elif not district_known:
                     _reject(conn, sub_id, SubmissionRejected("district_unknown", district=safe_district), run_id)
+    failpoint("register.after_commit")
     # Leave landing only once the archive holds the file (or it was known already).
     landed.path.unlink(missing_ok=True)
     if manifest_path is not None:
@@ -370,6 +373,7 @@ def stage(eng: Engine, submission_id: int, run_id: str) -> dict:
         )
         _event(conn, submission_id, "staged", run_id, {"rows": rows_in, "format": parsed.format,
                                                        "encoding": parsed.encoding})
+        failpoint("stage.before_commit")
     return {"submission_id": submission_id, "status": "staged", "rows_in": rows_in}
 
 
@@ -410,7 +414,10 @@ def validate(eng: Engine, submission_ids: list[int], run_id: str) -> dict[int, d
     if not ready:
         return outcome
     batch = run_row_suite(eng, ready, run_id, row_spec)
-    for sid in ready:
+    failpoint("validate.after_gx")
+    for position, sid in enumerate(ready):
+        if position == 1:
+            failpoint("validate.between_submissions")
         with eng.begin() as conn:
             if _status(conn, sid, lock=True) != "staged":
                 continue
@@ -453,6 +460,8 @@ def merge(eng: Engine, submission_id: int, run_id: str) -> dict:
         _event(conn, submission_id, "merged", run_id, {"rows_accepted": accepted, "events": events})
         from dtks import rounds  # resubmission policy: the district's latest accepted file of the round stands
         superseded = rounds.supersede_earlier(conn, submission_id, run_id)
+        failpoint("merge.before_commit")
+    failpoint("merge.after_commit")
     log.info("submission %s merged: %s", submission_id, events)
     return {"submission_id": submission_id, "status": "merged", "rows_accepted": accepted, "events": events,
             **({"superseded": superseded} if superseded else {})}

@@ -25,7 +25,7 @@ from tests.ingest import helpers as h
 
 pytestmark = pytest.mark.postgres
 
-DEFECTIVE, REJECTED, CLEAN = "3501", "3502", "3503"
+DEFECTIVE, REJECTED, CLEAN, WRONG_FOLDER = "3501", "3502", "3503", "3504"
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +52,8 @@ def run(module_wh, module_dirs, tmp_path_factory):
     h.land_bytes(module_dirs["landing"], REJECTED, "rusak.csv", b"\x00\x01garbage" * 50)
     h.land_bytes(module_dirs["landing"], CLEAN, "bersih.csv",
                  h.csv_bytes(h.rows_of(h.family(h.villages(eng, CLEAN, 1)[0], 1, 1, 2))))
+    h.land_bytes(module_dirs["landing"], WRONG_FOLDER, "salah_folder.csv",   # rows of district 3503
+                 h.csv_bytes(h.rows_of(h.family(h.villages(eng, CLEAN, 1)[0], 5, 50, 2))))
     ids = h.run_pipeline(eng, module_dirs)
     outcomes = h.outcomes(eng)
     return {"eng": eng, "ids": ids, "outcomes": outcomes, "outbox": module_dirs["outbox"],
@@ -159,7 +161,11 @@ def test_data_docs_site_for_the_round_works_offline(run):
     assert "file_unreadable" in text and "nama_invalid (1)" in text
     links = re.findall(r'href="([^"]+)"', text)
     pages = [l for l in links if l.startswith("validations/")]
-    assert len(pages) == 2 * 2   # both suites' pages for the two staged submissions (the garbage file has none)
+    # a page for each staged submission (the garbage file was never staged): the row suite's, or for the
+    # file sent to the wrong folder, the critical suite's
+    assert len(pages) == 3
+    assert sum(1 for p in pages if p.startswith("validations/dtks_submission_file_")) == 1
+    assert "file_wrong_district (1)" in text
     site = index.parent
     for link in links:
         assert (site / link).is_file(), link
