@@ -238,6 +238,8 @@ def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | N
     os.replace(intake, archive_path)  # archived (content-addressed name) before anything is recorded
     failpoint("register.after_archive_copy")
     with eng.begin() as conn:
+        # Two runs registering the same content at once: the second waits, then sees a duplicate.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('dtks-register-' || :s))"), {"s": sha})
         existing = conn.execute(sa.text("SELECT submission_id FROM audit.submission WHERE sha256 = :s"), {"s": sha}).first()
         if existing is not None:
             log.info("file with sha256 %s… already registered as submission %s: duplicate upload recorded",
@@ -280,6 +282,9 @@ def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | N
     if manifest_path is not None:
         if sub_id is not None:
             _archive_copy(manifest_path, archive_path.with_name(archive_path.name + _MANIFEST_SUFFIX))
+        elif manifest is not None:  # a duplicate's manifest is kept too, by its own content hash
+            tag = hashlib.sha256(manifest_path.read_bytes()).hexdigest()[:16]
+            _archive_copy(manifest_path, archive_path.with_name(f"{archive_path.name}.{tag}{_MANIFEST_SUFFIX}"))
         manifest_path.unlink(missing_ok=True)
     if sub_id is None:
         return None
@@ -355,7 +360,9 @@ def stage(eng: Engine, submission_id: int, run_id: str) -> dict:
             if size > lim.max_file_bytes:
                 raise SubmissionRejected("file_too_large", size=size, limit=lim.max_file_bytes)
             if sha256_of(Path(path))[0] != expected_sha:
-                raise RuntimeError(f"archived file of submission {submission_id} changed since registration")
+                # The archive no longer holds what was received: never stage it, say so.
+                log.error("archived file of submission %s changed since registration (sha256 mismatch)", submission_id)
+                raise SubmissionRejected("archive_integrity")
             parsed = open_submission(Path(path), lim)
             with conn.connection.cursor() as cur:
                 for buf, rows_in in _csv_chunks(parsed.records(), submission_id):
@@ -437,14 +444,39 @@ def validate(eng: Engine, submission_ids: list[int], run_id: str) -> dict[int, d
 
 # ----------------------------------------------------------------- merge
 def merge(eng: Engine, submission_id: int, run_id: str) -> dict:
-    """Merge one validated submission in one transaction (all or nothing)."""
-    with eng.begin() as conn:
+    """Merge one validated submission in one transaction (all or nothing).
+
+    Files of one district are merged one at a time (a session advisory lock
+    per district) and in arrival order: an earlier validated file of the same
+    district is merged first, so concurrent or out-of-order tasks leave the
+    same history as processing the files one after another.
+    """
+    with eng.connect() as conn:
         district = conn.execute(
             sa.text("SELECT coalesce(kabkota_code, 'none') FROM audit.submission WHERE submission_id = :sid"),
             {"sid": submission_id},
         ).scalar_one()
-        # One merge per district at a time: two files of one district never interleave.
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('dtks-merge-' || :d))"), {"d": district})
+        conn.execute(sa.text("SELECT pg_advisory_lock(hashtext('dtks-merge-' || :d))"), {"d": district})
+        conn.commit()
+        try:
+            earlier = conn.execute(sa.text(
+                "SELECT e.submission_id FROM audit.submission e, audit.submission s"
+                " WHERE s.submission_id = :sid AND e.status = 'validated' AND e.kind = s.kind"
+                " AND e.kabkota_code IS NOT DISTINCT FROM s.kabkota_code"
+                " AND (e.received_at, e.submission_id) < (s.received_at, s.submission_id)"
+                " ORDER BY e.received_at, e.submission_id"), {"sid": submission_id}).scalars().all()
+            conn.commit()
+            for sid in earlier:
+                _merge_one(conn, sid, run_id)
+            return _merge_one(conn, submission_id, run_id)
+        finally:
+            conn.rollback()
+            conn.execute(sa.text("SELECT pg_advisory_unlock(hashtext('dtks-merge-' || :d))"), {"d": district})
+            conn.commit()
+
+
+def _merge_one(conn: sa.Connection, submission_id: int, run_id: str) -> dict:
+    with conn.begin():
         status = _status(conn, submission_id, lock=True)
         if status != "validated":
             return {"submission_id": submission_id, "status": status, "skipped": True}

@@ -38,7 +38,9 @@ def _require_round(conn: sa.Connection, round_id: str) -> None:
 
 def compute_round_metrics(eng: Engine, round_id: str) -> int:
     """(Re)compute one round's metrics in one transaction; return the district row count."""
-    with eng.begin() as conn:
+    # REPEATABLE READ: every statement of the metrics script sees one snapshot,
+    # so a merge committing meanwhile cannot leave half its rows in the figures.
+    with eng.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
         _lock(conn, "dtks-metrics-", round_id)
         _require_round(conn, round_id)
         conn.execute(sa.text(read_sql("metrics_district_round.sql")), {"round_id": round_id})

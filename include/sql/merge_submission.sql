@@ -31,7 +31,8 @@ SELECT n.file_row, n.nik, n.no_kk, n.id_dtks, n.nama, n.jenis_kelamin, n.tempat_
        coalesce(i.version_no, 0) AS old_version
 FROM staging.normalised_row n
 JOIN audit.submission s ON s.submission_id = n.submission_id
-LEFT JOIN registry.individual i ON i.nik = n.nik
+-- (cast: registry keys are char(16); comparing as char keeps the primary-key index usable)
+LEFT JOIN registry.individual i ON i.nik = n.nik::char(16)
 WHERE n.submission_id = :sid
   AND NOT EXISTS (
       SELECT 1 FROM quarantine.row_issue q
@@ -50,7 +51,7 @@ END;
 UPDATE registry.individual_version v
    SET valid_to = m.received_at
   FROM merge_input m
- WHERE v.nik = m.nik AND v.valid_to IS NULL AND m.event IN ('changed', 'deactivated', 'reactivated');
+ WHERE v.nik = m.nik::char(16) AND v.valid_to IS NULL AND m.event IN ('changed', 'deactivated', 'reactivated');
 
 INSERT INTO registry.individual_version (
     nik, version_no, change_kind, no_kk, id_dtks, nama, jenis_kelamin, tempat_lahir, tanggal_lahir,
@@ -87,7 +88,7 @@ ON CONFLICT (nik) DO UPDATE SET
 UPDATE registry.individual i
    SET last_verified_on = greatest(i.last_verified_on, m.verified_on)
   FROM merge_input m
- WHERE i.nik = m.nik AND m.event = 'confirmed';
+ WHERE i.nik = m.nik::char(16) AND m.event = 'confirmed';
 
 INSERT INTO registry.individual_event (nik, submission_id, file_row, event, version_no, verified_on, received_at, run_id)
 SELECT nik, :sid, file_row, event,
@@ -102,13 +103,13 @@ SELECT DISTINCT ON (m.no_kk) m.no_kk, m.kode_desa, m.kabkota_code, m.alamat, m.r
        h.no_kk IS NOT NULL AS known, coalesce(h.version_no, 0) AS old_version,
        h.no_kk IS NOT NULL AND (h.kode_desa, h.alamat, h.rt, h.rw) IS NOT DISTINCT FROM (m.kode_desa, m.alamat, m.rt, m.rw) AS unchanged
 FROM merge_input m
-LEFT JOIN registry.household h ON h.no_kk = m.no_kk
+LEFT JOIN registry.household h ON h.no_kk = m.no_kk::char(16)
 ORDER BY m.no_kk, m.file_row;
 
 UPDATE registry.household_version v
    SET valid_to = mh.received_at
   FROM merge_household mh
- WHERE v.no_kk = mh.no_kk AND v.valid_to IS NULL AND mh.known AND NOT mh.unchanged;
+ WHERE v.no_kk = mh.no_kk::char(16) AND v.valid_to IS NULL AND mh.known AND NOT mh.unchanged;
 
 INSERT INTO registry.household_version (no_kk, version_no, kode_desa, kabkota_code, alamat, rt, rw,
                                         valid_from, valid_to, submission_id, file_row, run_id)

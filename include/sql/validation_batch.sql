@@ -91,6 +91,6 @@ LEFT JOIN ref.kecamatan kk_kec
 LEFT JOIN ref.village v
        ON v.code = s.kode_desa
 LEFT JOIN registry.individual i
-       ON s.nik_is_16_digits = 1 AND i.nik = s.nik
+       ON s.nik_is_16_digits = 1 AND i.nik = s.nik::char(16)
 LEFT JOIN kk_size ks
        ON ks.submission_id = s.submission_id AND ks.no_kk = s.no_kk
