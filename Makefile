@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export GX_ANALYTICS_ENABLED := false
 export XDG_RUNTIME_DIR := $(CURDIR)/var/run
 
-.PHONY: venv demo test test-fast stop clean browser
+.PHONY: venv demo test test-fast stop clean browser bench
 .PHONY: test-deploy stack-env stack-up stack-down
 
 venv: $(STAMP)
@@ -31,6 +31,11 @@ test: $(STAMP) browser
 browser:
 	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || (apt-get update && apt-get install -y --no-install-recommends chromium)
 	@command -v chromium >/dev/null || echo "note: chromium not installed (needs root: apt-get install chromium); the browser test will be skipped"
+
+# Not part of `make test`: a national round (default 5 million rows, 514 districts) through the
+# real path, beside the COPY floor and a naive pandas/GX/to_sql baseline. See BENCHMARKS.md.
+bench: $(STAMP)
+	$(BIN)/python -m dtks.bench $(BENCH_ARGS)
 
 stop:
 	-$(BIN)/dtks stop

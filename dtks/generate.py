@@ -869,8 +869,14 @@ class _Generator:
         for i, r in enumerate(rows):
             household_rows.setdefault(id(r.household), []).append(i)
 
+        # Households whose head leaves in this file (e.g. the whole family moved): a defect on another
+        # member would keep that member active without a head, which the checks rightly report.
+        head_leaves = {id(r.household) for r in rows
+                       if r.values["hubungan_keluarga"] == HEAD_OF_FAMILY and r.values["status_keberadaan"] != STATUS_FOUND}
+
         def free_existing() -> list[int]:
-            return [i for i, r in enumerate(rows) if i not in reasons and not r.new_person]
+            return [i for i, r in enumerate(rows) if i not in reasons and not r.new_person
+                    and not (id(r.household) in head_leaves and r.values["hubungan_keluarga"] != HEAD_OF_FAMILY)]
 
         for _ in range(n_events):
             for kind in self.defect_order(rng):

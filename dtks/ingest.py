@@ -552,10 +552,12 @@ def summarise(eng: Engine, submission_ids: list[int]) -> dict:
     """What a run did to its submissions, by final status (for the asset event and logs)."""
     with eng.connect() as conn:
         rows = conn.execute(sa.text(
-            "SELECT status, count(*) AS n, coalesce(sum(rows_accepted), 0) AS accepted"
-            " FROM audit.submission WHERE submission_id = ANY(:ids) GROUP BY status"),
+            "SELECT CASE WHEN merged_at IS NOT NULL THEN 'merged' ELSE status END AS status, count(*) AS n,"
+            " coalesce(sum(rows_accepted), 0) AS accepted"
+            " FROM audit.submission WHERE submission_id = ANY(:ids) GROUP BY 1"),
             {"ids": [int(i) for i in submission_ids]}).all()
     by_status = {r.status: r.n for r in rows}
+    # (a file merged and then superseded by a later one in the same run counts as merged)
     return {
         "submissions_merged": by_status.get("merged", 0),
         "submissions_rejected": by_status.get("rejected", 0),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from dtks.faults import failpoint
 from dtks.warehouse import read_sql
 
 DISTRICT_COLUMNS = (
@@ -43,6 +44,7 @@ def compute_round_metrics(eng: Engine, round_id: str) -> int:
     with eng.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
         _lock(conn, "dtks-metrics-", round_id)
         _require_round(conn, round_id)
+        failpoint("metrics.after_snapshot")
         conn.execute(sa.text(read_sql("metrics_district_round.sql")), {"round_id": round_id})
         return conn.execute(sa.text("SELECT count(*) FROM metrics.district_round WHERE round_id = :r"),
                             {"r": round_id}).scalar_one()

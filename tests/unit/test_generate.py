@@ -430,6 +430,18 @@ def test_default_size_is_demo_scale(tmp_path):
     summary = generate(tmp_path / "demo")
     assert summary.districts == 100
     assert 18_000 <= summary.baseline_rows <= 30_000
+    # at demo scale too, every family card in a file has exactly one head, unless that is the injected defect
+    expected = _expected(tmp_path / "demo")
+    for round_id, kabkota, path, _, _ in _submissions(tmp_path / "demo"):
+        rows = expected.get((round_id, kabkota, path.name), {})
+        if 0 in rows:
+            continue
+        _, data = _file_rows(path)
+        heads = Counter()
+        for number, row in enumerate(data, start=1):
+            heads[row["no_kk"]] += row["hubungan_keluarga"] == "1"
+        flagged = {data[n - 1]["no_kk"] for n, reason in rows.items() if reason == "kk_head_count"}
+        assert all(n == 1 for kk, n in heads.items() if kk not in flagged), path
     names = [p.stem for p in (tmp_path / "demo" / "landing").rglob("dtks_*") if not p.name.endswith(".json")]
     assert any(name.endswith("_v2") for name in names)
     expected = _read_csv(tmp_path / "demo" / "expected_defects.csv")
