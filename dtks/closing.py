@@ -32,11 +32,15 @@ def publish_round(eng: Engine, round_id: str, out_dir: Path | None = None) -> di
     """Write out/<round>/district_metrics.csv|xlsx and report.html from stored metrics."""
     out_dir = out_dir or settings().out_dir
     rnd = rounds.get_round(eng, round_id)
+    # The round's Great Expectations Data Docs (written by the ingest runs), when there are any.
+    links = ({"Data Docs (Great Expectations)": "data_docs/index.html"}
+             if (Path(out_dir) / round_id / "data_docs" / "index.html").exists() else None)
     paths = report.write_round_outputs(
         out_dir, rounds.round_info(rnd),
         metrics.district_table(eng, round_id),
         metrics.province_table(eng, round_id),
         metrics.national_trend(eng, round_id),
+        links=links,
         penetapan=metrics.penetapan(eng, round_id),
     )
     return {k: str(v) for k, v in paths.items()}

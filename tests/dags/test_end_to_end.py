@@ -36,6 +36,14 @@ def test_ingest_and_close_round_through_airflow(wh, dirs, tmp_path, airflow_read
             " JOIN audit.submission s USING (submission_id) WHERE s.kabkota_code = :d"), {"d": SURABAYA}).scalar()
         assert events == ["received", "archived", "staged", "validated", "merged"]
 
+    # the run wrote each district's feedback (the blank-name row of Surabaya in it) and the Data Docs
+    feedback_csvs = sorted(p.relative_to(dirs["outbox"]).parts[:2] for p in dirs["outbox"].rglob("feedback_*.csv")
+                           if "summary" not in p.name)
+    assert feedback_csvs == [(scenario.ROUND, PACITAN), (scenario.ROUND, SURABAYA)]
+    surabaya_feedback = next((dirs["outbox"] / scenario.ROUND / SURABAYA).glob("feedback_*[0-9].csv"))
+    assert "nama_blank" in surabaya_feedback.read_text(encoding="utf-8")
+    assert (dirs["out"] / scenario.ROUND / "data_docs" / "index.html").exists()
+
     # a second run over the same (now empty) landing zone changes nothing
     assert "success" in airflow_env.run_dag("dtks_ingest", {"landing_dir": str(dirs["landing"])})
     with wh.connect() as conn:
@@ -54,6 +62,7 @@ def test_ingest_and_close_round_through_airflow(wh, dirs, tmp_path, airflow_read
     assert {r["kabkota_code"]: r["submission_lag_days"] for r in table} == {JAKPUS: "", PACITAN: "1", SURABAYA: "7"}
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Kota Surabaya" in html and 'id="follow-up"' in html
+    assert 'href="data_docs/index.html"' in html
     with wh.connect() as conn:
         assert conn.execute(sa.text("SELECT status FROM audit.round WHERE round_id = :r"),
                             {"r": scenario.ROUND}).scalar() == "closed"

@@ -123,8 +123,11 @@ def test_a_resubmission_supersedes_even_when_merged_out_of_order(wh, dirs, tmp_p
     for sid in refs.values():
         ingest.stage(wh, sid, "run")
     ingest.validate(wh, list(refs.values()), "run")
-    assert "superseded" not in ingest.merge(wh, refs["second.csv"], "merge-2")
-    assert ingest.merge(wh, refs["first.csv"], "merge-1")["superseded"] == [refs["first.csv"]]
+    # The later file's task runs first: the district's files still merge in arrival order
+    # (the first one first, inside the same call), and the later one supersedes it.
+    assert ingest.merge(wh, refs["second.csv"], "merge-2")["superseded"] == [refs["first.csv"]]
+    assert ingest.merge(wh, refs["first.csv"], "merge-1") == {
+        "submission_id": refs["first.csv"], "status": "superseded", "skipped": True}
     ingest.merge(wh, refs["jakpus.csv"], "merge-3")                      # another district: untouched
     with wh.connect() as conn:
         status = dict(conn.execute(sa.text("SELECT file_name, status FROM audit.submission WHERE kind = 'district'")
@@ -138,7 +141,7 @@ def test_a_resubmission_supersedes_even_when_merged_out_of_order(wh, dirs, tmp_p
     with pytest.raises(ValueError, match="2 file"):
         rounds.move_round(wh, s.R1, "shorter", cutoff_on=date(2026, 8, 5), grace_days=1)
     assert rounds.move_round(wh, s.R1, "a little shorter", grace_days=1).close_at == datetime(2026, 8, 16, tzinfo=WIB)
-    assert [(e.run_id, e.detail) for e in events] == [("merge-1", {"superseded_by": refs["second.csv"]})]
+    assert [(e.run_id, e.detail) for e in events] == [("merge-2", {"superseded_by": refs["second.csv"]})]
     assert kept == 1   # the superseded file's history stays
 
 
