@@ -304,7 +304,7 @@ def run_naive(eng, data: dict, results: Results, sample_rows: int) -> None:
     files, rows = [], 0
     for path in sorted(data["landing"].rglob("*.csv")):
         files.append(path)
-        rows += data["sizes_by_file"].get(path.parent.name, 0)
+        rows += data["sizes"].get(path.parent.name, 0)
         if rows >= sample_rows:
             break
     context = _gx_context()
@@ -370,15 +370,10 @@ def run_history_metrics(eng, results: Results) -> None:
     """Metrics of all 514 districts for 24 rounds of calendar and submission history."""
     from dtks import metrics, rounds
 
+    # 23 earlier monthly rounds of district submissions (audit rows only; the registry is the bench's)
     first = date(2024, 12, 1)
-    ids = []
-    with eng.begin() as conn:
-        for i in range(HISTORY_ROUNDS - 1):
-            month = (first.month - 1 + i) % 12 + 1
-            year = first.year + (first.month - 1 + i) // 12
-            rid = f"{year:04d}-{month:02d}"
-            ids.append(rid)
-        # 23 earlier rounds of district submissions (audit rows only; the registry is the bench's)
+    ids = [f"{first.year + (first.month - 1 + i) // 12:04d}-{(first.month - 1 + i) % 12 + 1:02d}"
+           for i in range(HISTORY_ROUNDS - 1)]
     for rid in ids:
         rounds.create_round(eng, rounds.default_round(rid))
     with eng.begin() as conn:
@@ -418,7 +413,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"generating a national round of {args.rows:,} rows in {work} …", flush=True)
     with timed() as t:
         data = generate_national(work / "data", args.rows)
-    data["sizes_by_file"] = data["sizes"]
     results = Results(rows=data["round_rows"], districts=data["districts"])
     print(f"  generated {data['round_rows']:,} round rows ({data['baseline_rows']:,} baseline) "
           f"for {data['districts']} districts in {t['seconds']:.0f} s", flush=True)

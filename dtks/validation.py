@@ -163,6 +163,16 @@ class BatchValidation:
     suite: SuiteSpec
     failures: list[RowFailure] = field(default_factory=list)
     success: bool = True
+    _by_submission: dict[int, list[RowFailure]] | None = field(default=None, repr=False)
+
+    def failures_of(self, submission_id: int) -> list[RowFailure]:
+        """One submission's failures (grouped once, not rescanned per submission)."""
+        if self._by_submission is None:
+            grouped: dict[int, list[RowFailure]] = defaultdict(list)
+            for f in self.failures:
+                grouped[f.submission_id].append(f)
+            self._by_submission = dict(grouped)
+        return self._by_submission.get(submission_id, [])
 
 
 def _raised_exception(info: dict | None) -> str | None:
@@ -327,7 +337,7 @@ def record_parse_rejection(conn: sa.Connection, submission_id: int, code: str, r
 def record_validation(conn: sa.Connection, submission_id: int, batch: BatchValidation, run_id: str) -> dict:
     """Write one submission's share of a batch result; return its row counts."""
     spec = batch.suite
-    mine = [f for f in batch.failures if f.submission_id == submission_id]
+    mine = batch.failures_of(submission_id)
     rows_in = conn.execute(
         sa.text("SELECT count(*) FROM staging.submission_row WHERE submission_id = :sid"), {"sid": submission_id}
     ).scalar_one()
@@ -349,14 +359,14 @@ def record_validation(conn: sa.Connection, submission_id: int, batch: BatchValid
         ],
     )
     if mine:
-        conn.execute(
-            sa.text(read_sql("record_row_issue.sql")),
-            [
-                {"sid": submission_id, "row": f.file_row, "code": f.rule.reason_code, "severity": f.rule.severity,
-                 "field": f.rule.field, "detail": f.detail}
-                for f in mine
-            ],
-        )
+        conn.execute(sa.text(read_sql("record_row_issue.sql")), {
+            "sid": submission_id,
+            "rows": [f.file_row for f in mine],
+            "codes": [f.rule.reason_code for f in mine],
+            "severities": [f.rule.severity for f in mine],
+            "fields": [f.rule.field for f in mine],
+            "details": [f.detail for f in mine],
+        })
     error_rows = {f.file_row for f in mine if f.rule.severity == "error"}
     warned_rows = {f.file_row for f in mine if f.rule.severity == "warning"} - error_rows
     return {"rows_in": rows_in, "rows_quarantined": len(error_rows), "rows_warned": len(warned_rows)}
