@@ -44,6 +44,9 @@ BENCH_ROUND = "2026-11"
 BASELINE_AT = datetime(2026, 10, 31, 9, 0, tzinfo=WIB)
 ROUND_ARRIVAL = datetime(2026, 11, 10, 9, 0, tzinfo=WIB)
 HISTORY_ROUNDS = 24
+# Share of a round's rows with an error a district really sends (quarantined, not merged): the checks
+# then also find, record and quarantine failing rows, as in a real round.
+DEFECT_SHARE = 0.01
 
 
 # ----------------------------------------------------------------- memory
@@ -141,11 +144,12 @@ def _villages_by_district(reference: Path) -> dict[str, list[str]]:
 
 
 def generate_national(folder: Path, total_rows: int, seed: int = 514) -> dict:
-    """Baseline registry + one round's district files, all valid rows, streamed to disk.
+    """Baseline registry + one round's district files, streamed to disk.
 
     Each round file re-sends every person of the district's baseline: 85%
     unchanged (confirmed), 10% with a changed programme flag, 2% deceased, and
-    3% new people on top.
+    3% new people on top; 1% of the rows carry an error (a NIK short of a
+    digit, an unknown status code) and are quarantined.
     """
     rng = random.Random(seed)
     villages = _villages_by_district(REFERENCE_DIR / DEFAULT_REFERENCE_EDITION)
@@ -200,7 +204,13 @@ def generate_national(folder: Path, total_rows: int, seed: int = 514) -> dict:
                             line = line.rsplit(",", 1)[0] + ",1\n"            # PBI flag changed
                         elif roll < 0.12 and relation != "1":
                             line = line.replace(",1,2024-05-06,", ",3,2024-05-06,")  # deceased
-                        sub.write(line.replace("2024-05-06", "2026-11-05"))
+                        line = line.replace("2024-05-06", "2026-11-05")
+                        roll = rng.random()
+                        if roll < DEFECT_SHARE / 2:                 # a NIK that lost a digit (quarantined)
+                            line = line.replace(f",{nik},", f",{nik[:-1]},", 1)
+                        elif roll < DEFECT_SHARE:                   # a status code that does not exist
+                            line = line.replace(",1,2026-11-05,", ",7,2026-11-05,", 1)
+                        sub.write(line)
                         round_rows += 1
                     if rng.random() < 0.12:                    # a newborn in ~12% of households: ~3% new rows
                         _, line = person_line(kec, village, kk, "3", "2026-11-05")
@@ -394,6 +404,18 @@ def run_history_metrics(eng, results: Results) -> None:
     results.extra["metrics_24_rounds_seconds"] = t["seconds"]
 
 
+def machine_description(eng) -> dict:
+    """What the figures were measured on (they are only comparable on the same machine)."""
+    import platform
+
+    import psutil
+
+    with eng.connect() as conn:
+        server = conn.execute(sa.text("SHOW server_version")).scalar_one()
+    return {"cpus": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "python": platform.python_version(), "postgresql": server, "platform": platform.platform()}
+
+
 # ----------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -422,6 +444,8 @@ def main(argv: list[str] | None = None) -> int:
     eng = warehouse.engine(url)
     warehouse.migrate(eng)
     reference.load_reference(eng)
+    results.extra["machine"] = machine_description(eng)
+    print(f"  machine: {results.extra['machine']}", flush=True)
 
     print("floor and naive baseline (same files):", flush=True)
     run_floor(eng, data, results)

@@ -218,26 +218,62 @@ def _is_machine_fault(exc: BaseException) -> bool:
 
 
 # ----------------------------------------------------------------- CSV
-def _detect_encoding(path: Path, head: bytes) -> str | None:
-    """The file's encoding by scanning all of it; None: not one consistent text encoding."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
+@dataclass(frozen=True)
+class _TextScan:
+    encoding: str | None  # None: not one consistent text encoding
+    plain: bool           # no quote, backslash or NUL byte, no lone CR, no over-long line
+
+
+def _scan_text(path: Path, head: bytes, max_line_chars: int = Limits.max_line_chars) -> _TextScan:
+    """One pass over the whole file: its encoding, and whether COPY can read it exactly as the parser would.
+
+    A *plain* file has no quote character (so no quoted fields and no
+    embedded line breaks), no backslash (COPY's end-of-data marker ``\\.``),
+    no NUL byte, only LF or CRLF line ends and no line longer than the
+    parser's limit: one physical line is one row, split at the delimiter.
+    """
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    decoder = codecs.getincrementaldecoder("utf-8")()
+        return _TextScan("utf-16", False)
+    utf8_sig = head.startswith(codecs.BOM_UTF8)
+    decoder = None if utf8_sig else codecs.getincrementaldecoder("utf-8")()
+    encoding: str | None = "utf-8-sig" if utf8_sig else None
     seen_non_ascii = False
+    plain = True
+    carry = b""
+    since_newline = 0
+    # chunks no longer than a line may be: a line wholly inside one chunk is within the limit
+    chunk_size = max(1, min(_SCAN_CHUNK, max_line_chars))
     with path.open("rb") as f:
         while True:
-            chunk = f.read(_SCAN_CHUNK)
-            try:
-                text = decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as exc:
-                if seen_non_ascii or not chunk[: max(exc.start, 0)].isascii():
-                    return None  # UTF-8 text, then bytes that are not: mixed encodings
-                return "cp1252"  # Excel on Windows saves "CSV" in the ANSI code page
+            chunk = f.read(chunk_size)
+            if plain:
+                data = carry + chunk
+                carry = b"\r" if chunk and data.endswith(b"\r") else b""
+                if carry:
+                    data = data[:-1]
+                if (b'"' in data or b"\\" in data or b"\x00" in data
+                        or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n"))):
+                    plain = False
+                first, last = chunk.find(b"\n"), chunk.rfind(b"\n")
+                if first < 0:
+                    since_newline += len(chunk)
+                else:
+                    plain = plain and since_newline + first < max_line_chars
+                    since_newline = len(chunk) - last - 1
+                plain = plain and since_newline < max_line_chars
+            if decoder is not None and encoding is None:
+                try:
+                    text = decoder.decode(chunk, final=not chunk)
+                except UnicodeDecodeError as exc:
+                    if seen_non_ascii or not chunk[: max(exc.start, 0)].isascii():
+                        return _TextScan(None, False)  # UTF-8 text, then bytes that are not: mixed encodings
+                    encoding = "cp1252"  # Excel on Windows saves "CSV" in the ANSI code page
+                else:
+                    seen_non_ascii = seen_non_ascii or not text.isascii()
             if not chunk:
-                return "utf-8"
-            seen_non_ascii = seen_non_ascii or not text.isascii()
+                return _TextScan(encoding or "utf-8", plain)
+            if encoding is not None and not plain:
+                return _TextScan(encoding, False)
 
 
 def _looks_binary(sample: str) -> bool:
@@ -279,7 +315,7 @@ def open_csv(path: Path, lim: Limits | None = None) -> ParsedFile:
         head = f.read(_SNIFF_BYTES)
     if not head.strip():
         raise SubmissionRejected("file_empty")
-    encoding = _detect_encoding(path, head)
+    encoding = _scan_text(path, head).encoding
     if encoding is None or (b"\x00" in head and encoding != "utf-16"):
         raise SubmissionRejected("file_unreadable")
     sample = head.decode(encoding, errors="replace")
@@ -321,6 +357,55 @@ def open_csv(path: Path, lim: Limits | None = None) -> ParsedFile:
             text.close()
 
     return ParsedFile("csv", encoding, positions, rows(), lim.max_rows)
+
+
+@dataclass(frozen=True)
+class BulkCopyPlan:
+    """How PostgreSQL can COPY a plain CSV straight in, with the parser's outcome.
+
+    ``dtks.ingest.stage`` uses it for the plainest and most common files (a
+    SIKS-NG or spreadsheet export without quotes): the rows go to the
+    database without passing through Python, and the mapping to staged
+    columns and the trimming happen in SQL. Anything else, or a file COPY
+    refuses, is read by :func:`open_submission` as before.
+    """
+
+    encoding: str              # the file's encoding (Python's name)
+    copy_encoding: str         # PostgreSQL's name for it
+    delimiter: str
+    columns: int               # fields of the header line: every data line must have as many
+    positions: dict[str, int]  # staged column -> position in the file's rows
+    data_offset: int           # byte offset of the first line after the header
+    header_lines: int          # physical lines up to and including the header
+
+
+_COPY_ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1252": "WIN1252"}
+
+
+def bulk_copy_plan(path: Path, lim: Limits | None = None) -> BulkCopyPlan | None:
+    """A :class:`BulkCopyPlan` for a plain CSV whose header has every required column; None otherwise."""
+    lim = lim or limits()
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(_SNIFF_BYTES)
+        if not head.strip() or size > lim.max_file_bytes or sniff_format(head[:16]) != "csv":
+            return None
+        scan = _scan_text(path, head, lim.max_line_chars)
+        if not scan.plain or scan.encoding not in _COPY_ENCODINGS:
+            return None
+        with path.open("rb") as f:
+            raw_lines = [f.readline() for _ in range(_HEADER_SEARCH_ROWS)]
+        lines = [line.decode(scan.encoding) for line in raw_lines]
+        found = _best_header(lines)
+        if found is None or missing_columns(found[2]):
+            return None
+        index, delimiter, positions = found
+        header = next(csv.reader([lines[index]], delimiter=delimiter))
+    except (UnicodeDecodeError, csv.Error, OSError):
+        return None  # the parser decides (and names the reason)
+    return BulkCopyPlan(scan.encoding, _COPY_ENCODINGS[scan.encoding], delimiter, len(header), positions,
+                        sum(len(line) for line in raw_lines[: index + 1]), index + 1)
 
 
 # ----------------------------------------------------------------- XLSX
@@ -487,6 +572,6 @@ def open_submission(path: Path, lim: Limits | None = None) -> ParsedFile:
 
 
 __all__ = [
-    "CANONICAL_COLUMNS", "STAGED_COLUMNS", "ColumnMapping", "Limits", "ParsedFile", "check_xlsx_archive",
+    "BulkCopyPlan", "bulk_copy_plan", "CANONICAL_COLUMNS", "STAGED_COLUMNS", "ColumnMapping", "Limits", "ParsedFile", "check_xlsx_archive",
     "column_mapping", "limits", "missing_columns", "open_csv", "open_submission", "open_xlsx", "sniff_format",
 ]

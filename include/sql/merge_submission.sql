@@ -13,39 +13,69 @@
 -- confirmations as well as changes. Versions are timed by the submission's
 -- received_at (logical time), so history can be queried "as of" a round.
 
-CREATE TEMP TABLE merge_input ON COMMIT DROP AS
-SELECT n.file_row, n.nik, n.no_kk, n.id_dtks, n.nama, n.jenis_kelamin, n.tempat_lahir,
-       n.tanggal_lahir, n.hubungan_keluarga, n.nama_ibu_kandung, n.alamat, n.rt, n.rw,
-       n.kode_desa, substr(n.kode_desa, 1, 4) AS kabkota_code, n.status_keberadaan,
-       n.pkh = '1' AS pkh, n.bpnt = '1' AS bpnt, n.pbi = '1' AS pbi,
-       n.status_keberadaan = '1' AS active,
-       n.tanggal_verifikasi AS verified_on,
-       s.received_at,
-       -- the person's attributes; the address (alamat, RT, RW) is the household's and is versioned there
-       md5(concat_ws('|', n.no_kk, n.id_dtks, n.nama, n.jenis_kelamin, n.tempat_lahir, n.tanggal_lahir,
-                     n.hubungan_keluarga, n.nama_ibu_kandung, n.kode_desa,
-                     n.status_keberadaan, n.pkh, n.bpnt, n.pbi)) AS record_hash,
-       i.nik IS NOT NULL AS known,
-       i.active AS was_active,
-       i.record_hash AS old_hash,
-       coalesce(i.version_no, 0) AS old_version
-FROM staging.normalised_row n
-JOIN audit.submission s ON s.submission_id = n.submission_id
--- (cast: registry keys are char(16); comparing as char keeps the primary-key index usable)
-LEFT JOIN registry.individual i ON i.nik = n.nik::char(16)
-WHERE n.submission_id = :sid
-  AND NOT EXISTS (
-      SELECT 1 FROM quarantine.row_issue q
-      WHERE q.submission_id = n.submission_id AND q.file_row = n.file_row AND q.severity = 'error');
+-- Planner settings for this transaction: the registry is read by its
+-- indexes, one submission's rows at a time (the data is in memory or on
+-- SSD: a random read costs about as much as a sequential one; with the
+-- default cost the planner hashed the whole registry for every submission),
+-- and sorts and hashes of a large district fit in memory.
+SET LOCAL random_page_cost = 1.1;
+SET LOCAL work_mem = '64MB';
 
-ALTER TABLE merge_input ADD COLUMN event text;
-UPDATE merge_input SET event = CASE
-    WHEN NOT known                          THEN 'inserted'
-    WHEN record_hash = old_hash             THEN 'confirmed'
-    WHEN was_active AND NOT active          THEN 'deactivated'
-    WHEN NOT was_active AND active          THEN 'reactivated'
-    ELSE 'changed'
-END;
+-- The submission's accepted rows (no error-severity issue), each with what
+-- the registry holds for its NIK, and the event the merge makes of it.
+CREATE TEMP TABLE merge_input ON COMMIT DROP AS
+SELECT x.*,
+       CASE WHEN NOT x.known                    THEN 'inserted'
+            WHEN x.record_hash = x.old_hash     THEN 'confirmed'
+            WHEN x.was_active AND NOT x.active  THEN 'deactivated'
+            WHEN NOT x.was_active AND x.active  THEN 'reactivated'
+            ELSE 'changed'
+       END AS event
+FROM (
+    SELECT n.file_row, n.nik, n.no_kk, n.id_dtks, n.nama, n.jenis_kelamin, n.tempat_lahir,
+           n.tanggal_lahir, n.hubungan_keluarga, n.nama_ibu_kandung, n.alamat, n.rt, n.rw,
+           n.kode_desa, substr(n.kode_desa, 1, 4) AS kabkota_code, n.status_keberadaan,
+           n.pkh = '1' AS pkh, n.bpnt = '1' AS bpnt, n.pbi = '1' AS pbi,
+           n.status_keberadaan = '1' AS active,
+           n.tanggal_verifikasi AS verified_on,
+           s.received_at,
+           s.kind = 'district' AS by_district_file,
+           -- the person's attributes; the address (alamat, RT, RW) is the household's and is versioned there
+           md5(concat_ws('|', n.no_kk, n.id_dtks, n.nama, n.jenis_kelamin, n.tempat_lahir, n.tanggal_lahir,
+                         n.hubungan_keluarga, n.nama_ibu_kandung, n.kode_desa,
+                         n.status_keberadaan, n.pkh, n.bpnt, n.pbi)) AS record_hash,
+           i.nik IS NOT NULL AS known,
+           i.active AS was_active,
+           i.record_hash AS old_hash,
+           coalesce(i.version_no, 0) AS old_version,
+           i.kabkota_code AS old_kabkota_code,
+           i.last_verified_on AS old_verified_on,
+           coalesce(i.verified_by_district, false) AS old_by_district
+    FROM staging.normalised_row n
+    JOIN audit.submission s ON s.submission_id = n.submission_id
+    -- (cast: registry keys are char(16); comparing as char keeps the primary-key index usable)
+    LEFT JOIN registry.individual i ON i.nik = n.nik::char(16)
+    WHERE n.submission_id = :sid
+      AND NOT EXISTS (
+          SELECT 1 FROM quarantine.row_issue q
+          WHERE q.submission_id = n.submission_id AND q.file_row = n.file_row AND q.severity = 'error')
+) x;
+
+-- Coverage (metrics.coverage_change, migration 007): every person this file
+-- touches leaves the state it was in (if active) and enters its new one (if
+-- active): district, latest verification date, verified by a district file.
+INSERT INTO metrics.coverage_change (submission_id, changed_at, kabkota_code, last_verified_on, by_district, persons)
+SELECT :sid, received_at, kabkota_code, last_verified_on, by_district, sum(persons)::integer
+FROM (
+    SELECT received_at, old_kabkota_code AS kabkota_code, old_verified_on AS last_verified_on,
+           old_by_district AS by_district, -1 AS persons
+    FROM merge_input WHERE known AND was_active
+    UNION ALL
+    SELECT received_at, kabkota_code, greatest(old_verified_on, verified_on), old_by_district OR by_district_file, 1
+    FROM merge_input WHERE active
+) moves
+GROUP BY received_at, kabkota_code, last_verified_on, by_district
+HAVING sum(persons) <> 0;
 
 -- close the versions that are superseded
 UPDATE registry.individual_version v
@@ -66,10 +96,10 @@ WHERE event <> 'confirmed';
 INSERT INTO registry.individual AS i (
     nik, no_kk, id_dtks, nama, jenis_kelamin, tempat_lahir, tanggal_lahir, hubungan_keluarga,
     nama_ibu_kandung, kode_desa, kabkota_code, status_keberadaan, pkh, bpnt, pbi, active,
-    record_hash, last_verified_on, version_no, valid_from, submission_id, file_row)
+    record_hash, last_verified_on, verified_by_district, version_no, valid_from, submission_id, file_row)
 SELECT nik, no_kk, id_dtks, nama, jenis_kelamin, tempat_lahir, tanggal_lahir, hubungan_keluarga,
        nama_ibu_kandung, kode_desa, kabkota_code, status_keberadaan, pkh, bpnt, pbi, active,
-       record_hash, verified_on, old_version + 1, received_at, :sid, file_row
+       record_hash, verified_on, by_district_file, old_version + 1, received_at, :sid, file_row
 FROM merge_input
 WHERE event <> 'confirmed'
 ON CONFLICT (nik) DO UPDATE SET
@@ -81,12 +111,14 @@ ON CONFLICT (nik) DO UPDATE SET
     pkh = EXCLUDED.pkh, bpnt = EXCLUDED.bpnt, pbi = EXCLUDED.pbi, active = EXCLUDED.active,
     record_hash = EXCLUDED.record_hash,
     last_verified_on = greatest(i.last_verified_on, EXCLUDED.last_verified_on),
+    verified_by_district = i.verified_by_district OR EXCLUDED.verified_by_district,
     version_no = EXCLUDED.version_no, valid_from = EXCLUDED.valid_from,
     submission_id = EXCLUDED.submission_id, file_row = EXCLUDED.file_row;
 
 -- a confirmation only moves the last verification date
 UPDATE registry.individual i
-   SET last_verified_on = greatest(i.last_verified_on, m.verified_on)
+   SET last_verified_on = greatest(i.last_verified_on, m.verified_on),
+       verified_by_district = i.verified_by_district OR m.by_district_file
   FROM merge_input m
  WHERE i.nik = m.nik::char(16) AND m.event = 'confirmed';
 

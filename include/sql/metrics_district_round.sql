@@ -85,35 +85,45 @@ WHERE s.kind = 'district' AND s.status IN ('merged', 'superseded') AND s.rows_ac
   AND s.received_at < r.close_at
 GROUP BY s.kabkota_code;
 
--- Every person's last verification (a change or a confirmation: any event)
--- received by the close, and whether a district file (not the baseline) touched it.
-CREATE TEMP TABLE m_verification ON COMMIT DROP AS
-SELECT ev.nik, max(ev.verified_on) AS last_verified_on, bool_or(s.kind = 'district') AS by_district
-FROM registry.individual_event ev
-JOIN audit.submission s ON s.submission_id = ev.submission_id
-CROSS JOIN m_round r
-WHERE ev.received_at < r.close_at
-GROUP BY ev.nik;
+-- The registry as it stood at the close: active persons per district, by
+-- their last verification (a change or a confirmation: any event received
+-- by the close) and whether a district file (not only the baseline) ever
+-- verified them. metrics.coverage_change holds how each merge moved persons
+-- between these states, timed like the versions and events it wrote
+-- (migration 007): the state at the close is the sum of the changes before it.
+CREATE TEMP TABLE m_state ON COMMIT DROP AS
+SELECT c.kabkota_code, c.last_verified_on, c.by_district, sum(c.persons) AS persons
+FROM metrics.coverage_change c, m_round r
+WHERE c.changed_at < r.close_at
+GROUP BY c.kabkota_code, c.last_verified_on, c.by_district
+HAVING sum(c.persons) <> 0;
 
--- The registry as it stood at the close: active individuals, by the district of their version then.
-CREATE TEMP TABLE m_record ON COMMIT DROP AS
-SELECT v.kabkota_code, v.nik, ver.last_verified_on, coalesce(ver.by_district, false) AS updated_since_baseline,
-       r.close_on - ver.last_verified_on AS age_days
-FROM m_round r
-CROSS JOIN LATERAL registry.individual_as_of(r.close_at) v
-LEFT JOIN m_verification ver ON ver.nik = v.nik
-WHERE v.active;
+-- Record age (days from the last verification to the close) as a
+-- histogram: for the percentiles, per district and over expected districts
+-- per province and nationally (province_code NULL).
+CREATE TEMP TABLE m_age_days ON COMMIT DROP AS
+SELECT st.kabkota_code, d.province_code, d.expected,
+       (r.close_on - st.last_verified_on)::float8 AS age_days, sum(st.persons)::bigint AS persons
+FROM m_state st
+JOIN m_district d ON d.kabkota_code = st.kabkota_code
+CROSS JOIN m_round r
+WHERE st.last_verified_on IS NOT NULL
+GROUP BY st.kabkota_code, d.province_code, d.expected, r.close_on - st.last_verified_on;
 
 CREATE TEMP TABLE m_coverage ON COMMIT DROP AS
-SELECT rec.kabkota_code,
-       count(*)                                                                          AS active_records,
-       count(*) FILTER (WHERE rec.last_verified_on > r.close_on - interval '12 months')  AS verified_12m,
-       count(*) FILTER (WHERE rec.last_verified_on > r.close_on - interval '24 months')  AS verified_24m,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY rec.age_days)                         AS age_median,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY rec.age_days)                         AS age_p90,
-       avg(rec.updated_since_baseline::int)                                             AS updated_share
-FROM m_record rec, m_round r
-GROUP BY rec.kabkota_code;
+SELECT st.kabkota_code,
+       sum(st.persons)                                                                            AS active_records,
+       coalesce(sum(st.persons) FILTER (WHERE st.last_verified_on > r.close_on - interval '12 months'), 0) AS verified_12m,
+       coalesce(sum(st.persons) FILTER (WHERE st.last_verified_on > r.close_on - interval '24 months'), 0) AS verified_24m,
+       (SELECT metrics.histogram_percentile(0.5, array_agg(a.age_days ORDER BY a.age_days),
+                                            array_agg(a.persons ORDER BY a.age_days))
+        FROM m_age_days a WHERE a.kabkota_code = st.kabkota_code)                                 AS age_median,
+       (SELECT metrics.histogram_percentile(0.9, array_agg(a.age_days ORDER BY a.age_days),
+                                            array_agg(a.persons ORDER BY a.age_days))
+        FROM m_age_days a WHERE a.kabkota_code = st.kabkota_code)                                 AS age_p90,
+       coalesce(sum(st.persons) FILTER (WHERE st.by_district), 0)::numeric / sum(st.persons)      AS updated_share
+FROM m_state st, m_round r
+GROUP BY st.kabkota_code, r.close_on;
 
 -- Missed rounds: rounds in a row, ending with this one, in which the district
 -- was expected and had no accepted submission (rounds in which it was not
@@ -195,11 +205,15 @@ LEFT JOIN m_on_time_12 o     ON o.kabkota_code = d.kabkota_code
 -- Coverage is weighted by records, acceptance by rows, record age is over
 -- the records themselves, the index is the mean of the districts' indices.
 CREATE TEMP TABLE m_age ON COMMIT DROP AS
-SELECT d.province_code,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY rec.age_days) AS age_median,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY rec.age_days) AS age_p90
-FROM m_record rec JOIN m_district d ON d.kabkota_code = rec.kabkota_code AND d.expected
-GROUP BY ROLLUP (d.province_code);
+SELECT province_code,
+       metrics.histogram_percentile(0.5, array_agg(age_days ORDER BY age_days), array_agg(persons ORDER BY age_days)) AS age_median,
+       metrics.histogram_percentile(0.9, array_agg(age_days ORDER BY age_days), array_agg(persons ORDER BY age_days)) AS age_p90
+FROM (
+    SELECT province_code, age_days, sum(persons)::bigint AS persons
+    FROM m_age_days WHERE expected
+    GROUP BY GROUPING SETS ((province_code, age_days), (age_days))
+) h
+GROUP BY province_code;
 
 INSERT INTO metrics.province_round (
     round_id, province_code, province_name, expected_districts, submitted_districts, accepted_districts,

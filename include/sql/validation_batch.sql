@@ -14,14 +14,24 @@ WITH batch AS (
     WHERE n.submission_id IN ({submission_ids})
 ), shaped AS (
     SELECT b.*,
-        (b.nik ~ '^[0-9]{16}$')::int                                   AS nik_is_16_digits,
+        -- (16 digits: the same test as ~ '^[0-9]{16}$', without a regular expression)
+        (length(b.nik) = 16 AND ltrim(b.nik, '0123456789') = '')::int  AS nik_is_16_digits,
         (b.nik ~ '^[0-9]+([.,][0-9]+)?[eE][+-]?[0-9]+$|\.0+$')::int      AS nik_looks_excel,
-        (b.no_kk ~ '^[0-9]{16}$')::int                                 AS kk_is_16_digits,
+        (length(b.no_kk) = 16 AND ltrim(b.no_kk, '0123456789') = '')::int AS kk_is_16_digits,
         (b.no_kk ~ '^[0-9]+([.,][0-9]+)?[eE][+-]?[0-9]+$|\.0+$')::int    AS kk_looks_excel
     FROM batch b
+), nik_repeated AS (
+    -- NIKs sent more than once in the same file (counted on two narrow columns,
+    -- not by sorting whole rows)
+    SELECT submission_id, nik, count(*) AS rows_in_file
+    FROM shaped
+    WHERE nik IS NOT NULL
+    GROUP BY submission_id, nik
+    HAVING count(*) > 1
 ), kk_in_file AS (
-    -- per family card in a file: who is in it, and how many will be active after the merge
+    -- per family card in a file: who is in it, its heads, and how many will be active after the merge
     SELECT submission_id, no_kk,
+           count(*) FILTER (WHERE hubungan_keluarga = '1')             AS heads,
            count(*) FILTER (WHERE status_keberadaan = '1')             AS found_in_file,
            array_remove(array_agg(nik), NULL)                          AS niks
     FROM shaped
@@ -63,21 +73,23 @@ SELECT
     -- kecamatan named by the KK's first six digits
     kk_kec.name                                                         AS kk_region_name,
     -- DDMMYY as written in the NIK (only when day and month are possible)
-    CASE WHEN s.nik ~ '^[0-9]{6}(0[1-9]|[12][0-9]|3[01]|4[1-9]|[56][0-9]|7[01])(0[1-9]|1[0-2])[0-9]{6}$'
-         THEN substr(s.nik, 7, 6) END                                   AS nik_birth_part,
+    -- (16 digits with day 01-31 or 41-71 and month 01-12 in positions 7-10)
+    -- (nested CASE: the digits are read as numbers only once they are known to be digits)
+    CASE WHEN s.nik_is_16_digits = 1 THEN
+         CASE WHEN (substr(s.nik, 7, 2)::int BETWEEN 1 AND 31 OR substr(s.nik, 7, 2)::int BETWEEN 41 AND 71)
+                   AND substr(s.nik, 9, 2)::int BETWEEN 1 AND 12
+              THEN substr(s.nik, 7, 6) END END                          AS nik_birth_part,
     -- DDMMYY the NIK must carry for the recorded birth date and sex (+40 on the day for women)
     CASE WHEN s.tanggal_lahir IS NOT NULL AND s.jenis_kelamin IN ('L', 'P')
          THEN lpad((extract(day FROM s.tanggal_lahir)::int + CASE s.jenis_kelamin WHEN 'P' THEN 40 ELSE 0 END)::text, 2, '0')
               || to_char(s.tanggal_lahir, 'MMYY') END                   AS expected_nik_birth_part,
-    CASE WHEN s.nik IS NOT NULL
-         THEN count(*) OVER (PARTITION BY s.submission_id, s.nik) END   AS nik_rows_in_file,
-    CASE WHEN s.kk_is_16_digits = 1
-         THEN count(*) FILTER (WHERE s.hubungan_keluarga = '1')
-              OVER (PARTITION BY s.submission_id, s.no_kk) END          AS kk_heads_in_file,
+    CASE WHEN s.nik IS NOT NULL THEN coalesce(nr.rows_in_file, 1) END  AS nik_rows_in_file,
+    kf.heads                                                            AS kk_heads_in_file,
     v.kabkota_code                                                      AS village_kabkota,
     -- the district where this NIK is active in the registry, when it is another one
+    -- (typed columns throughout: GX reads this table by reflecting it)
     CASE WHEN i.active AND i.kabkota_code <> s.submitted_kabkota
-         THEN i.kabkota_code END                                        AS nik_active_in_kabkota,
+         THEN i.kabkota_code::text END                                  AS nik_active_in_kabkota,
     -- on the head's row: "before → after" when the family's active size changes by at
     -- least 3 people and at least half (a merged or split family card, often a typo)
     CASE WHEN s.hubungan_keluarga = '1'
@@ -94,3 +106,7 @@ LEFT JOIN registry.individual i
        ON s.nik_is_16_digits = 1 AND i.nik = s.nik::char(16)
 LEFT JOIN kk_size ks
        ON ks.submission_id = s.submission_id AND ks.no_kk = s.no_kk
+LEFT JOIN nik_repeated nr
+       ON nr.submission_id = s.submission_id AND nr.nik = s.nik
+LEFT JOIN kk_in_file kf
+       ON s.kk_is_16_digits = 1 AND kf.submission_id = s.submission_id AND kf.no_kk = s.no_kk

@@ -106,3 +106,27 @@ def test_registry_history_is_closed_never_rewritten(merged):
     with merged.begin() as conn:  # closing the current version is what a merge does: allowed
         conn.execute(sa.text("UPDATE registry.individual_version SET valid_to = now()"
                              " WHERE nik = :n AND version_no = :v"), {"n": current.nik, "v": current.version_no})
+
+
+def test_registry_rows_must_point_at_a_known_submission(merged):
+    """Lineage is checked per statement (migration 006): one unknown submission fails the whole statement."""
+    with merged.connect() as conn:
+        event = conn.execute(sa.text("SELECT nik, submission_id FROM registry.individual_event LIMIT 1")).one()
+        before = conn.execute(sa.text("SELECT count(*) FROM registry.individual_event")).scalar_one()
+    _refused(merged, "INSERT INTO registry.individual_event (nik, submission_id, file_row, event, version_no,"
+                     " verified_on, received_at, run_id)"
+                     " SELECT nik, 999999, file_row, event, version_no, verified_on, received_at, 'forged'"
+                     " FROM registry.individual_event WHERE submission_id = :s",
+             {"s": event.submission_id}, match="lineage: rows of registry.individual_event point at submission 999999")
+    _refused(merged, "UPDATE registry.individual SET submission_id = 999999 WHERE nik = :n", {"n": event.nik},
+             match="lineage: rows of registry.individual point at submission 999999")
+    with merged.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM registry.individual_event")).scalar_one() == before
+
+
+def test_coverage_changes_are_append_only(merged):
+    with merged.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM metrics.coverage_change")).scalar_one() > 0
+    _refused(merged, "UPDATE metrics.coverage_change SET persons = persons + 1")
+    _refused(merged, "DELETE FROM metrics.coverage_change")
+    _refused(merged, "TRUNCATE metrics.coverage_change")
