@@ -243,7 +243,11 @@ def _fresh_database(server_url: str, name: str) -> str:
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
-def run_pipeline(eng, data: dict, archive: Path, results: Results) -> None:
+def run_pipeline(eng, data: dict, archive: Path, results: Results, workers: int) -> None:
+    """The DAG's steps on the round: per-submission steps run ``workers`` at a time, as the
+    DAG's mapped tasks do (bounded by the ``dtks_warehouse`` pool); validation is one task."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from dtks import ingest, metrics, rounds
 
     rounds.create_round(eng, rounds.default_round(BENCH_ROUND))
@@ -251,25 +255,37 @@ def run_pipeline(eng, data: dict, archive: Path, results: Results) -> None:
         ingest.load_baseline(eng, data["baseline"], "bench-baseline", BASELINE_AT)
     results.add("baseline import (setup)", data["baseline_rows"], t["seconds"])
 
+    def each(step, refs):
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(lambda r: step(eng, r.submission_id, "bench"), refs))
+
     rows = data["round_rows"]
     landed = ingest.discover(data["landing"])
     with timed() as t:
         refs = [r for r in (ingest.register(eng, f, "bench", archive) for f in landed) if r]
     results.add("register (hash + archive)", rows, t["seconds"])
     with timed() as t:
-        for r in refs:
-            ingest.stage(eng, r.submission_id, "bench")
+        each(ingest.stage, refs)
     results.add("stage (parse + COPY)", rows, t["seconds"])
     with timed() as t:
         ingest.validate(eng, [r.submission_id for r in refs], "bench")
     results.add("validate (GX, in-database)", rows, t["seconds"])
     with timed() as t:
-        for r in refs:
-            ingest.merge(eng, r.submission_id, "bench")
+        each(ingest.merge, refs)
     results.add("merge (history, quarantine)", rows, t["seconds"])
     with timed() as t:
         metrics.compute_round_metrics(eng, BENCH_ROUND)
     results.add("metrics (round)", rows, t["seconds"])
+    with eng.connect() as conn:
+        outcome = dict(conn.execute(sa.text(
+            "SELECT status, count(*) FROM audit.submission WHERE kind = 'district' GROUP BY status")).all())
+        accepted, quarantined = conn.execute(sa.text(
+            "SELECT coalesce(sum(rows_accepted), 0), coalesce(sum(rows_quarantined), 0) FROM audit.submission"
+            " WHERE kind = 'district'")).one()
+    results.extra["round_outcome"] = {"submissions": outcome, "rows_accepted": int(accepted),
+                                      "rows_quarantined": int(quarantined), "workers": workers}
+    print(f"  round outcome: submissions {outcome}, rows accepted {accepted:,}, quarantined {quarantined:,}"
+          f" ({workers} at a time)", flush=True)
 
 
 def run_floor(eng, data: dict, results: Results) -> None:
@@ -423,6 +439,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--naive-sample", type=int, default=200_000, help="rows the naive baseline processes")
     parser.add_argument("--work", type=Path, default=PROJECT_ROOT / "var" / "bench")
     parser.add_argument("--skip-orchestration", action="store_true")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="submissions staged / merged at a time (default: the dtks_warehouse pool's slots)")
     parser.add_argument("--json", type=Path, default=PROJECT_ROOT / "var" / "bench" / "results.json")
     args = parser.parse_args(argv)
 
@@ -453,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print("pipeline (real path):", flush=True)
     with PeakMemory() as memory:
-        run_pipeline(eng, data, work / "archive", results)
+        run_pipeline(eng, data, work / "archive", results, args.workers or airflow_env.WAREHOUSE_POOL_SLOTS)
     results.extra["peak_rss_bytes"] = memory.peak
     print(f"  peak memory (this process tree): {memory.peak / 2**20:,.0f} MiB", flush=True)
     run_history_metrics(eng, results)

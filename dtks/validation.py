@@ -200,8 +200,6 @@ def _run_suite(eng: Engine, spec: SuiteSpec, sql_name: str, ids: list[int], inde
     (the failing rows of each). Asking every rule for its failing rows cost a
     few full scans of the batch per rule even when nothing failed.
     """
-    import great_expectations as gx
-
     context = _gx_context()
     # The facts the rules need are computed once into an unlogged table; GX
     # then runs its queries against that table instead of re-running the joins.

@@ -133,10 +133,12 @@ SELECT h.kabkota_code,
        count(*) FILTER (WHERE h.first_accepted_at IS NULL
                           AND h.opens_on > coalesce(last_ok.opens_on, DATE '0001-01-01')) AS missed_rounds
 FROM m_history h
-LEFT JOIN LATERAL (
-    SELECT max(h2.opens_on) AS opens_on FROM m_history h2
-    WHERE h2.kabkota_code = h.kabkota_code AND h2.first_accepted_at IS NOT NULL
-) last_ok ON true
+LEFT JOIN (
+    -- each district's latest round with an accepted submission
+    SELECT kabkota_code, max(opens_on) AS opens_on FROM m_history
+    WHERE first_accepted_at IS NOT NULL
+    GROUP BY kabkota_code
+) last_ok ON last_ok.kabkota_code = h.kabkota_code
 GROUP BY h.kabkota_code;
 
 -- On-time rate over the last 12 rounds (up to this one) in which the district was expected.
