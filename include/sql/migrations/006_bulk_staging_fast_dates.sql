@@ -139,7 +139,8 @@ END;
 $$;
 
 -- 5. Closing a version (valid_to) stays the only change allowed, checked by
---    comparing typed rows instead of two jsonb conversions per row.
+--    comparing typed rows instead of two jsonb conversions per row (one
+--    function per table: the row is compared as its own table's type).
 CREATE OR REPLACE FUNCTION audit.guard_individual_version() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
