@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dtks.identifiers import mask_identifier
+from dtks.spreadsheet_safety import neutralise_formula
 
 __all__ = [
     "AUDITOR_ROLE", "mask_identifier", "initials", "scrub_identifiers", "mask_value_sent", "auditor_engine",
@@ -557,9 +558,7 @@ def to_csv(rows: Iterable[dict], columns: list[str] | None = None) -> str:
             v = r.get(c)
             text = "" if v is None else (v.isoformat() if isinstance(v, (datetime, date)) else str(v))
             text = scrub_identifiers(text)
-            if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not re.fullmatch(r"-?[0-9.]+", text):
-                text = "'" + text
-            out.append(text)
+            out.append(neutralise_formula(text))
         writer.writerow(out)
     return buf.getvalue()
 

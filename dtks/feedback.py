@@ -39,6 +39,7 @@ from sqlalchemy.engine import Engine
 
 from dtks.config import settings
 from dtks.reasons import CRITICAL_REASONS
+from dtks.spreadsheet_safety import neutralise_formula
 from dtks.validation import ROW_SUITE_FILE, load_suite_spec, stored_suite_spec
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,6 @@ ROW_LABELS = {  # XLSX header notes: (Bahasa Indonesia, English)
 SUMMARY_COLUMNS = ("reason_code", "severity", "rows", "alasan", "reason")
 SEVERITY_LABEL = {"critical": "kritis / critical", "error": "ditolak / rejected", "warning": "peringatan / warning"}
 _SEVERITY_ORDER = {"critical": 0, "error": 1, "warning": 2}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 FINAL_STATUSES = ("merged", "rejected", "superseded")
@@ -69,7 +69,7 @@ def neutralise(value: object) -> str:
         return ""
     text = str(value)
     text = _ILLEGAL_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return neutralise_formula(text)
 
 
 def _safe_part(name: str | None, default: str) -> str:

@@ -22,6 +22,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
 from dtks.metrics import DISTRICT_COLUMNS
+from dtks.spreadsheet_safety import neutralise_formula
 
 _JAKARTA = ZoneInfo("Asia/Jakarta")
 INDEX_THRESHOLDS = (0.70, 0.75)  # IGD-style thresholds shown on the report (2025 / 2026 minimums)
@@ -29,8 +30,6 @@ INDEX_THRESHOLDS = (0.70, 0.75)  # IGD-style thresholds shown on the report (202
 CLASS_LABELS = {"never": "Belum pernah / Never", "under_50": "< 50%", "50_plus": "≥ 50%"}
 CLASS_COLOURS = {"never": "#c62828", "under_50": "#e08e0b", "50_plus": "#2e7d32"}
 _FRACTION_COLUMNS = {"coverage_12m", "coverage_24m", "acceptance_rate", "updated_since_baseline", "on_time_rate_12r"}
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 COLUMN_NOTES = {  # column -> (Bahasa Indonesia, English)
     "round_id": ("Putaran pemutakhiran (tahun-bulan)", "Update round (year-month)"),
@@ -99,11 +98,7 @@ def _plain(v) -> str:
         return v.isoformat()
     if isinstance(v, (int, float)):
         return repr(v) if isinstance(v, float) else str(v)
-    return _neutralise(str(v))
-
-
-def _neutralise(s: str) -> str:
-    return "'" + s if s.startswith(_FORMULA_START) and not _NUMBER.match(s.strip()) else s
+    return neutralise_formula(str(v))
 
 
 def _get(obj, key):
@@ -134,7 +129,7 @@ def _xlsx_value(v):
     if isinstance(v, datetime) and v.tzinfo is not None:  # Excel has no time zones: store UTC
         return v.astimezone(timezone.utc).replace(tzinfo=None)
     if isinstance(v, str):
-        return _neutralise(v)
+        return neutralise_formula(v)
     return v
 
 

@@ -358,19 +358,23 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
 
 
 def _masked_csv(path: Path, audit) -> str:
-    raw = path.read_bytes()
-    text = raw.decode("utf-8-sig", errors="replace")
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;|\t")
-    except csv.Error:
-        dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text), dialect))
+    """A feedback CSV as the pipeline wrote it (standard CSV, UTF-8 with BOM), masked, formulas neutralised.
+
+    No dialect sniffing: messages contain apostrophes, and a sniffer that takes
+    ``'`` for the quote character merges rows and drops the formula guard.
+    """
+    from dtks.spreadsheet_safety import neutralise_formula
+
+    text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, lineterminator="\r\n")
     header_at = next((i for i, r in enumerate(rows) if sum(1 for c in r if c.strip()) >= 2), 0)
     header = rows[header_at] if rows else []
     for i, row in enumerate(rows):
-        writer.writerow([audit.scrub_identifiers(c) for c in row] if i <= header_at else audit.mask_record(header, row))
+        cells = [audit.scrub_identifiers(c) for c in row] if i <= header_at else audit.mask_record(header, row)
+        # The file's own guard ("'=1+1") stays; anything unguarded gets the same rule as every file we write.
+        writer.writerow([neutralise_formula(c) for c in cells])
     return out.getvalue()
 
 
