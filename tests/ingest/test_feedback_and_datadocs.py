@@ -18,9 +18,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from dtks.spreadsheet_safety import neutralise_formula
-
 from dtks import datadocs, feedback, ingest
+from dtks.spreadsheet_safety import neutralise_formula
 from dtks.validation import FILE_SUITE_FILE, ROW_SUITE_FILE, load_suite_spec
 from tests.builders import WIB, write_csv
 from tests.ingest import helpers as h
