@@ -35,7 +35,11 @@ def configure() -> Path:
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
-    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True)
+    run_dir = Path(os.environ["XDG_RUNTIME_DIR"])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if run_dir.resolve().is_relative_to(settings().var_dir.resolve()) and run_dir.stat().st_mode & 0o077:
+        # platformdirs warns on every start about a runtime folder others can read (`make` creates it 0755)
+        run_dir.chmod(0o700)
     return home
 
 

@@ -13,6 +13,16 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from dtks import airflow_env
+from dtks import cli_input
+from dtks.cli_input import DATE_HELP, ROUND_HELP, TIMESTAMP_HELP, iso_date, iso_timestamp, round_id
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("dtks")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _engine():
@@ -58,10 +68,10 @@ def cmd_round_create(args) -> None:
     base = rounds.default_round(args.round_id)
     rnd = rounds.Round(
         args.round_id,
-        date.fromisoformat(args.opens) if args.opens else base.opens_on,
-        date.fromisoformat(args.cutoff) if args.cutoff else base.cutoff_on,
+        args.opens or base.opens_on,
+        args.cutoff or base.cutoff_on,
         args.grace if args.grace is not None else base.grace_days,
-        date.fromisoformat(args.penetapan) if args.penetapan else base.penetapan_on,
+        args.penetapan or base.penetapan_on,
         on_time_grace_days=args.on_time_grace if args.on_time_grace is not None else base.on_time_grace_days,
     )
     provinces = args.provinces.split(",") if args.provinces else None
@@ -70,10 +80,9 @@ def cmd_round_create(args) -> None:
 
 
 def _round_dates(args) -> dict:
-    return {"opens_on": date.fromisoformat(args.opens) if args.opens else None,
-            "cutoff_on": date.fromisoformat(args.cutoff) if args.cutoff else None,
+    return {"opens_on": args.opens, "cutoff_on": args.cutoff,
             "grace_days": args.grace, "on_time_grace_days": args.on_time_grace,
-            "penetapan_on": date.fromisoformat(args.penetapan) if args.penetapan else None}
+            "penetapan_on": args.penetapan}
 
 
 def cmd_round_list(args) -> None:
@@ -138,7 +147,7 @@ def cmd_round_penetapan(args) -> None:
 
 def cmd_baseline_load(args) -> None:
     from dtks import ingest
-    received = datetime.fromisoformat(args.received_at) if args.received_at else datetime.now(timezone.utc)
+    received = args.received_at or datetime.now(timezone.utc)
     print(ingest.load_baseline(_engine(), Path(args.file), "cli-baseline", received))
 
 
@@ -180,7 +189,8 @@ def cmd_audit_export(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dtks", description="DTKS update rounds: ingest, check, merge, measure.")
+    parser = cli_input.OneLineParser(prog="dtks", description="DTKS update rounds: ingest, check, merge, measure.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("init", help="migrate the warehouse, load reference codes, prepare Airflow").set_defaults(func=cmd_init)
@@ -201,9 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     rnd = sub.add_parser("round", help="the round calendar").add_subparsers(dest="action", required=True)
     create = rnd.add_parser("create", help="create a round (default: monthly calendar) and snapshot its expected districts")
-    create.add_argument("round_id", help="e.g. 2026-11")
+    create.add_argument("round_id", type=round_id, help=ROUND_HELP)
+    create.set_defaults(creates_round=True)  # the one command whose round need not exist yet
+
     def dates(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--opens"); p.add_argument("--cutoff"); p.add_argument("--penetapan")
+        for option, meaning in (("--opens", "first day files are accepted"), ("--cutoff", "last day counted on time"),
+                                ("--penetapan", "day of the penetapan (determination)")):
+            p.add_argument(option, type=iso_date, metavar="YYYY-MM-DD", help=f"{meaning}: {DATE_HELP}")
         p.add_argument("--grace", type=int, help="days after the cut-off a file still counts for the round (late)")
         p.add_argument("--on-time-grace", type=int, help="days after the cut-off still counted on time (default 0)")
 
@@ -212,30 +226,33 @@ def build_parser() -> argparse.ArgumentParser:
     create.set_defaults(func=cmd_round_create)
     rnd.add_parser("list", help="list rounds").set_defaults(func=cmd_round_list)
     move = rnd.add_parser("move", help="give an open round new dates (reason recorded)")
-    move.add_argument("round_id"); move.add_argument("--reason", required=True); dates(move)
+    move.add_argument("round_id", type=round_id, help=ROUND_HELP); move.add_argument("--reason", required=True); dates(move)
     move.set_defaults(func=cmd_round_move)
     rclose = rnd.add_parser("close", help="close a round now: run dtks_close_round for it (metrics, penetapan, report)")
-    rclose.add_argument("round_id")
+    rclose.add_argument("round_id", type=round_id, help=ROUND_HELP)
     rclose.set_defaults(func=cmd_round_close)
     reopen = rnd.add_parser("reopen", help="reopen a closed round (reason recorded; new dates to accept later files)")
-    reopen.add_argument("round_id"); reopen.add_argument("--reason", required=True); dates(reopen)
+    reopen.add_argument("round_id", type=round_id, help=ROUND_HELP); reopen.add_argument("--reason", required=True); dates(reopen)
     reopen.set_defaults(func=cmd_round_reopen)
     back = rnd.add_parser("backfill", help="run dtks_close_round again for past rounds, in calendar order")
-    back.add_argument("--from", dest="first"); back.add_argument("--to", dest="last")
+    back.add_argument("--from", dest="first", type=round_id, help=f"first {ROUND_HELP}")
+    back.add_argument("--to", dest="last", type=round_id, help=f"last {ROUND_HELP}")
     back.set_defaults(func=cmd_round_backfill)
     export = rnd.add_parser("export", help="export the calendar for the timetable (every round command does this)")
     export.add_argument("--out", help="file (default: $DTKS_CALENDAR_FILE or var/calendar/rounds.json)")
     export.set_defaults(func=cmd_round_export)
     hist = rnd.add_parser("history", help="every change to the calendar, with reasons")
-    hist.add_argument("round_id", nargs="?")
+    hist.add_argument("round_id", nargs="?", type=round_id, help=ROUND_HELP)
     hist.set_defaults(func=cmd_round_history)
     pen = rnd.add_parser("penetapan", help="a round's frozen penetapan snapshot, verified against history")
-    pen.add_argument("round_id")
+    pen.add_argument("round_id", type=round_id, help=ROUND_HELP)
     pen.set_defaults(func=cmd_round_penetapan)
 
     base = sub.add_parser("baseline", help="the registry before the first round").add_subparsers(dest="action", required=True)
     bl = base.add_parser("load", help="import a baseline registry CSV (once; repeat is a no-op)")
-    bl.add_argument("file"); bl.add_argument("--received-at", help="ISO timestamp (default: now)")
+    bl.add_argument("file")
+    bl.add_argument("--received-at", type=iso_timestamp, metavar="YYYY-MM-DD[THH:MM]",
+                    help=f"{TIMESTAMP_HELP} (default: now)")
     bl.set_defaults(func=cmd_baseline_load)
 
     ing = sub.add_parser("ingest", help="run the dtks_ingest DAG over the landing folder")
@@ -243,11 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
     ing.set_defaults(func=cmd_ingest)
 
     close = sub.add_parser("close-round", help="run the dtks_close_round DAG for a round")
-    close.add_argument("round_id")
+    close.add_argument("round_id", type=round_id, help=ROUND_HELP)
     close.set_defaults(func=cmd_close_round)
 
     table = sub.add_parser("table", help="print a round's district table")
-    table.add_argument("round_id")
+    table.add_argument("round_id", type=round_id, help=ROUND_HELP)
     table.set_defaults(func=cmd_table)
 
     sub.add_parser("demo", help="three demo rounds end to end (what `make demo` runs)").set_defaults(func=cmd_demo)
@@ -255,10 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     lin = sub.add_parser("lineage", help="every version and event of a NIK or KK, with submission, file row, suite, run")
     lin.add_argument("identifier", help="16-digit NIK or KK number"); lin.set_defaults(func=cmd_lineage)
     aex = sub.add_parser("audit-export", help="a round's audit report: runs, submissions + sha256, checks, outcomes")
-    aex.add_argument("round_id"); aex.add_argument("--out", help="file (default: $DTKS_OUT_DIR/<round>/audit_export_<round>.html)")
+    aex.add_argument("round_id", type=round_id, help=ROUND_HELP); aex.add_argument("--out", help="file (default: $DTKS_OUT_DIR/<round>/audit_export_<round>.html)")
     aex.set_defaults(func=cmd_audit_export)
     rq = sub.add_parser("review-queue", help="NIKs sent while active in another district (quarantined for review)")
-    rq.add_argument("--round", help="only this round"); rq.add_argument("--all", action="store_true",
+    rq.add_argument("--round", type=round_id, help=f"only this round: {ROUND_HELP}"); rq.add_argument("--all", action="store_true",
                                                                       help="resolved items too")
     rq.add_argument("--show-nik", action="store_true", help="print NIKs unmasked")
     rq.set_defaults(func=cmd_review_queue)
@@ -270,11 +287,26 @@ def main(argv: list[str] | None = None) -> int:
     airflow_env.configure()  # before anything imports airflow
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        # an unknown round is answered from the warehouse before Airflow is imported
+        status = cli_input.check_rounds_exist(args, _engine)
+        if status is not None:
+            return status
+        return args.func(args) or 0
     except (LookupError, ValueError, RuntimeError) as exc:
         print(f"dtks: error: {exc}", file=sys.stderr)
         return 1
-    return 0
+    except OSError as exc:
+        print(f"dtks: error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""), file=sys.stderr)
+        return 1
+    except Exception as exc:
+        import sqlalchemy as sa
+        if isinstance(exc, sa.exc.OperationalError):
+            # the driver's message can be long and multi-line; the first line says what failed
+            first = str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc).strip() else type(exc).__name__
+            print(f"dtks: error: cannot reach the warehouse ({first}); check DTKS_WAREHOUSE_URL "
+                  f"or run `dtks init`", file=sys.stderr)
+            return 1
+        raise
 
 
 if __name__ == "__main__":
