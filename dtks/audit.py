@@ -89,7 +89,9 @@ def mask_record(header: list[str], row: list[str]) -> list[str]:
     every other cell scrubbed of NIK-like numbers.
     """
     names = [h.strip().lower() for h in header]
-    field_col = next((i for i, h in enumerate(names) if h in ("field", "kolom", "column", "kolom_field")), None)
+    # a feedback file's header is bilingual ("Kolom / Column"): its first word names the column
+    field_col = next((i for i, h in enumerate(names)
+                      if h.split(" / ")[0] in ("field", "kolom", "column", "kolom_field")), None)
     out = []
     for i, cell in enumerate(row):
         h = names[i] if i < len(names) else ""

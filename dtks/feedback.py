@@ -3,14 +3,15 @@
 For every district submission that reached a final status (merged,
 rejected, superseded), three files in the outbox::
 
-    <outbox>/<round>/<kabkota>/feedback_<submission_id>.xlsx          sheets "Ringkasan" and "Baris"
-    <outbox>/<round>/<kabkota>/feedback_<submission_id>.csv           one line per rejected/flagged row and reason
-    <outbox>/<round>/<kabkota>/feedback_<submission_id>_summary.csv   counts per reason
+    <outbox>/<round>/<kabkota>/feedback_<submission_id>.xlsx          sheets Ringkasan, Kesalahan, Peringatan
+    <outbox>/<round>/<kabkota>/feedback_<submission_id>.csv           the two row sheets' lines, same columns
+    <outbox>/<round>/<kabkota>/feedback_<submission_id>_summary.csv   counts per reason, worst first
 
 Each rejected (error) or flagged (warning) row appears once per reason, with
-its data row number, the line of the file where it starts, the field, the
-value exactly as sent, the severity and the reason in Bahasa Indonesia and
-English (from the suite version the submission was validated with). A
+the row number the district's spreadsheet shows (CSV line / sheet row where
+it starts), the field, the value exactly as sent, the severity, the reason in
+Bahasa Indonesia and English (from the suite version the submission was
+validated with) and what to do; the layout is in ``dtks.feedback_sheets``. A
 whole-file rejection is one line with the reason. A duplicate upload (the
 same bytes as a file received before) gets ``feedback_duplicate_<id>.*`` in
 the folder it landed in: the reason ``file_duplicate``, naming the earlier
@@ -23,53 +24,28 @@ so writing them again gives the same bytes.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import os
 import re
-import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dtks.config import settings
+from dtks.feedback_sheets import (  # noqa: F401 - the columns and the cell rule are part of this module's API
+    ROW_COLUMNS, ROW_FIELDS, SEVERITY_LABEL, SUMMARY_COLUMNS, SUMMARY_FIELDS, WHAT_TO_DO, csv_bytes, neutralise,
+    xlsx_bytes)
 from dtks.reasons import CRITICAL_REASONS
-from dtks.spreadsheet_safety import neutralise_formula
 from dtks.validation import ROW_SUITE_FILE, load_suite_spec, stored_suite_spec
+from dtks.workbook import wib
 
 log = logging.getLogger(__name__)
 
-ROW_COLUMNS = ("file_row", "line_in_file", "field", "value_sent", "severity", "reason_code", "alasan", "reason")
-ROW_LABELS = {  # XLSX header notes: (Bahasa Indonesia, English)
-    "file_row": ("Baris data ke-", "Data row number (header not counted)"),
-    "line_in_file": ("Baris di berkas", "Line in the file (CSV line / sheet row)"),
-    "field": ("Kolom", "Field"),
-    "value_sent": ("Nilai yang dikirim", "Value as sent"),
-    "severity": ("Tingkat", "Severity"),
-    "reason_code": ("Kode alasan", "Reason code"),
-    "alasan": ("Alasan (Bahasa Indonesia)", "Reason (Bahasa Indonesia)"),
-    "reason": ("Alasan (bahasa Inggris)", "Reason (English)"),
-}
-SUMMARY_COLUMNS = ("reason_code", "severity", "rows", "alasan", "reason")
-SEVERITY_LABEL = {"critical": "kritis / critical", "error": "ditolak / rejected", "warning": "peringatan / warning"}
 _SEVERITY_ORDER = {"critical": 0, "error": 1, "warning": 2}
-_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 FINAL_STATUSES = ("merged", "rejected", "superseded")
-
-
-def neutralise(value: object) -> str:
-    """A cell as plain text a spreadsheet will not execute; control characters made visible."""
-    if value is None:
-        return ""
-    text = str(value)
-    text = _ILLEGAL_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    return neutralise_formula(text)
 
 
 def _safe_part(name: str | None, default: str) -> str:
@@ -133,15 +109,15 @@ class _Blank(dict):
 
 def build_feedback(conn: sa.Connection, submission_id: int) -> Feedback:
     sub = conn.execute(sa.text(
-        "SELECT * FROM audit.submission WHERE submission_id = :sid"), {"sid": submission_id}).mappings().one()
+        "SELECT s.*, k.name AS kabkota_name FROM audit.submission s LEFT JOIN ref.kabkota k ON k.code = s.kabkota_code"
+        " WHERE s.submission_id = :sid"), {"sid": submission_id}).mappings().one()
     sub = dict(sub)
     fb = Feedback(sub)
     counts: Counter = Counter()
     messages: dict[str, tuple[str, str]] = {}
     if sub["status"] == "rejected" or sub.get("reject_reason"):
         for code, message_id, message_en in _critical_messages(conn, sub):
-            fb.rows.append({"file_row": "", "line_in_file": "", "field": "", "value_sent": "",
-                            "severity": "critical", "reason_code": code, "alasan": message_id, "reason": message_en})
+            fb.rows.append(_line("critical", code, message_id, message_en))
             counts[(code, "critical")] += 1
             messages[code] = (message_id, message_en)
     spec = stored_suite_spec(conn, sub.get("suite_name") or "", sub.get("suite_version")) \
@@ -158,28 +134,26 @@ def build_feedback(conn: sa.Connection, submission_id: int) -> Feedback:
         else:
             message_id = message_en = issue["reason_code"]
             generic = (message_id, message_en)
-        fb.rows.append({"file_row": issue["file_row"], "line_in_file": issue["source_line"] or "",
-                        "field": issue["field"] or "", "value_sent": issue["value_sent"],
-                        "severity": issue["severity"], "reason_code": issue["reason_code"],
-                        "alasan": message_id, "reason": message_en})
+        fb.rows.append(_line(issue["severity"], issue["reason_code"], message_id, message_en,
+                             sheet_row=issue["source_line"], file_row=issue["file_row"], field=issue["field"],
+                             value_sent=issue["value_sent"]))
         counts[(issue["reason_code"], issue["severity"])] += 1
         messages.setdefault(issue["reason_code"], generic)
-    for (code, severity), n in sorted(counts.items(), key=lambda kv: (_SEVERITY_ORDER.get(kv[0][1], 9), kv[0][0])):
+    # worst first: whole-file reasons, then rows not accepted, then warnings; the commonest first within each
+    for (code, severity), n in sorted(counts.items(),
+                                      key=lambda kv: (_SEVERITY_ORDER.get(kv[0][1], 9), -kv[1], kv[0][0])):
         message_id, message_en = messages[code]
         fb.summary.append({"reason_code": code, "severity": severity, "rows": n,
                            "alasan": message_id, "reason": message_en})
     return fb
 
 
-_STATUS_WORDS = {"merged": "diterima / accepted", "rejected": "ditolak seluruhnya / rejected whole",
-                 "superseded": "digantikan kiriman berikutnya / superseded by a later file",
-                 "duplicate": "duplikat, tidak diproses / duplicate, not processed"}
-
-
-def _when(value) -> str:
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return "" if value is None else str(value)
+def _line(severity: str, code: str, message_id: str, message_en: str, sheet_row=None, file_row=None,
+          field=None, value_sent=None) -> dict:
+    """One feedback line (ROW_COLUMNS); a whole-file reason has no row, field or value."""
+    return {"sheet_row": "" if sheet_row is None else sheet_row, "file_row": "" if file_row is None else file_row,
+            "field": field or "", "value_sent": value_sent, "severity": severity, "reason_code": code,
+            "alasan": message_id, "reason": message_en, "what_to_do": WHAT_TO_DO.get(severity, "")}
 
 
 def build_duplicate_feedback(conn: sa.Connection, duplicate_id: int) -> Feedback:
@@ -192,127 +166,20 @@ def build_duplicate_feedback(conn: sa.Connection, duplicate_id: int) -> Feedback
     reason = CRITICAL_REASONS["file_duplicate"]
     details = {"original": original["submission_id"], "district": original.get("kabkota_code") or "-",
                "round_id": original.get("round_id") or original.get("landed_round_id") or "-",
-               "received": _when(original["received_at"]), "outcome": outcome}
+               "received": wib(original["received_at"]), "outcome": outcome}
+    name = conn.execute(sa.text("SELECT name FROM ref.kabkota WHERE code = :c"),
+                        {"c": dup["kabkota_folder"]}).scalar()
     fb = Feedback({"submission_id": f"duplicate_{duplicate_id}", "round_id": dup["round_folder"],
-                   "kabkota_code": dup["kabkota_folder"], "file_name": dup["file_name"], "sha256": dup["sha256"],
+                   "kabkota_code": dup["kabkota_folder"], "kabkota_name": name, "file_name": dup["file_name"], "sha256": dup["sha256"],
                    "received_at": dup["received_at"], "status": "duplicate", "kind": "duplicate"})
     lines = [("file_duplicate", reason.message_id.format(**details), reason.message_en.format(**details))]
     if original["status"] == "rejected" or original.get("reject_reason"):
         lines += _critical_messages(conn, original)   # same bytes, same verdict on the file itself
     for code, message_id, message_en in lines:
-        fb.rows.append({"file_row": "", "line_in_file": "", "field": "", "value_sent": "", "severity": "critical",
-                        "reason_code": code, "alasan": message_id, "reason": message_en})
+        fb.rows.append(_line("critical", code, message_id, message_en))
         fb.summary.append({"reason_code": code, "severity": "critical", "rows": 1,
                            "alasan": message_id, "reason": message_en})
     return fb
-
-
-def _overview(fb: Feedback) -> list[tuple[str, str, object]]:
-    """(label id, label en, value) lines of the summary sheet."""
-    s = fb.submission
-    status_words = _STATUS_WORDS
-    received = _when(s.get("received_at"))
-    return [
-        ("ID kiriman", "Submission id", s["submission_id"]),
-        ("Putaran", "Round", fb.round_id or ""),
-        ("Kabupaten/kota", "District", s.get("kabkota_code") or ""),
-        ("Nama berkas", "File name", s.get("file_name") or ""),
-        ("SHA-256 berkas", "File SHA-256", s.get("sha256") or ""),
-        ("Diterima", "Received", received or ""),
-        ("Status", "Status", status_words.get(s["status"], s["status"])),
-        ("Baris dikirim", "Rows sent", s.get("rows_in") if s.get("rows_in") is not None else ""),
-        ("Baris diterima", "Rows accepted", s.get("rows_accepted") if s.get("rows_accepted") is not None else ""),
-        ("Baris ditolak", "Rows rejected", s.get("rows_quarantined") if s.get("rows_quarantined") is not None else ""),
-        ("Baris dengan peringatan", "Rows with warnings", s.get("rows_warned") if s.get("rows_warned") is not None else ""),
-        ("Aturan pemeriksaan", "Rule suite", " ".join(x for x in (s.get("suite_name"), s.get("suite_version")) if x)),
-    ]
-
-
-# ----------------------------------------------------------------- files
-def _csv_bytes(columns: tuple[str, ...], rows: list[dict]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([neutralise(row.get(c)) for c in columns])
-    # UTF-8 with BOM: Excel on Windows then opens it with the right characters.
-    return buf.getvalue().encode("utf-8-sig")
-
-
-def deterministic_xlsx(workbook, when: datetime) -> bytes:
-    """The workbook as XLSX bytes that depend on its content only (fixed document and zip times)."""
-    from openpyxl.writer.excel import ExcelWriter
-
-    stamp = when.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
-    workbook.properties.created = stamp
-    workbook.properties.modified = stamp
-    workbook.properties.creator = "DTKS pemutakhiran"
-    raw = io.BytesIO()
-    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
-        ExcelWriter(workbook, archive).save()
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=_FIXED_ZIP_TIME)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o644 << 16
-            dst.writestr(fixed, src.read(info.filename))
-    return out.getvalue()
-
-
-def _xlsx_bytes(fb: Feedback) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
-
-    bold = Font(bold=True)
-    fill = PatternFill("solid", fgColor="DDE7F0")
-    wb = Workbook()
-    summary = wb.active
-    summary.title = "Ringkasan"
-    summary.append([neutralise("Umpan balik kiriman DTKS / DTKS submission feedback")])
-    summary["A1"].font = Font(bold=True, size=13)
-    summary.append([])
-    for label_id, label_en, value in _overview(fb):
-        summary.append([neutralise(label_id), neutralise(label_en),
-                        value if isinstance(value, int) else neutralise(value)])
-    summary.append([])
-    summary.append([neutralise("Jumlah per alasan / Count per reason")])
-    summary.cell(row=summary.max_row, column=1).font = bold
-    summary.append(list(SUMMARY_COLUMNS))
-    for cell in summary[summary.max_row]:
-        cell.font, cell.fill = bold, fill
-    if not fb.summary:
-        summary.append([neutralise("Tidak ada masalah / No problems found")])
-    for row in fb.summary:
-        summary.append([neutralise(row["reason_code"]), neutralise(SEVERITY_LABEL.get(row["severity"], row["severity"])),
-                        int(row["rows"]), neutralise(row["alasan"]), neutralise(row["reason"])])
-    for letter, width in zip("ABCDE", (30, 26, 70, 70, 70)):
-        summary.column_dimensions[letter].width = width
-
-    rows = wb.create_sheet("Baris")
-    rows.append(list(ROW_COLUMNS))
-    rows.append([neutralise(f"{ROW_LABELS[c][0]} / {ROW_LABELS[c][1]}") for c in ROW_COLUMNS])
-    for cell in rows[1]:
-        cell.font, cell.fill = bold, fill
-    for cell in rows[2]:
-        cell.font = Font(italic=True)
-    for row in fb.rows:
-        rows.append([row["file_row"] if isinstance(row["file_row"], int) else neutralise(row["file_row"]),
-                     row["line_in_file"] if isinstance(row["line_in_file"], int) else neutralise(row["line_in_file"]),
-                     neutralise(row["field"]), neutralise(row["value_sent"]),
-                     neutralise(SEVERITY_LABEL.get(row["severity"], row["severity"])),
-                     neutralise(row["reason_code"]), neutralise(row["alasan"]), neutralise(row["reason"])])
-    rows.freeze_panes = "A3"
-    for letter, width in zip("ABCDEFGH", (12, 12, 18, 24, 22, 30, 70, 70)):
-        rows.column_dimensions[letter].width = width
-    # every cell is text or a number: nothing a spreadsheet would evaluate
-    for sheet in (summary, rows):
-        for line in sheet.iter_rows():
-            for cell in line:
-                if cell.data_type == "f":  # pragma: no cover - neutralise() makes this impossible
-                    raise AssertionError("a formula would be written to a feedback file")
-    when = fb.submission.get("received_at") or datetime(2000, 1, 1, tzinfo=timezone.utc)
-    return deterministic_xlsx(wb, when)
 
 
 def _write_if_changed(path: Path, data: bytes) -> None:
@@ -348,9 +215,9 @@ def write_duplicate_feedback(eng: Engine, duplicate_id: int, outbox: Path | None
 def _write_files(fb: Feedback, outbox: Path) -> dict[str, str]:
     submission_id = fb.submission["submission_id"]
     paths = feedback_paths(outbox, fb.round_id, fb.submission.get("kabkota_code"), submission_id)
-    _write_if_changed(paths["csv"], _csv_bytes(ROW_COLUMNS, fb.rows))
-    _write_if_changed(paths["summary_csv"], _csv_bytes(SUMMARY_COLUMNS, fb.summary))
-    _write_if_changed(paths["xlsx"], _xlsx_bytes(fb))
+    _write_if_changed(paths["csv"], csv_bytes(ROW_FIELDS, fb.rows))
+    _write_if_changed(paths["summary_csv"], csv_bytes(SUMMARY_FIELDS, fb.summary))
+    _write_if_changed(paths["xlsx"], xlsx_bytes(fb.submission, fb.round_id, fb.rows, fb.summary))
     log.info("feedback for submission %s: %d row lines", submission_id, len(fb.rows))
     return {k: str(v) for k, v in paths.items()}
 

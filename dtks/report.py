@@ -23,6 +23,7 @@ from openpyxl.styles import Font, PatternFill
 
 from dtks.metrics import DISTRICT_COLUMNS
 from dtks.spreadsheet_safety import neutralise_formula
+from dtks.workbook import deterministic_xlsx
 
 _JAKARTA = ZoneInfo("Asia/Jakarta")
 INDEX_THRESHOLDS = (0.70, 0.75)  # IGD-style thresholds shown on the report (2025 / 2026 minimums)
@@ -163,7 +164,8 @@ def write_district_xlsx(path: Path, districts: list[dict]) -> None:
     for letter, width in (("A", 26), ("B", 60), ("C", 60)):
         notes.column_dimensions[letter].width = width
     tmp = _atomic(path)
-    wb.save(tmp)
+    # the same metrics give the same bytes (no clock in the file), like the districts' feedback workbooks
+    tmp.write_bytes(deterministic_xlsx(wb, datetime(2000, 1, 1, tzinfo=timezone.utc)))
     os.replace(tmp, path)
 
 

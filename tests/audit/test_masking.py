@@ -40,6 +40,15 @@ def test_mask_record_of_a_feedback_row():
         "4", "3171**********01", "3171**********01", "D. L.", "nama", "D.", "nama_blank"]
 
 
+def test_mask_record_of_a_bilingual_feedback_line():
+    """The feedback CSV's header row is bilingual: a NIK sent is masked as a NIK (by its field), not lost."""
+    from dtks.feedback_sheets import ROW_HEADERS
+    row = ["3", "baris ditolak / row not accepted", "nik", NIK, "nik_checksum", "Alasan", "Reason", "Perbaiki", "2"]
+    masked = audit.mask_record(list(ROW_HEADERS), row)
+    assert masked[3] == audit.mask_identifier(NIK) and NIK not in masked
+    assert masked[:3] == row[:3] and masked[4:] == row[4:]
+
+
 def test_task_result_counts():
     assert audit.task_result_counts({"submission_id": 5, "status": "staged", "rows_in": 7}) == (
         7, 7, {"submission_id": 5, "status": "staged"})

@@ -165,3 +165,18 @@ def registry(eng, nik: str) -> dict | None:
     with eng.connect() as conn:
         row = conn.execute(sa.text("SELECT * FROM registry.individual WHERE nik = :n"), {"n": nik}).mappings().first()
     return dict(row) if row else None
+
+
+def feedback_lines(path: Path, fields=feedback.ROW_FIELDS) -> list[dict]:
+    """A feedback CSV read back by column key (its header row is the bilingual labels); severities as codes."""
+    by_label = {label: key for key, label in fields}
+    severity = {label: code for code, label in feedback.SEVERITY_LABEL.items()}
+    lines = list(csv.DictReader(io.StringIO(Path(path).read_text(encoding="utf-8-sig"))))
+    assert lines == [] or set(lines[0]) == set(by_label), sorted(lines[0])
+    out = []
+    for line in lines:
+        row = {by_label[label]: value for label, value in line.items()}
+        if "severity" in row:
+            row["severity"] = severity.get(row["severity"], row["severity"])
+        out.append(row)
+    return out

@@ -8,9 +8,7 @@ task calls.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +16,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from dtks import datadocs, feedback, ingest
+from dtks import datadocs, feedback, feedback_sheets, ingest
 from dtks.spreadsheet_safety import neutralise_formula
 from dtks.validation import FILE_SUITE_FILE, ROW_SUITE_FILE, load_suite_spec
 from tests.builders import WIB, write_csv
@@ -66,8 +64,8 @@ def _paths(run, file_name):
     return feedback.feedback_paths(run["outbox"], h.ROUND, o.kabkota_code, o.submission_id), o
 
 
-def _csv(path: Path) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+def _csv(path: Path, fields=feedback.ROW_FIELDS) -> list[dict]:
+    return h.feedback_lines(path, fields)
 
 
 def test_feedback_files_per_round_and_district(run):
@@ -91,32 +89,66 @@ def test_feedback_lists_every_row_reason_bilingual_with_values_as_sent_neutralis
     assert re.fullmatch(r"-[0-9]{10}", got[(4, "village_unknown")]["value_sent"])
     assert got[(5, "household_size_jump")]["severity"] == "warning"
     assert got[(2, "nama_invalid")]["severity"] == "error"
-    assert got[(2, "nama_invalid")]["field"] == "nama" and got[(2, "nama_invalid")]["line_in_file"] == "3"
+    assert got[(2, "nama_invalid")]["field"] == "nama" and got[(2, "nama_invalid")]["sheet_row"] == "3"
     spec = load_suite_spec(ROW_SUITE_FILE)
     rule = spec.rule("nama_invalid")
     assert got[(2, "nama_invalid")]["alasan"] == rule.message_id and got[(2, "nama_invalid")]["reason"] == rule.message_en
     assert "6 → 2" in got[(5, "household_size_jump")]["alasan"]
-    summary = {l["reason_code"]: int(l["rows"]) for l in _csv(paths["summary_csv"])}
-    assert summary == {"nama_invalid": 1, "birth_date_invalid": 1, "village_unknown": 1, "household_size_jump": 1}
+    summary = [(l["severity"], l["reason_code"], int(l["rows"])) for l in _csv(paths["summary_csv"], feedback.SUMMARY_FIELDS)]
+    # worst first: rows not accepted (by count, then code), then warnings
+    assert summary == [("error", "birth_date_invalid", 1), ("error", "nama_invalid", 1),
+                       ("error", "village_unknown", 1), ("warning", "household_size_jump", 1)]
 
 
-def test_feedback_xlsx_has_summary_and_rows_and_no_formulas(run):
+def test_feedback_workbook_for_the_district_officer(run):
     paths, o = _paths(run, "defects.csv")
     wb = openpyxl.load_workbook(paths["xlsx"])
-    assert wb.sheetnames == ["Ringkasan", "Baris"]
+    assert wb.sheetnames == ["Ringkasan", "Kesalahan", "Peringatan"]
     for sheet in wb.worksheets:
         for row in sheet.iter_rows():
             for cell in row:
                 assert cell.data_type != "f"
                 if isinstance(cell.value, str):
                     assert cell.value == neutralise_formula(cell.value), cell.value   # text cells, guarded
-    summary = {r[0]: r for r in wb["Ringkasan"].iter_rows(values_only=True) if r and r[0]}
+    first = list(wb["Ringkasan"].iter_rows(values_only=True))
+    top = {r[1]: r[2] for r in first[2:6]}      # the officer's questions, in this order, right under the title
+    assert list(top) == ["District", "Round", "Arrived", "Outcome"]
+    assert top["District"] == f"{DEFECTIVE} Kabupaten Pacitan" and top["Round"] == h.ROUND
+    received = h.ARRIVAL.astimezone(WIB)
+    assert top["Arrived"] == received.strftime("%Y-%m-%d %H:%M WIB")
+    assert top["Outcome"].startswith("Berkas diterima: 7 dari 10 baris masuk DTKS; 3 baris ditolak")
+    assert "File accepted: 7 of 10 rows entered DTKS; 3 rows not accepted" in top["Outcome"]
+    summary = {r[0]: r for r in first if r and r[0]}
     assert summary["ID kiriman"][2] == o.submission_id
     assert summary["Baris ditolak"][2] == 3 and summary["Baris dengan peringatan"][2] == 1
-    assert summary["nama_invalid"][2] == 1
-    rows = list(wb["Baris"].iter_rows(values_only=True))
-    assert rows[0] == feedback.ROW_COLUMNS and len(rows) == 2 + 4
-    assert ("'=1+1" in {r[3] for r in rows[2:]})
+    head = first.index(feedback_sheets.SUMMARY_HEADERS)
+    counts = [(r[0], r[1], r[4]) for r in first[head + 1:]]
+    assert counts == [("baris ditolak / row not accepted", 1, "birth_date_invalid"),
+                      ("baris ditolak / row not accepted", 1, "nama_invalid"),
+                      ("baris ditolak / row not accepted", 1, "village_unknown"),
+                      ("peringatan / warning", 1, "household_size_jump")]
+
+    sent = {(int(l["file_row"]), l["reason_code"]): l for l in _csv(paths["csv"])}
+    for name, severities in (("Kesalahan", {"error", "critical"}), ("Peringatan", {"warning"})):
+        sheet = wb[name]
+        rows = list(sheet.iter_rows(values_only=True))
+        assert rows[0] == feedback_sheets.ROW_HEADERS      # one bilingual header row, nothing above it
+        assert sheet.auto_filter.ref == f"A1:I{len(rows)}" and sheet.freeze_panes == "A2"
+        # the sheet holds exactly the CSV lines of its severities, value for value
+        want = [l for l in _csv(paths["csv"]) if l["severity"] in severities]
+        assert len(rows) - 1 == len(want)
+        for got, line in zip(rows[1:], want):
+            assert [("" if v is None else str(v)) for v in got] == [
+                feedback.SEVERITY_LABEL[line["severity"]] if k == "severity" else line[k]
+                for k in feedback.ROW_COLUMNS]
+    errors = {(r[8], r[4]): r for r in list(wb["Kesalahan"].iter_rows(values_only=True))[1:]}
+    assert set(errors) == {(2, "nama_invalid"), (3, "birth_date_invalid"), (4, "village_unknown")}
+    # the row as the district's spreadsheet numbers it (header on row 1), and the value as sent
+    assert errors[(2, "nama_invalid")][0] == 3 and errors[(2, "nama_invalid")][3] == "'=1+1"
+    assert errors[(2, "nama_invalid")][7].startswith("Perbaiki baris ini")
+    assert [(r[8], r[4]) for r in list(wb["Peringatan"].iter_rows(values_only=True))[1:]] == [
+        (5, "household_size_jump")]
+    assert set(sent) == set(errors) | {(5, "household_size_jump")}
 
 
 def test_whole_file_rejection_feedback(run):
@@ -125,8 +157,14 @@ def test_whole_file_rejection_feedback(run):
     assert [(l["file_row"], l["severity"], l["reason_code"]) for l in lines] == [("", "critical", "file_unreadable")]
     assert lines[0]["alasan"].startswith("Berkas tidak dapat dibaca") and lines[0]["reason"].startswith("The file")
     wb = openpyxl.load_workbook(paths["xlsx"])
-    counts = [r for r in wb["Ringkasan"].iter_rows(values_only=True) if r and r[0] == "file_unreadable"]
-    assert counts and counts[0][2] == 1
+    first = list(wb["Ringkasan"].iter_rows(values_only=True))
+    counts = [r for r in first if r and r[4] == "file_unreadable"]
+    assert counts and counts[0][:2] == ("berkas ditolak / file refused", 1)
+    outcome = next(r[2] for r in first if r and r[1] == "Outcome")
+    assert outcome.startswith("Seluruh berkas ditolak, tidak ada baris yang masuk DTKS: Berkas tidak dapat dibaca")
+    refused = list(wb["Kesalahan"].iter_rows(values_only=True))
+    assert len(refused) == 2 and refused[1][4] == "file_unreadable" and refused[1][0] is None
+    assert refused[1][7].startswith("Perbaiki berkas lalu kirim ulang seluruh berkas")
 
 
 def test_clean_file_feedback_says_so(run):
@@ -135,6 +173,8 @@ def test_clean_file_feedback_says_so(run):
     wb = openpyxl.load_workbook(paths["xlsx"])
     values = [c for r in wb["Ringkasan"].iter_rows(values_only=True) for c in r if c]
     assert "Tidak ada masalah / No problems found" in values
+    assert any(str(v).startswith("Berkas diterima seluruhnya: 2 baris masuk DTKS") for v in values)
+    assert [len(list(wb[n].iter_rows())) for n in ("Kesalahan", "Peringatan")] == [1, 1]   # header rows only
 
 
 def test_rewriting_feedback_gives_the_same_bytes(run):

@@ -15,7 +15,6 @@ compared with the generator's answer key (``expected_defects.csv``):
 from __future__ import annotations
 
 import csv
-import io
 import shutil
 from collections import Counter
 from datetime import datetime, timezone
@@ -65,7 +64,7 @@ def demo(module_wh, module_dirs, tmp_path_factory):
     for s in subs:
         path = feedback_paths(module_dirs["outbox"], s["round_id"] or s["landed"], s["kabkota_code"],
                               s["submission_id"])["csv"]
-        for line in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))):
+        for line in h.feedback_lines(path):
             if line["severity"] in ("error", "critical"):
                 row = int(line["file_row"]) if line["file_row"] else 0
                 reported.add((s["landed"], s["kabkota_code"], s["file_name"], row, line["reason_code"]))
@@ -77,7 +76,7 @@ def demo(module_wh, module_dirs, tmp_path_factory):
     for d in duplicates:
         path = feedback_paths(module_dirs["outbox"], d.round_folder, d.kabkota_folder,
                               f"duplicate_{d.duplicate_id}")["csv"]
-        for line in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))):
+        for line in h.feedback_lines(path):
             reported.add((d.round_folder, d.kabkota_folder, d.file_name, 0, line["reason_code"]))
     return {"expected": expected, "reported": reported, "subs": subs, "duplicates": duplicates}
 

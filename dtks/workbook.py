@@ -1,0 +1,49 @@
+"""XLSX bytes that depend on a workbook's content only, and the WIB time format people read.
+
+Every spreadsheet the project publishes (district feedback, the round's district
+table) is written through ``deterministic_xlsx``: fixed document and zip times,
+so writing the same content again gives the same bytes and a file's hash can be
+compared across runs. ``wib`` is the one way a time is shown to a person
+(``2026-10-05 10:12 WIB``); storage stays UTC.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+_FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def wib(value, seconds: bool = False) -> str:
+    """A stored (UTC or zone-aware) time as people in the ministry read it; '–' for none."""
+    if value is None:
+        return "–"
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+        return aware.astimezone(JAKARTA).strftime("%Y-%m-%d %H:%M:%S WIB" if seconds else "%Y-%m-%d %H:%M WIB")
+    return str(value)
+
+
+def deterministic_xlsx(workbook, when: datetime) -> bytes:
+    """The workbook as XLSX bytes that depend on its content only (fixed document and zip times)."""
+    from openpyxl.writer.excel import ExcelWriter
+
+    stamp = when.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
+    workbook.properties.created = stamp
+    workbook.properties.modified = stamp
+    workbook.properties.creator = "DTKS pemutakhiran"
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
+        ExcelWriter(workbook, archive).save()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=_FIXED_ZIP_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o644 << 16
+            dst.writestr(fixed, src.read(info.filename))
+    return out.getvalue()
