@@ -31,7 +31,8 @@ def test_feedback_csv_with_apostrophes_and_formulas_keeps_every_row_and_the_guar
         {"file_row": 7, "line_in_file": 8, "field": "rw", "value_sent": "=HYPERLINK(\"x\",\"klik\")", "severity": "error",
          "reason_code": "rw_invalid", "alasan": "rw 'x'", "reason": "rw's \"quoted\""},
     ]
-    written = feedback._csv_bytes(feedback.ROW_COLUMNS, rows)
+    rows = [{**r, "sheet_row": r["line_in_file"]} for r in rows]
+    written = feedback.csv_bytes(feedback.ROW_FIELDS, rows)
     assert written.decode("utf-8-sig").count("\r\n") == 8           # header and seven rows
     target = three_rounds["dirs"]["outbox"] / "2026-09" / SURABAYA / "feedback_apostrophes.csv"
     target.write_bytes(written)
@@ -42,8 +43,8 @@ def test_feedback_csv_with_apostrophes_and_formulas_keeps_every_row_and_the_guar
     assert response.status_code == 200
     got = list(csv.reader(io.StringIO(response.text, newline="")))
     assert len(got) == 8
-    assert got[0] == list(feedback.ROW_COLUMNS)
-    by_row = {r[0]: dict(zip(feedback.ROW_COLUMNS, r)) for r in got[1:]}
+    assert got[0] == [label for _, label in feedback.ROW_FIELDS]
+    by_row = {line["file_row"]: line for line in (dict(zip(feedback.ROW_COLUMNS, r)) for r in got[1:])}
     assert by_row["1"]["value_sent"] == "'=1+1"                         # the guard the file carried, kept
     assert by_row["2"]["value_sent"] == "'@SUM(A1)"
     assert by_row["3"]["value_sent"] == "3578**********01"              # masked identifier
@@ -72,7 +73,7 @@ def test_every_writer_uses_the_one_rule():
     import dtks
 
     root = Path(dtks.__file__).parent
-    for name in ("feedback.py", "report.py", "audit.py"):
+    for name in ("feedback_sheets.py", "report.py", "audit.py"):
         source = (root / name).read_text(encoding="utf-8")
         assert "neutralise_formula" in source, name
         assert '("=", "+", "-", "@"' not in source, name
