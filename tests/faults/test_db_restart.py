@@ -2,8 +2,11 @@
 cleanly, nothing half-written remains, and a retry finishes the job exactly."""
 
 import os
+import shutil
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -16,11 +19,15 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def own_server(tmp_path):
+def own_server():
     """A PostgreSQL server of this test's own: restarting it disturbs no other test."""
     import pgserver
 
-    server = pgserver.get_server(str(tmp_path / "pg"), cleanup_mode="stop")
+    # Run as root, pgserver starts PostgreSQL as its own 'pgserver' account, which cannot
+    # enter pytest's private (mode 700) tmp_path: the data folder lives in a folder it can.
+    base = Path(tempfile.mkdtemp(prefix="dtks-pg-restart-"))
+    base.chmod(0o755)
+    server = pgserver.get_server(str(base / "pg"), cleanup_mode="stop")
     url = warehouse.normalise_url(server.get_uri())
     eng = warehouse.engine(url)
     warehouse.migrate(eng)
@@ -28,6 +35,7 @@ def own_server(tmp_path):
     yield server, url
     warehouse._engine_for.cache_clear()
     server.cleanup()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def _restart(server) -> None:
