@@ -75,8 +75,14 @@ def write_csv(path: Path, rows: list[dict], received_at: datetime | None = None,
         writer.writeheader()
         writer.writerows(rows)
     if received_at is not None:
-        os.utime(path, (received_at.timestamp(), received_at.timestamp()))
+        set_arrival(path, received_at)
     return path
+
+
+def set_arrival(path: Path, received_at: datetime) -> None:
+    """Give a landed file its arrival time to the microsecond (a float timestamp can be off by one)."""
+    ns = (received_at - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1) * 1000
+    os.utime(path, ns=(ns, ns))
 
 
 def land(landing: Path, round_id: str, district: str, name: str, people: list[Person],
