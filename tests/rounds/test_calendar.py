@@ -1,5 +1,6 @@
 """The round calendar in the warehouse: create / move / close / reopen with reasons, the exported
-calendar file, which round a file counts for, and resubmissions superseding earlier files."""
+calendar file, which round a file counts for, and resubmissions superseding earlier files (but never
+an all-refused one)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from dtks import cli, ingest, rounds
+from dtks import cli, ingest, metrics, rounds
 from tests.builders import JAKPUS, PACITAN, SURABAYA, WIB, land
 from tests.rounds import multi_round as s
 
@@ -143,6 +144,33 @@ def test_a_resubmission_supersedes_even_when_merged_out_of_order(wh, dirs, tmp_p
     assert rounds.move_round(wh, s.R1, "a little shorter", grace_days=1).close_at == datetime(2026, 8, 16, tzinfo=WIB)
     assert [(e.run_id, e.detail) for e in events] == [("merge-2", {"superseded_by": refs["second.csv"]})]
     assert kept == 1   # the superseded file's history stays
+
+
+def test_an_all_refused_resubmission_displaces_nothing(wh, dirs, tmp_path):
+    """A resubmission whose every row is refused is merged with nothing accepted: the district's
+    accepted file keeps standing, and its rows (not the refused file's) are the round's figures."""
+    s.prepare(wh, tmp_path)
+    land(dirs["landing"], s.R1, SURABAYA, "accepted.csv",
+         [s.a1.but(tanggal_verifikasi="2026-08-03"), s.a2.but(tanggal_verifikasi="2026-08-03")],
+         datetime(2026, 8, 4, 9, tzinfo=WIB))
+    land(dirs["landing"], s.R1, SURABAYA, "all_refused.csv",
+         [s.a1.but(tanggal_verifikasi="2026-08-06", nama=""), s.a2.but(tanggal_verifikasi="2026-08-06", nama=""),
+          s.a3.but(tanggal_verifikasi="2026-08-06", nama="")],
+         datetime(2026, 8, 7, 9, tzinfo=WIB))
+    ids = s.ingest_landing(wh, dirs["landing"], dirs["archive"])
+    assert len(ids) == 2
+    metrics.compute_round_metrics(wh, s.R1)
+    with wh.connect() as conn:
+        subs = conn.execute(sa.text(
+            "SELECT file_name, status, rows_in, rows_accepted, rows_quarantined FROM audit.submission"
+            " WHERE kind = 'district' ORDER BY received_at")).all()
+        superseded = conn.execute(sa.text(
+            "SELECT count(*) FROM audit.submission_event WHERE event = 'superseded'")).scalar()
+    assert [tuple(x) for x in subs] == [("accepted.csv", "merged", 2, 2, 0), ("all_refused.csv", "merged", 3, 0, 3)]
+    assert superseded == 0
+    a = next(r for r in metrics.district_table(wh, s.R1) if r["kabkota_code"] == SURABAYA)
+    assert (a["submissions_received"], a["accepted"], a["on_time"]) == (2, True, True)
+    assert (a["rows_submitted"], a["rows_accepted"], a["acceptance_rate"]) == (2, 2, 1)
 
 
 def test_round_commands(wh, warehouse_url, tmp_path, monkeypatch, capsys):

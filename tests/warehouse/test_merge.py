@@ -1,12 +1,13 @@
 """Merge semantics against the real warehouse: insert, change, confirm, deactivate,
-idempotent re-runs, and a failure mid-merge leaving the registry as it was."""
+idempotent re-runs, a failure mid-merge leaving the registry as it was, and a
+verification date that never moves backwards."""
 
 import pytest
 import sqlalchemy as sa
 
 from dtks import ingest, warehouse
 from tests import scenario
-from tests.builders import SURABAYA
+from tests.builders import SURABAYA, land
 
 pytestmark = pytest.mark.postgres
 
@@ -138,3 +139,27 @@ def test_failure_mid_merge_leaves_the_warehouse_unchanged(wh, dirs, tmp_path, mo
     monkeypatch.setattr(ingest, "read_sql", real_read_sql)
     assert ingest.merge(wh, refs[0].submission_id, "run-1 retry")["status"] == "merged"
     assert _registry_state(wh) != before
+
+
+def test_last_verification_date_never_moves_back(wh, dirs, tmp_path):
+    """A row visited before the registry's last verification (a late-typed old form) still records its
+    change, but the person's last verification date stays the later one: for a change as for a confirmation."""
+    scenario.prepare(wh, tmp_path)   # a1 and a2 last verified 2026-06-01
+    land(dirs["landing"], scenario.ROUND, SURABAYA, "old_visit.csv",
+         [scenario.a1.but(tanggal_verifikasi="2026-05-20", pkh="1"),   # changed, visited earlier
+          scenario.a2.but(tanggal_verifikasi="2026-05-20")],           # unchanged, visited earlier
+         scenario.A_RECEIVED)
+    results, _ = _ingest_all(wh, dirs)
+    assert [r["events"] for r in results] == [{"changed": 1, "confirmed": 1}]
+    with wh.connect() as conn:
+        def last_verified(p):
+            return conn.execute(sa.text(
+                "SELECT pkh, version_no, last_verified_on::text FROM registry.individual WHERE nik = :n"),
+                {"n": p.nik}).one()
+
+        assert tuple(last_verified(scenario.a1)) == (True, 2, "2026-06-01")
+        assert tuple(last_verified(scenario.a2)) == (False, 1, "2026-06-01")
+        # the version and the event keep the date the row gave
+        assert conn.execute(sa.text(
+            "SELECT verified_on::text FROM registry.individual_version WHERE nik = :n AND version_no = 2"),
+            {"n": scenario.a1.nik}).scalar() == "2026-05-20"
