@@ -317,6 +317,35 @@ def test_wrong_district_file_is_rejected_whole(ctx, module_wh):
         (file_suite.name, file_suite.version, "manifest_missing", True)}
 
 
+def test_duplicate_nik_in_a_file_is_a_rule_result_not_a_crash(wh, dirs):
+    """Two rows of one file with the same NIK: the row suite refuses both with nik_duplicate_in_file
+    (checked before any merge, so a missing rule shows here, not as a unique violation later), the
+    rest of the file is merged, and neither twin reaches the registry."""
+    h.create_round(wh)
+    village = h.villages(wh, OTHER_DISTRICT, 1)[0]
+    clean = h.family(village, 80, 80)
+    twin_a, twin_b = h.family(village, 81, 81, size=1)[0], h.family(village, 82, 82, size=1)[0]
+    twin_b = twin_b.but(nik=twin_a.nik, nama="WATI SANTOSO")
+    h.land_bytes(dirs["landing"], OTHER_DISTRICT, "kembar.csv", h.csv_bytes(h.rows_of([*clean, twin_a, twin_b])))
+    refs = [r for r in (ingest.register(wh, f, "run", dirs["archive"]) for f in ingest.discover(dirs["landing"])) if r]
+    (sid,) = [r.submission_id for r in refs]
+    ingest.stage(wh, sid, "run")
+    assert ingest.validate(wh, [sid], "run")[sid]["status"] == "validated"
+    with wh.connect() as conn:
+        issues = conn.execute(sa.text(
+            "SELECT file_row, reason_code, severity, field, value_sent FROM quarantine.row_issue"
+            " WHERE submission_id = :s ORDER BY file_row, reason_code"), {"s": sid}).all()
+    assert [tuple(i) for i in issues] == [(3, "nik_duplicate_in_file", "error", "nik", twin_a.nik),
+                                          (4, "nik_duplicate_in_file", "error", "nik", twin_a.nik)]
+    merged = ingest.merge(wh, sid, "run")
+    assert (merged["status"], merged["rows_accepted"]) == ("merged", 2)
+    with wh.connect() as conn:
+        kept = conn.execute(sa.text("SELECT file_row FROM quarantine.rejected_row WHERE submission_id = :s"
+                                    " ORDER BY file_row"), {"s": sid}).scalars().all()
+    assert kept == [3, 4]
+    assert h.registry(wh, twin_a.nik) is None and h.registry(wh, clean[0].nik) is not None
+
+
 def test_suite_name_and_version_stored_with_every_result(ctx, module_wh):
     rows_suite, file_suite = load_suite_spec(ROW_SUITE_FILE), load_suite_spec(FILE_SUITE_FILE)
     with module_wh.connect() as conn:
