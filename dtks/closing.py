@@ -42,6 +42,7 @@ def publish_round(eng: Engine, round_id: str, out_dir: Path | None = None) -> di
         metrics.national_trend(eng, round_id),
         links=links,
         penetapan=metrics.penetapan(eng, round_id),
+        province_trend=metrics.province_trend(eng, round_id),
     )
     return {k: str(v) for k, v in paths.items()}
 

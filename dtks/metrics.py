@@ -67,6 +67,13 @@ def province_table(eng: Engine, round_id: str) -> list[dict]:
             {"r": round_id}).mappings().all()]
 
 
+def province_trend(eng: Engine, up_to_round: str) -> list[dict]:
+    """Province figures of every computed round up to ``up_to_round``, by province, oldest round first."""
+    with eng.connect() as conn:
+        return [dict(r) for r in conn.execute(sa.text(read_sql("province_trend.sql")),
+                                              {"round_id": up_to_round}).mappings().all()]
+
+
 def national_row(eng: Engine, round_id: str) -> dict | None:
     with eng.connect() as conn:
         row = conn.execute(sa.text("SELECT * FROM metrics.national_round WHERE round_id = :r"),

@@ -2,34 +2,34 @@
 
 Pure functions, no database access. Inputs are plain dicts as returned by
 ``dtks.metrics`` (values may be Decimal, datetime, bool or None). The HTML
-works offline: inline CSS, charts as inline SVG drawn here, no scripts.
+works offline as one file: inline CSS, charts as inline SVG (dtks.report_charts),
+and one small inline filter script that the page's Content-Security-Policy
+allows by its hash (nothing else runs, nothing is fetched).
 """
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import os
 import re
-import statistics
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import jinja2
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
 from dtks.metrics import DISTRICT_COLUMNS
+from dtks.report_charts import (  # noqa: F401 - the charts' names are part of this module's API
+    CLASS_COLOURS, CLASS_LABELS, INDEX_THRESHOLDS, MAP_BANDS, class_bars_svg, coverage_strip_svg, district_anchor,
+    map_band, province_map_svg, province_trend_svg, trend_svg)
 from dtks.spreadsheet_safety import neutralise_formula
-from dtks.workbook import deterministic_xlsx
+from dtks.workbook import deterministic_xlsx, wib
 
-_JAKARTA = ZoneInfo("Asia/Jakarta")
-INDEX_THRESHOLDS = (0.70, 0.75)  # IGD-style thresholds shown on the report (2025 / 2026 minimums)
-
-CLASS_LABELS = {"never": "Belum pernah / Never", "under_50": "< 50%", "50_plus": "≥ 50%"}
-CLASS_COLOURS = {"never": "#c62828", "under_50": "#e08e0b", "50_plus": "#2e7d32"}
 _FRACTION_COLUMNS = {"coverage_12m", "coverage_24m", "acceptance_rate", "updated_since_baseline", "on_time_rate_12r"}
 
 COLUMN_NOTES = {  # column -> (Bahasa Indonesia, English)
@@ -42,7 +42,8 @@ COLUMN_NOTES = {  # column -> (Bahasa Indonesia, English)
     "submitted": ("Ada kiriman yang diterima sistem", "At least one submission received"),
     "accepted": ("Ada kiriman yang diterima (digabung)", "At least one submission accepted (merged)"),
     "submissions_received": ("Jumlah kiriman", "Number of submissions received"),
-    "first_accepted_at": ("Waktu kiriman pertama yang diterima (UTC)", "Time of first accepted submission (UTC)"),
+    "first_accepted_at": ("Waktu kiriman pertama yang diterima (UTC; Excel tidak menyimpan zona waktu)",
+                          "Time of first accepted submission (UTC; Excel keeps no time zone)"),
     "on_time": ("Tepat waktu (diterima paling lambat pada batas waktu)", "On time (first accepted file by the cut-off)"),
     "days_late": ("Hari keterlambatan setelah batas waktu (dalam masa tenggang)",
                   "Days late after the cut-off (within the grace days)"),
@@ -232,237 +233,24 @@ def _national(round_id, trend: list[dict], districts: list[dict]) -> dict:
             "acceptance_rate": share("rows_accepted", "rows_submitted", exp)}
 
 
-# ---------------------------------------------------------------- SVG charts
-def _svg_text(x, y, text, anchor="start", cls="lbl", extra="") -> str:
-    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" class="{cls}"{extra}>{escape(text)}</text>'
-
-
-def coverage_strip_svg(districts: list[dict], provinces: list[dict]) -> Markup:
-    """One row per province: a dot per district's coverage_24m, the median as a tick, 70%/75% lines."""
-    names = {str(p.get("province_code")): p.get("province_name") for p in provinces}
-    groups: dict[str, list[dict]] = {}
-    for d in _by_place(districts):
-        names.setdefault(str(d.get("province_code")), d.get("province_name"))
-        groups.setdefault(str(d.get("province_code")), [])
-        if d.get("coverage_24m") is not None:
-            groups[str(d.get("province_code"))].append(d)
-    for code in names:
-        groups.setdefault(code, [])
-    codes = sorted(groups)
-    left, right, top, row_h, width = 190, 20, 30, 34, 760
-    plot_w = width - left - right
-    height = top + row_h * max(len(codes), 1) + 30
-    xs = lambda v: left + plot_w * max(0.0, min(1.0, v))  # noqa: E731
-    parts = [f'<svg role="img" class="chart" viewBox="0 0 {width} {height}"'
-             f' aria-label="Cakupan 24 bulan per kabupaten/kota / 24-month coverage by district">']
-    for t in range(0, 101, 10):
-        x = xs(t / 100)
-        parts.append(f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 26}" class="grid"/>')
-        parts.append(_svg_text(x, height - 10, f"{t}%", "middle", "axis"))
-    for thr in INDEX_THRESHOLDS:
-        x = xs(thr)
-        parts.append(f'<line x1="{x:.1f}" y1="{top - 10}" x2="{x:.1f}" y2="{height - 26}" class="thr"/>')
-        parts.append(_svg_text(x + (-3 if thr == INDEX_THRESHOLDS[0] else 3), top - 14, f"{thr:.0%}",
-                               "end" if thr == INDEX_THRESHOLDS[0] else "start", "thrlbl"))
-    for i, code in enumerate(codes):
-        cy = top + row_h * i + row_h / 2
-        if i % 2 == 0:
-            parts.append(f'<rect x="0" y="{cy - row_h / 2:.1f}" width="{width}" height="{row_h}" class="band"/>')
-        label = f"{names.get(code) or code}"
-        parts.append(_svg_text(left - 10, cy + 4, label[:26], "end"))
-        vals = [float(d["coverage_24m"]) for d in groups[code]]
-        for j, d in enumerate(groups[code]):
-            jitter = ((j % 5) - 2) * 3.2
-            colour = CLASS_COLOURS.get(d.get("update_class"), "#555")
-            tip = f'{d.get("kabkota_code")} {d.get("kabkota_name")}: {pct(d["coverage_24m"])}'
-            parts.append(f'<circle class="dot" cx="{xs(float(d["coverage_24m"])):.1f}" cy="{cy + jitter:.1f}" r="4.5"'
-                         f' fill="{colour}"><title>{escape(tip)}</title></circle>')
-        if vals:
-            m = xs(statistics.median(vals))
-            parts.append(f'<line class="median" x1="{m:.1f}" y1="{cy - 12:.1f}" x2="{m:.1f}" y2="{cy + 12:.1f}">'
-                         f'<title>median {pct(statistics.median(vals))}</title></line>')
-        else:
-            parts.append(_svg_text(left + 6, cy + 4, "tidak ada data / no data", "start", "axis"))
-    parts.append("</svg>")
-    return Markup("".join(parts))
-
-
-_TREND_SERIES = (("reporting_rate", "s1", "Tingkat pelaporan / Reporting rate"),
-                 ("on_time_rate", "s2", "Tepat waktu / On-time rate"),
-                 ("coverage_24m", "s3", "Cakupan 24 bln / Coverage 24m"))
-
-
-def class_bars_svg(districts: list[dict], provinces: list[dict]) -> Markup:
-    """One stacked bar per province: its expected districts by update class (never / < 50% / ≥ 50%)."""
-    names = {str(p.get("province_code")): p.get("province_name") for p in provinces}
-    counts: dict[str, dict[str, int]] = {}
-    for d in _by_place(districts):
-        if not d.get("expected"):
-            continue
-        code = str(d.get("province_code"))
-        names.setdefault(code, d.get("province_name"))
-        bucket = counts.setdefault(code, {c: 0 for c in CLASS_LABELS})
-        if d.get("update_class") in bucket:
-            bucket[d["update_class"]] += 1
-    codes = sorted(counts)
-    left, right, top, row_h, width = 190, 20, 10, 30, 760
-    plot_w = width - left - right
-    height = top + row_h * max(len(codes), 1) + 10
-    parts = [f'<svg role="img" class="chart" viewBox="0 0 {width} {height}"'
-             ' aria-label="Kelas pemutakhiran per provinsi / update class by province">']
-    for i, code in enumerate(codes):
-        y = top + row_h * i
-        total = sum(counts[code].values()) or 1
-        parts.append(_svg_text(left - 10, y + row_h / 2 + 4, str(names.get(code) or code)[:26], "end"))
-        x = float(left)
-        for cls, n in counts[code].items():
-            if not n:
-                continue
-            w = plot_w * n / total
-            tip = f"{names.get(code) or code} – {CLASS_LABELS[cls]}: {n}"
-            parts.append(f'<rect class="seg" x="{x:.1f}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}"'
-                         f' fill="{CLASS_COLOURS[cls]}"><title>{escape(tip)}</title></rect>')
-            if w > 18:
-                parts.append(_svg_text(x + w / 2, y + row_h / 2 + 4, str(n), "middle", "seglbl"))
-            x += w
-    if not codes:
-        parts.append(_svg_text(left, top + row_h / 2, "tidak ada data / no data", "start", "axis"))
-    parts.append("</svg>")
-    return Markup("".join(parts))
-
-
-def trend_svg(trend: list[dict]) -> Markup:
-    """Reporting, on-time and 24-month coverage rates per round, 0-100%; points only when there is a single round."""
-    width, height, left, right, top, bottom = 760, 260, 50, 40, 20, 50
-    plot_w, plot_h = width - left - right, height - top - bottom
-    n = len(trend)
-    xs = lambda i: left + (plot_w / 2 if n <= 1 else plot_w * i / (n - 1))  # noqa: E731
-    ys = lambda v: top + plot_h * (1 - max(0.0, min(1.0, v)))  # noqa: E731
-    parts = [f'<svg role="img" class="chart" viewBox="0 0 {width} {height}"'
-             ' aria-label="Tren tingkat pelaporan / reporting rate trend">']
-    for t in range(0, 101, 25):
-        y = ys(t / 100)
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" class="grid"/>')
-        parts.append(_svg_text(left - 6, y + 4, f"{t}%", "end", "axis"))
-    step = max(1, n // 12)
-    for i, row in enumerate(trend):
-        if i % step == 0 or i == n - 1:
-            parts.append(_svg_text(xs(i), height - bottom + 18, str(row.get("round_id")), "middle", "axis"))
-    for key, cls, label in _TREND_SERIES:
-        pts = [(xs(i), ys(float(r[key])), r) for i, r in enumerate(trend) if r.get(key) is not None]
-        if len(pts) > 1:
-            coords = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in pts)
-            parts.append(f'<polyline class="line {cls}" points="{coords}"/>')
-        for x, y, r in pts:
-            tip = f'{r.get("round_id")} – {label}: {pct(r[key])}'
-            parts.append(f'<circle class="pt {cls}" cx="{x:.1f}" cy="{y:.1f}" r="4"><title>{escape(tip)}</title>'
-                         '</circle>')
-    for k, (_key, cls, label) in enumerate(_TREND_SERIES):
-        lx = left + 10 + k * 235
-        parts.append(f'<rect class="key {cls}" x="{lx}" y="{height - 18}" width="14" height="4"/>')
-        parts.append(_svg_text(lx + 20, height - 12, label, "start", "axis"))
-    parts.append("</svg>")
-    return Markup("".join(parts))
-
-
 # ---------------------------------------------------------------- HTML
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="id"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Laporan pemutakhiran DTKS {{ r.round_id }} / DTKS update report</title>
-<style>
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;margin:0;color:#1f2933;
-background:#f5f7fa;line-height:1.45}
-main{max-width:1100px;margin:0 auto;padding:24px}
-header{background:#12355b;color:#fff;padding:28px 24px}header div{max-width:1100px;margin:0 auto}
-h1{margin:0 0 6px;font-size:1.7rem}h2{font-size:1.25rem;margin:0 0 12px;color:#12355b}
-.en{color:#6b7785;font-weight:normal}header .en{color:#c7d6e8}
-section{background:#fff;border-radius:10px;padding:20px 22px;margin:0 0 22px;box-shadow:0 1px 3px rgba(0,0,0,.08)}
-.tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(160px,1fr));gap:12px}
-.tile{background:#eef3f9;border-radius:8px;padding:12px 14px}.tile .v{font-size:1.8rem;font-weight:700;color:#12355b}
-.tile .k{font-size:.82rem;color:#52606d}
-table{border-collapse:collapse;width:100%;font-size:.85rem}th,td{padding:5px 8px;border-bottom:1px solid #e4e7eb;
-text-align:left;vertical-align:top}th{background:#f0f4f8;font-weight:600;position:sticky;top:0}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}.scroll{overflow-x:auto;max-height:640px;overflow-y:auto}
-.cls{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:.78rem;white-space:nowrap}
-.cls-never{background:#c62828}.cls-under_50{background:#e08e0b}.cls-50_plus{background:#2e7d32}
-.bar{background:#e4e7eb;border-radius:3px;height:10px;width:140px;position:relative}
-.bar span{display:block;height:10px;border-radius:3px;background:#3e7cb1}
-.bar i{position:absolute;top:-3px;bottom:-3px;border-left:1px dashed #9a3412}
-.ok{color:#2e7d32;font-weight:700}.no{color:#c62828}
-svg.chart{width:100%;height:auto;font-size:12px}.grid{stroke:#e4e7eb}.axis{fill:#6b7785;font-size:11px}
-.lbl{fill:#1f2933}.band{fill:#f7f9fb}.thr{stroke:#9a3412;stroke-dasharray:4 3}.thrlbl{fill:#9a3412;font-size:11px}
-.median{stroke:#111;stroke-width:3}.dot{fill-opacity:.8;stroke:#fff;stroke-width:.8}
-.line{fill:none;stroke-width:2.5}.line.s1{stroke:#3e7cb1}.line.s2{stroke:#e08e0b}
-.line.s3{stroke:#2e7d32;stroke-dasharray:6 4}
-.pt.s1,.key.s1{fill:#3e7cb1}.pt.s2,.key.s2{fill:#e08e0b}.pt.s3,.key.s3{fill:#2e7d32}
-.seg{stroke:#fff;stroke-width:1}.seglbl{fill:#fff;font-size:11px;font-weight:700}
-.legend span{margin-right:14px;font-size:.82rem}.note{font-size:.82rem;color:#52606d}
-ul.reasons{margin:0;padding-left:18px}
-</style></head><body>
-<header><div><h1>Pemutakhiran DTKS — putaran {{ r.round_id }} <span class="en">/ DTKS update round {{ r.round_id }}</span></h1>
-<div>Dibuka / opens {{ r.opens_on or "–" }} · batas waktu / cut-off {{ r.cutoff_on or "–" }}
-(+{{ r.grace_days if r.grace_days is not none else "–" }} hari tenggang / grace days{% if r.last_grace_day %}, ditutup / closes
-akhir {{ r.last_grace_day }} WIB{% endif %}) · penetapan {{ r.penetapan_on or "–" }}</div>
-</div></header><main>
-<section id="summary"><h2>Ringkasan nasional <span class="en">/ National summary</span></h2><div class="tiles">
-{% for v, k in tiles %}<div class="tile"><div class="v">{{ v }}</div><div class="k">{{ k }}</div></div>{% endfor %}
-</div></section>
-<section id="coverage-by-province"><h2>Cakupan 24 bulan per provinsi <span class="en">/ 24-month coverage by province</span></h2>
-<p class="note">Satu titik per kabupaten/kota; garis hitam = median; garis putus-putus = ambang 70% dan 75%.
-<span class="en">One dot per district; black tick = median; dashed lines = 70% and 75% thresholds.</span></p>
-<div class="legend">{% for c, l in classes %}<span><span class="cls cls-{{ c }}">{{ l }}</span></span>{% endfor %}
-<span class="note">kelas pemutakhiran / update class</span></div>
-{{ strip }}
-<div class="scroll"><table><thead><tr><th>Provinsi / Province</th><th class="n">Wajib / Expected</th>
-<th class="n">Diterima / Accepted</th><th class="n">Pelaporan / Reporting</th><th class="n">Tepat waktu / On time</th>
-<th class="n">Cakupan 12 bln</th><th class="n">Cakupan 24 bln</th><th class="n">Penerimaan / Acceptance</th></tr></thead><tbody>
-{% for p in provinces %}<tr><td>{{ p.province_name }}</td><td class="n">{{ num(p.expected_districts) }}</td>
-<td class="n">{{ num(p.accepted_districts) }}</td><td class="n">{{ pct(p.reporting_rate) }}</td>
-<td class="n">{{ pct(p.on_time_rate) }}</td><td class="n">{{ pct(p.coverage_12m) }}</td>
-<td class="n">{{ pct(p.coverage_24m) }}</td><td class="n">{{ pct(p.acceptance_rate) }}</td></tr>{% endfor %}
-</tbody></table></div></section>
-<section id="update-class"><h2>Kelas pemutakhiran per provinsi <span class="en">/ Update class by province</span></h2>
-<p class="note">Kab/kota wajib lapor menurut proporsi rekaman yang dimutakhirkan sejak baseline.
-<span class="en">Expected districts by the share of their records updated since the baseline.</span></p>
-{{ class_chart }}</section>
-<section id="trend"><h2>Tren per putaran <span class="en">/ Trend by round</span></h2>{{ trend_chart }}</section>
-<section id="league"><h2>Peringkat indeks pemutakhiran <span class="en">/ Update index league table</span></h2>
-<div class="scroll"><table><thead><tr><th class="n">#</th><th>Kode</th><th>Kabupaten/Kota</th><th>Provinsi</th>
-<th class="n">Indeks / Index</th><th></th>{% for t in thresholds %}<th>≥ {{ "%.2f"|format(t) }}</th>{% endfor %}
-<th>Kelas / Class</th></tr></thead><tbody>
-{% for d in league %}<tr data-code="{{ d.kabkota_code }}"><td class="n">{{ d.rank }}</td><td>{{ d.kabkota_code }}</td>
-<td>{{ d.kabkota_name }}</td><td>{{ d.province_name }}</td><td class="n">{{ idx(d.update_index) }}</td>
-<td><div class="bar"><span style="width:{{ width(d.update_index) }}%"></span>{% for t in thresholds %}<i style="left:{{ (t * 100)|round(1) }}%"></i>{% endfor %}</div></td>
-{% for ok in d.meets %}<td>{% if ok %}<span class="ok" title="memenuhi / meets">✓</span>{% else %}<span class="no" title="belum / not met">✗</span>{% endif %}</td>{% endfor %}
-<td><span class="cls cls-{{ d.update_class }}">{{ class_label(d.update_class) }}</span></td></tr>{% endfor %}
-</tbody></table></div></section>
-<section id="follow-up"><h2>Perlu tindak lanjut <span class="en">/ Follow-up</span></h2>
-{% if follow %}<div class="scroll"><table><thead><tr><th>Kode</th><th>Kabupaten/Kota</th><th>Provinsi</th>
-<th>Alasan</th><th>Reason</th></tr></thead><tbody>
-{% for d in follow %}<tr data-code="{{ d.kabkota_code }}"><td>{{ d.kabkota_code }}</td><td>{{ d.kabkota_name }}</td>
-<td>{{ d.province_name }}</td><td><ul class="reasons">{% for id_, en in d.reasons %}<li>{{ id_ }}</li>{% endfor %}</ul></td>
-<td><ul class="reasons">{% for id_, en in d.reasons %}<li class="en">{{ en }}</li>{% endfor %}</ul></td></tr>{% endfor %}
-</tbody></table></div>{% else %}<p>Tidak ada. <span class="en">None.</span></p>{% endif %}</section>
-{% if pen %}<section id="penetapan"><h2>Penetapan <span class="en">/ Registry as determined</span></h2>
-<p class="note">Registri sebagaimana ditetapkan pada putaran ini: setiap rekaman seperti pada saat putaran ditutup
-({{ wib(pen.as_of) }}), dibekukan (snapshot #{{ pen.snapshot_no }}, hash {{ pen.registry_hash[:12] }}).
-<span class="en">The registry as this round determined it: every record as it stood when the round closed; frozen.</span></p>
-<div class="scroll"><table><thead><tr><th>Provinsi / Province</th><th class="n">Kab/kota</th><th class="n">Individu aktif / Active</th>
-<th class="n">Keluarga / Households</th><th class="n">Nonaktif / Inactive</th><th class="n">PKH</th><th class="n">BPNT</th>
-<th class="n">PBI</th></tr></thead><tbody>
-{% for p in pen_rows %}<tr><td>{{ p.name }}</td><td class="n">{{ num(p.districts) }}</td><td class="n">{{ num(p.active_individuals) }}</td>
-<td class="n">{{ num(p.households) }}</td><td class="n">{{ num(p.inactive_individuals) }}</td><td class="n">{{ num(p.pkh) }}</td>
-<td class="n">{{ num(p.bpnt) }}</td><td class="n">{{ num(p.pbi) }}</td></tr>{% endfor %}
-</tbody></table></div></section>{% endif %}
-<section id="districts"><h2>Semua kabupaten/kota <span class="en">/ All districts</span></h2><div class="scroll"><table>
-<thead><tr>{% for label, _ in dcols %}<th>{{ label }}</th>{% endfor %}</tr></thead><tbody>
-{% for d in districts %}<tr>{% for _, f in dcols %}{{ f(d) }}{% endfor %}</tr>{% endfor %}
-</tbody></table></div></section>
-{% if links %}<section id="links"><h2>Tautan <span class="en">/ Links</span></h2><ul>
-{% for label, url in links.items() %}<li><a href="{{ url }}">{{ label }}</a></li>{% endfor %}</ul></section>{% endif %}
-<p class="note">Indeks / index = 0,50·cakupan 24 bln + 0,25·tepat waktu 12 putaran + 0,25·penerimaan
-(0.50·coverage 24m + 0.25·on-time rate 12 rounds + 0.25·acceptance rate). Tidak memuat data pribadi / contains no personal data.</p>
-</main></body></html>"""
+# The report's one script: the filter boxes (and ?q= in the address pre-fills them). The page's
+# Content-Security-Policy allows exactly this script by its hash, and nothing from the network.
+_FILTER_SCRIPT = """(function(){
+var q=new URLSearchParams(location.search).get('q')||'';
+function apply(box){
+var t=document.getElementById(box.getAttribute('data-filter')),s=box.value.trim().toLowerCase(),seen={},n=0;
+t.querySelectorAll('tbody tr:not([data-group])').forEach(function(r){
+var hit=!s||(r.textContent+' '+(r.getAttribute('data-p')||'')).toLowerCase().indexOf(s)>=0;
+r.hidden=!hit;if(hit){n++;seen[r.getAttribute('data-p')]=1;}});
+t.querySelectorAll('tbody tr[data-group]').forEach(function(g){g.hidden=!seen[g.getAttribute('data-group')];});
+var out=box.closest('.filter').querySelector('output');if(out)out.textContent=n;}
+document.querySelectorAll('input[data-filter]').forEach(function(box){
+box.addEventListener('input',function(){apply(box);});if(q){box.value=q;apply(box);}});
+})();"""
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
+       "script-src 'sha256-" + base64.b64encode(hashlib.sha256(_FILTER_SCRIPT.encode()).digest()).decode() + "'")
+_TEMPLATE = (Path(__file__).with_name("report_template.html")).read_text(encoding="utf-8")
 
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
 _ENV.globals.update(num=num, pct=pct)
@@ -473,41 +261,86 @@ def _td(value, numeric=False) -> Markup:
     return Markup('<td class="n">{}</td>' if numeric else "<td>{}</td>").format(value)
 
 
-_DISTRICT_HTML_COLUMNS = [
+def _rows_cell(d) -> Markup:
+    return _td(f'{num(d.get("rows_accepted"))} / {num(d.get("rows_submitted"))}', True)
+
+
+def submission_status(d: dict) -> tuple[str, str]:
+    """What a district did this round, in words (Bahasa Indonesia, English)."""
+    files = int(d.get("submissions_received") or 0)
+    if not d.get("submitted"):
+        said = ("tidak mengirim", "nothing sent")
+    elif not d.get("accepted"):
+        said = (f"{files} berkas, tidak ada yang diterima", f"{files} file(s), none accepted")
+    elif d.get("on_time"):
+        said = ("diterima tepat waktu", "accepted on time")
+    else:
+        late = int(d.get("days_late") or 0)
+        said = (f"diterima, terlambat {late} hari", f"accepted {late} day{'s' if late != 1 else ''} late")
+    if not d.get("expected"):
+        said = ("tidak wajib lapor; " + said[0], "not expected; " + said[1])
+    return said
+
+
+def _status_cell(d) -> Markup:
+    id_, en = submission_status(d)
+    return Markup('<td>{} <span class="en">/ {}</span></td>').format(id_, en)
+
+
+_DISTRICT_HTML_COLUMNS = [  # the CSV/XLSX hold every column (P90 record age too)
     ("Kode", lambda d: _td(d.get("kabkota_code"))),
     ("Kabupaten/Kota", lambda d: _td(d.get("kabkota_name"))),
-    ("Provinsi", lambda d: _td(d.get("province_name"))),
-    ("Dikirim / Submitted", lambda d: _td(yes_no(d.get("submitted")))),
-    ("Diterima / Accepted", lambda d: _td(yes_no(d.get("accepted")))),
-    ("Kiriman", lambda d: _td(num(d.get("submissions_received")), True)),
-    ("Tepat waktu / On time", lambda d: _td(yes_no(d.get("on_time")))),
-    ("Hari terlambat / Days late", lambda d: _td(num(d.get("days_late")), True)),
-    ("Jeda / Lag (hari)", lambda d: _td(num(d.get("submission_lag_days")), True)),
-    ("Rekaman aktif / Active", lambda d: _td(num(d.get("active_records")), True)),
-    ("Cakupan 12 bln", lambda d: _td(pct(d.get("coverage_12m")), True)),
-    ("Cakupan 24 bln", lambda d: _td(pct(d.get("coverage_24m")), True)),
-    ("Median umur / age (hari)", lambda d: _td(num(d.get("record_age_median_days")), True)),
-    ("P90 umur / age", lambda d: _td(num(d.get("record_age_p90_days")), True)),
-    ("Baris dikirim / Rows sent", lambda d: _td(num(d.get("rows_submitted")), True)),
-    ("Baris diterima / accepted", lambda d: _td(num(d.get("rows_accepted")), True)),
+    ("Kiriman / Submission", _status_cell),
+    ("Jeda / Lag (hari / days)", lambda d: _td(num(d.get("submission_lag_days")), True)),
+    ("Rekaman aktif / Active records", lambda d: _td(num(d.get("active_records")), True)),
+    ("Cakupan 12 bln / Coverage 12m", lambda d: _td(pct(d.get("coverage_12m")), True)),
+    ("Cakupan 24 bln / Coverage 24m", lambda d: _td(pct(d.get("coverage_24m")), True)),
+    ("Median umur / Median age (hari / days)", lambda d: _td(num(d.get("record_age_median_days")), True)),
+    ("Baris diterima / dikirim · Rows accepted / sent", _rows_cell),
     ("Penerimaan / Acceptance", lambda d: _td(pct(d.get("acceptance_rate")), True)),
-    ("Putaran terlewat / Missed", lambda d: _td(num(d.get("missed_rounds")), True)),
+    ("Putaran terlewat / Rounds missed", lambda d: _td(num(d.get("missed_rounds")), True)),
     ("Sejak baseline / Since baseline", lambda d: _td(pct(d.get("updated_since_baseline")), True)),
     ("Kelas / Class", lambda d: Markup('<td><span class="cls cls-{}">{}</span></td>').format(
         d.get("update_class"), CLASS_LABELS.get(d.get("update_class"), d.get("update_class") or "–"))),
-    ("Tepat waktu 12 putaran", lambda d: _td(pct(d.get("on_time_rate_12r")), True)),
+    ("Tepat waktu 12 putaran / On time, 12 rounds", lambda d: _td(pct(d.get("on_time_rate_12r")), True)),
     ("Indeks / Index", lambda d: _td(_idx(d.get("update_index")), True)),
 ]
 
 
+def _district_groups(districts: list[dict]) -> list[tuple[str, list[dict]]]:
+    groups: dict[str, tuple[str, list[dict]]] = {}
+    for d in _by_place(districts):
+        code = str(d.get("province_code") or "")
+        groups.setdefault(code, (str(d.get("province_name") or code), []))[1].append(d)
+    return [groups[c] for c in sorted(groups)]
+
+
+def _province_trends(provinces: list[dict], province_trend: list[dict] | None, round_id
+                     ) -> tuple[list[tuple[str, str, Markup]], str]:
+    """(full name, last figures, small chart) per province, and the rounds spanned; the current round's
+    province rows stand in for a missing history."""
+    history: dict[str, list[dict]] = {}
+    for row in province_trend or []:
+        history.setdefault(str(row.get("province_code")), []).append(row)
+    for p in provinces:
+        rows = history.setdefault(str(p.get("province_code")), [])
+        if not any(r.get("round_id") == round_id for r in rows):
+            rows.append(p)
+    out, rounds_seen = [], set()
+    names = {str(p.get("province_code")): p.get("province_name") for p in provinces}
+    for code in sorted(history):
+        rows = history[code]
+        rounds_seen.update(str(r.get("round_id")) for r in rows)
+        name = str(names.get(code) or rows[-1].get("province_name") or code)
+        last = rows[-1]
+        figures = f'{pct(last.get("coverage_24m"))} · {pct(last.get("on_time_rate"))}'
+        out.append((name, figures, province_trend_svg(name, rows)))
+    span = " – ".join(sorted({min(rounds_seen), max(rounds_seen)})) if rounds_seen else "–"
+    return out, span
+
+
 def _idx(v) -> str:
     return "–" if v is None else f"{float(v):.3f}"
-
-
-def _wib(value) -> str:
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(_JAKARTA).strftime("%Y-%m-%d %H:%M WIB")
-    return "–" if value is None else str(value)
 
 
 def _penetapan_rows(penetapan: dict | None, districts: list[dict], provinces: list[dict]) -> list[dict]:
@@ -528,7 +361,9 @@ def _penetapan_rows(penetapan: dict | None, districts: list[dict], provinces: li
 
 
 def render_round_report(round_info: dict, districts: list[dict], provinces: list[dict], trend: list[dict],
-                        links: dict[str, str] | None = None, penetapan: dict | None = None) -> str:
+                        links: dict[str, str] | None = None, penetapan: dict | None = None,
+                        province_trend: list[dict] | None = None) -> str:
+    """The report as one offline HTML file; ``province_trend`` is metrics.province_trend (oldest first)."""
     r = {k: _get(round_info, k) for k in ("round_id", "opens_on", "cutoff_on", "grace_days", "penetapan_on",
                                           "last_grace_day")}
     nat = _national(r["round_id"], trend, districts)
@@ -548,20 +383,24 @@ def render_round_report(round_info: dict, districts: list[dict], provinces: list
     for t in INDEX_THRESHOLDS:
         meets = sum(1 for d in expected if d.get("update_index") is not None and float(d["update_index"]) >= t)
         tiles.append((num(meets), f"Indeks ≥ {t:.2f} / Index at or above {t:.2f}".replace("≥ 0.", "≥ 0,", 1)))
+    trends, span = _province_trends(provinces, province_trend, r["round_id"])
     return _COMPILED.render(
         r=r, tiles=tiles, classes=list(CLASS_LABELS.items()), thresholds=INDEX_THRESHOLDS,
         strip=coverage_strip_svg(districts, provinces), trend_chart=trend_svg(trend),
         class_chart=class_bars_svg(districts, provinces),
-        pen=penetapan, pen_rows=_penetapan_rows(penetapan, districts, provinces), wib=_wib,
+        pen=penetapan, pen_rows=_penetapan_rows(penetapan, districts, provinces), wib=wib,
         provinces=sorted(provinces, key=lambda p: str(p.get("province_code"))),
         league=league(districts), follow=follow_up(districts), districts=_by_place(districts),
         dcols=_DISTRICT_HTML_COLUMNS, links=links, idx=_idx,
         width=lambda v: 0 if v is None else round(max(0.0, min(1.0, float(v))) * 100, 1),
-        class_label=lambda c: CLASS_LABELS.get(c, c or "–"))
+        class_label=lambda c: CLASS_LABELS.get(c, c or "–"), anchor=district_anchor,
+        district_groups=_district_groups(districts), province_map=province_map_svg(provinces),
+        map_legend=[(colour, label) for _, colour, label in MAP_BANDS] + [map_band(None)],
+        province_trends=trends, trend_span=span, csp=CSP, script=Markup(_FILTER_SCRIPT))
 
 
 def write_round_outputs(out_dir: Path, round_info, districts, provinces, trend, links=None,
-                        penetapan: dict | None = None) -> dict[str, Path]:
+                        penetapan: dict | None = None, province_trend: list[dict] | None = None) -> dict[str, Path]:
     """Write <out_dir>/<round_id>/district_metrics.csv, .xlsx and report.html; the report links the two tables."""
     round_id = str(_get(round_info, "round_id"))
     if not round_id or not re.fullmatch(r"[A-Za-z0-9_.-]+", round_id) or round_id.strip(".") == "":
@@ -574,7 +413,8 @@ def write_round_outputs(out_dir: Path, round_info, districts, provinces, trend, 
     write_district_xlsx(paths["xlsx"], districts)
     all_links = {"Tabel kab/kota / District table (CSV)": paths["csv"].name,
                  "Tabel kab/kota / District table (XLSX)": paths["xlsx"].name, **(links or {})}
-    html = render_round_report(round_info, districts, provinces, trend, all_links, penetapan=penetapan)
+    html = render_round_report(round_info, districts, provinces, trend, all_links, penetapan=penetapan,
+                               province_trend=province_trend)
     tmp = _atomic(paths["html"])
     tmp.write_text(html, encoding="utf-8")
     os.replace(tmp, paths["html"])

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import re
 from datetime import date, datetime, timezone
 from decimal import Decimal as D
+from html import unescape
 
 import openpyxl
 import pytest
@@ -169,8 +172,27 @@ def test_html_sections_and_offline(html):
     for sid in ("summary", "coverage-by-province", "trend", "league", "follow-up", "districts", "links"):
         assert f'id="{sid}"' in html
     assert "http://" not in html.replace('HYPERLINK(&#34;http://x', '') and "https://" not in html
-    assert "<script" not in html.lower() and "<link" not in html.lower() and "@import" not in html
+    assert "<link" not in html.lower() and "@import" not in html and "src=" not in html
     assert "&lt;b&gt;Kota Baru&lt;/b&gt;" in html and "<b>Kota Baru" not in html
+
+
+def test_html_runs_only_its_own_filter_script_under_a_strict_csp(html):
+    """One inline script (the filter boxes); the page's CSP allows exactly that script, by its hash."""
+    scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
+    assert len(scripts) == 1 and html.lower().count("<script") == 1
+    csp = unescape(re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html).group(1))
+    digest = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in csp
+    assert "default-src 'none'" in csp and "unsafe-eval" not in csp
+    assert "script-src 'unsafe-inline'" not in csp and "connect-src" not in csp
+
+
+def test_no_inner_scroll_boxes_and_a_print_stylesheet(html):
+    assert "max-height" not in html and not re.search(r"overflow(-[xy])?:\s*(auto|scroll)", html)
+    assert "position:sticky" in html                                   # headers stay while the page scrolls
+    printing = html[html.index("@media print"):]
+    assert "@page{size:A4 landscape" in html
+    assert "break-before:page" in printing and "thead{display:table-header-group}" in printing
 
 
 def test_html_offline_strict():
@@ -196,6 +218,50 @@ def test_coverage_chart(html):
     assert sec.count('class="thr"') == 2  # 70% and 75%
     assert "81.2%" in sec and "Sumatera Utara" in sec  # tooltip and province table
     assert "76.7%" in sec and "32.5%" in sec
+    # every dot links to its district's row in the district table, and its title names the district
+    links = re.findall(r'<a href="#d-(\d+)"><circle class="dot"[^>]*><title>(.*?)</title>', sec)
+    assert sorted(links) == [("1101", "1101 Kabupaten Simeulue Dengan Nama Sangat Panjang Sekali: 81.2%"),
+                             ("1102", "1102 =HYPERLINK(&#34;http://x&#34;,&#34;klik&#34;): 72.1%"),
+                             ("1201", "1201 -Nias: 55.0%"), ("1202", "1202 Tapanuli Tengah: 10.0%")]
+    for code, _ in links:
+        assert f'<tr id="d-{code}"' in html
+    # the lowest district of each province is named beside the chart (for paper, where nothing hovers)
+    assert re.findall(r'class="lowest">(.*?)</text>', sec) == [
+        "=HYPERLINK(&#34;http://x&#34;,&#34;klik&#34;) 72.1%", "Tapanuli Tengah 10.0%"]
+
+
+def test_full_province_names_in_every_chart():
+    long_name = "Daerah Khusus Ibukota Jakarta"
+    provinces = [dict(p, province_name=long_name) if p["province_code"] == "11" else p for p in PROVINCES]
+    districts = [dict(d, province_name=long_name) if d["province_code"] == "11" else d for d in DISTRICTS]
+    page = render_round_report(ROUND, districts, provinces, TREND)
+    for sid in ("coverage-by-province", "update-class", "province-trends"):
+        assert f">{long_name}<" in _section(page, sid) or f">{long_name}\n" in _section(page, sid), sid
+
+
+def test_province_trend_lines():
+    history = [dict(PROVINCES[0], round_id="2026-01", coverage_24m=D("0.6000"), on_time_rate=D("0.2500")),
+               PROVINCES[0]]
+    page = render_round_report(ROUND, DISTRICTS, PROVINCES, TREND, province_trend=history)
+    sec = _section(page, "province-trends")
+    figures = re.findall(r"<figure>(.*?)</figure>", sec, re.S)
+    assert len(figures) == 2                                   # Aceh and Sumatera Utara
+    aceh, sumut = figures
+    assert aceh.count("<polyline") == 2                        # coverage and on-time rate, over two rounds
+    assert "Aceh 2026-01 – Cakupan 24 bln / Coverage 24m: 60.0%" in aceh
+    assert "Aceh 2026-02 – Tepat waktu / On-time rate: 50.0%" in aceh
+    assert "76.7% · 50.0%" in aceh                             # the latest round's figures
+    assert "<polyline" not in sumut and sumut.count('<circle class="pt') == 2   # one round: points only
+    assert "2026-01 – 2026-02" in sec
+
+
+def test_province_tile_map():
+    sec = _section(render_round_report(ROUND, DISTRICTS, PROVINCES, TREND), "map")
+    tiles = re.findall(r'<a href="#p-(\d+)"><g class="tile"><title>(.*?)</title><rect [^>]*fill="(#[0-9a-f]+)"', sec)
+    # Aceh 76.7% (≥ 75%: green), Sumatera Utara 32.5% (< 50%: red)
+    assert [(c, colour) for c, _, colour in tiles] == [("11", "#2e7d32"), ("12", "#c62828")]
+    assert tiles[0][1].startswith("Aceh: cakupan 24 bln / coverage 24m 76.7%")
+    assert sec.count('class="tile out"') == 38 - 2             # the other provinces, outlined for orientation
 
 
 def test_trend_chart(html):
@@ -244,7 +310,16 @@ def test_league_order(html):
 
 def test_district_table_and_class_colours(html):
     sec = _section(html, "districts")
-    assert sec.count("<tr>") == 1 + len(DISTRICTS)
+    rows = re.findall(r'<tr id="d-(\d+)" data-p="([^"]+)">', sec)
+    assert rows == [("1101", "Aceh"), ("1102", "Aceh"), ("1201", "Sumatera Utara"), ("1202", "Sumatera Utara"),
+                    ("1203", "Sumatera Utara")]
+    groups = re.findall(r'<tr class="group" data-group="([^"]+)"><th colspan="\d+">(.*?)</th>', sec)
+    assert groups == [("Aceh", "Aceh (2)"), ("Sumatera Utara", "Sumatera Utara (3)")]
+    body = dict(re.findall(r'<tr id="d-(\d+)"[^>]*>(.*?)</tr>', sec, re.S))
+    assert "diterima, terlambat 3 hari" in body["1102"] and "accepted 3 days late" in body["1102"]
+    assert "2 berkas, tidak ada yang diterima" in body["1201"] and "tidak mengirim" in body["1202"]
+    assert "tidak wajib lapor; tidak mengirim" in body["1203"]
+    assert "95 / 100" in body["1101"]
     assert 'cls-never' in sec and 'cls-under_50' in sec and 'cls-50_plus' in sec
     assert "46.2%" in sec
 
