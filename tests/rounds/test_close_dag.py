@@ -62,7 +62,11 @@ def test_rounds_close_through_the_calendar_and_backfill_gives_the_same_figures(
     # the report of the last round, opened as a reader would: charts and tables with content
     html = (dirs["out"] / s.R3 / "report.html").read_text(encoding="utf-8")
     cover = _section(html, "coverage-by-province")
-    assert cover.count('<circle class="dot"') == 3 and cover.count("<tr>") == 1 + 2   # A, B, C; provinces 31, 35
+    assert cover.count('<circle class="dot"') == 3                                    # A, B, C
+    assert re.findall(r'<tr id="p-(\d+)">', cover) == ["31", "35"]                   # the province table
+    # per-province trend lines over the three rounds: coverage and on-time rate for each province
+    provinces = re.findall(r"<figure>(.*?)</figure>", _section(html, "province-trends"), re.S)
+    assert len(provinces) == 2 and all(p.count("<polyline") == 2 for p in provinces)
     assert _section(html, "update-class").count('<rect class="seg"') >= 2
     trend = _section(html, "trend")
     assert trend.count("<polyline") == 3 and trend.count('<circle class="pt') == 3 * 3
