@@ -9,15 +9,19 @@ rules exactly as they ran, from ``audit.suite_definition``.
 
 The validation pages are rendered by GX's own site builder from the
 per-submission, per-rule results recorded in ``audit.validation_result``
-(element and failing-row counts). They carry no row values: failing values
-(NIKs, names) stay in the quarantine tables, out of reach of the auditor
-role. The site is rebuilt from the warehouse, so it can be recreated at any
-time; pages of finished submissions are written once.
+(element and failing-row counts), one page per suite that ran (the file suite
+and the row suite). Each rule is described in Bahasa Indonesia and English
+from its ``meta`` messages. They carry no row values: failing values (NIKs,
+names) stay in the quarantine tables, out of reach of the auditor role. The
+site is rebuilt from the warehouse, so it can be recreated at any time; pages
+of finished submissions are written once.
 
-GX's templates load Bootstrap and jQuery from public CDNs; ministry networks
-are offline, so every page is post-processed: external scripts, stylesheets
-and images are removed and a local stylesheet is linked instead (the pages'
-content is static HTML and stays complete without them).
+GX's templates load Bootstrap and Font Awesome (and scripts) from public CDNs;
+ministry networks are offline, so every page is post-processed: the two
+stylesheets are pointed at copies shipped under the site
+(``static/vendor/``, from ``dtks/static/data_docs``), external scripts and the
+newsletter footer are removed, collapsed panels are shown open (there is no
+script to open them), and times are written in WIB.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import html
 import logging
 import os
 import re
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -33,6 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dtks.config import settings
+from dtks.display import status_label, wib
 from dtks.validation import FILE_SUITE_FILE, ROW_SUITE_FILE, SuiteSpec, build_gx_suite, load_suite_spec, \
     stored_suite_spec
 
@@ -44,13 +50,34 @@ _EXTERNAL_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.IGNORECASE | re
 _EXTERNAL_LINK = re.compile(r"<link\b[^>]*href=[\"']https?://[^>]*>", re.IGNORECASE)
 _EXTERNAL_IMG = re.compile(r"<img\b[^>]*src=[\"']https?://[^>]*>", re.IGNORECASE)
 _EXTERNAL_HREF = re.compile(r"href=([\"'])https?://[^\"']*\1", re.IGNORECASE)
+_NEWSLETTER = re.compile(r"<footer>(?:(?!</footer>).)*newsletter(?:(?!</footer>).)*</footer>", re.IGNORECASE | re.DOTALL)
+_UTC_STAMP = re.compile(r"\b(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(?:Z|\+00:00)")
+VENDOR_SOURCE = Path(__file__).with_name("static") / "data_docs"
+# The CDN stylesheets GX 1.24's templates link -> the copy shipped under the site's static/vendor/.
+_VENDORED = {
+    "https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css": "bootstrap-4.3.1/bootstrap.min.css",
+    "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css":
+        "fontawesome-free-6.6.0/css/all.min.css",
+}
+_MARK = "dtks_offline.css"
 _OFFLINE_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1.5rem;color:#1d2733;line-height:1.4}
-table{border-collapse:collapse;margin:.5rem 0 1rem}th,td{border:1px solid #c9d3dd;padding:.25rem .5rem;
-text-align:left;vertical-align:top}th{background:#e8eef4}.text-danger,.fail{color:#b3261e}.text-success,.ok{color:#1e7a34}
-nav,.navbar,.ge-newsletter,.modal,.sticky,.d-none{display:none!important}a{color:#0b5cad}
-h1{font-size:1.5rem}h2{font-size:1.2rem}.muted{color:#5b6b7a}code{background:#f2f4f7;padding:0 .2rem}
+/* DTKS: GX pages offline. Panels GX opens with a script are shown open; no inner scroll boxes; wrap long values. */
+.collapse{display:block!important}a[data-toggle=collapse]{display:none}
+.show-scrollbars,td .show-scrollbars,.table-responsive{overflow:visible!important;max-height:none!important}
+.ge-navigation-sidebar-container,.ge-navigation-sidebar-content,.card-body{max-height:none!important;overflow:visible!important}
+td,th{overflow-wrap:break-word}.card:has(.btn-group-toggle){display:none}.ge-walkthrough-modal,.modal,#ge-walkthrough-modal{display:none!important}
+.dtks-desc{display:block;color:#495057;font-size:.85rem}
+@media print{.sticky-top,nav.navbar{position:static!important}.ge-navigation-sidebar-container{display:none}}
+/* the round's index page */
+body.dtks-index{padding:1.5rem;font-size:.9rem}.dtks-index h1{font-size:1.5rem}.dtks-index h2{font-size:1.2rem;margin-top:1.2rem}
+.dtks-index table{table-layout:fixed;width:100%}.dtks-index td,.dtks-index th{padding:.3rem .4rem;vertical-align:top}
+.dtks-index code{font-size:.75rem;color:#52606d}.muted{color:#6c757d}.fail{color:#b3261e}.ok{color:#1e7a34}
+.dtks-index thead th{position:sticky;top:0;background:#e9ecef}
+@media print{.dtks-index thead th{position:static}.dtks-index thead{display:table-header-group}.dtks-index tr{break-inside:avoid}
+@page{size:A4 landscape;margin:10mm}}
 """
+_SEVERITY_WORDS = {"critical": "berkas ditolak / file refused", "error": "baris ditolak / row not accepted",
+                   "warning": "peringatan / warning"}
 
 
 def site_dir(round_id: str, out_dir: Path | None = None) -> Path:
@@ -95,6 +122,18 @@ def _page_path(suite: str, sub: dict, received: datetime) -> str:
     return f"validations/{suite}/submission-{sub['submission_id']}/{run_time}/{_batch_id(sub)}.html"
 
 
+def describe_rule(spec: SuiteSpec, reason_code: str) -> str:
+    """A rule as the Data Docs describe it: its code and severity, then its meta messages in both languages
+    (placeholders such as ``{value}`` shown as …)."""
+    rule = spec.find(reason_code)
+    if rule is None:
+        return reason_code
+    def blank(text: str) -> str:
+        return re.sub(r"\{[^{}]*\}", "…", text).replace("$", "＄")   # $ starts a GX template parameter
+    return (f"{reason_code} · {_SEVERITY_WORDS.get(rule.severity, rule.severity)} — "
+            f"{blank(rule.message_id)} / {blank(rule.message_en)}")
+
+
 def _batch_id(sub: dict) -> str:
     return f"{sub.get('kabkota_code') or 'none'}-{sub['submission_id']}"
 
@@ -133,25 +172,24 @@ def build_round_site(eng: Engine, round_id: str, out_dir: Path | None = None) ->
     for key, spec in sorted(specs.items()):
         gx_suite = build_gx_suite(spec)
         gx_suite.name = _gx_name(*key)
+        for expectation in gx_suite.expectations:  # GX renders a description instead of its own template
+            expectation.description = describe_rule(spec, expectation.meta["reason_code"])
         context.suites.add(gx_suite)
         configs[key] = {e.meta["reason_code"]: e.configuration for e in gx_suite.expectations}
         to_build.append(ExpectationSuiteIdentifier(name=gx_suite.name))
     pages: dict[int, dict[str, str]] = {}
     final = {"merged", "rejected", "superseded"}
     for sub in subs:
-        # One GX page per submission (rendering is the slow part): the row suite when it ran,
-        # else the critical suite that refused the file; both suites' failures are in the index.
+        # A GX page per suite that ran on the submission: the file suite, and the row suite when the file
+        # got that far. A file refused by the parser ran no expectation: the index gives its reason.
         ran = {k: v for k, v in by_sub.get(sub["submission_id"], {}).items() if k in configs}
-        rows_key = next((k for k in ran if k[0] == ROW_SUITE_NAME), None)
         for key, rows in sorted(ran.items()):
-            if rows_key is not None and key != rows_key:
-                continue
             name = _gx_name(*key)
             received = sub["received_at"]
             page = _page_path(name, sub, received)
             pages.setdefault(sub["submission_id"], {})[key[0]] = page
-            if (site / page).exists() and sub["status"] in final:
-                continue  # a finished submission's page does not change
+            if sub["status"] in final and _PAGE_MARK in _read(site / page):
+                continue  # a finished submission's page does not change (unless written by an older version)
             evrs = []
             for r in rows:
                 config = configs[key].get(r["reason_code"])
@@ -178,6 +216,7 @@ def build_round_site(eng: Engine, round_id: str, out_dir: Path | None = None) ->
                       "batch_spec": {"data_asset_name": f"{sub.get('kabkota_code') or '-'} #{sub['submission_id']}"},
                       "run_id": run_id, "validation_time": validated_at.isoformat(),
                       "suite_version": key[1], "pipeline_run": rows[0]["run_id"],
+                      "great_expectations_version": gx.__version__,
                       "file_sha256": sub["sha256"]})
             vkey = ValidationResultIdentifier(expectation_suite_identifier=ExpectationSuiteIdentifier(name=name),
                                               run_id=run_id, batch_identifier=_batch_id(sub))
@@ -187,7 +226,7 @@ def build_round_site(eng: Engine, round_id: str, out_dir: Path | None = None) ->
         context.build_data_docs(site_names=[site_name], resource_identifiers=to_build, build_index=False)
     _offline(site)
     index = site / "index.html"
-    _write_text(index, _index_html(round_id, subs, results, pages, specs))
+    _write_text(index, _index_html(round_id, subs, results, pages, specs, gx.__version__))
     log.info("data docs for round %s: %d submissions, %d pages rebuilt", round_id, len(subs), len(to_build))
     return index
 
@@ -203,23 +242,46 @@ def build_sites_for(eng: Engine, submission_ids: list[int], out_dir: Path | None
 
 # ----------------------------------------------------------------- offline pages
 def _offline(site: Path) -> None:
-    css = site / "static" / "styles" / "dtks_offline.css"
+    """Every GX page made to work offline (see the module's docstring); the stylesheets shipped beside them."""
+    shutil.copytree(VENDOR_SOURCE, site / "static" / "vendor", dirs_exist_ok=True)
+    css = site / "static" / "styles" / _MARK
     css.parent.mkdir(parents=True, exist_ok=True)
     _write_text(css, _OFFLINE_CSS.strip() + "\n")
     for page in site.rglob("*.html"):
         if page.name == "index.html" and page.parent == site:
             continue
         text = page.read_text(encoding="utf-8")
-        if "dtks_offline.css" in text:
-            continue
-        text = _EXTERNAL_SCRIPT.sub("", text)
-        text = _EXTERNAL_LINK.sub("", text)
-        text = _EXTERNAL_IMG.sub("", text)
-        text = _EXTERNAL_HREF.sub('href="#"', text)
-        depth = len(page.relative_to(site).parts) - 1
-        link = f'<link rel="stylesheet" href="{"../" * depth}static/styles/dtks_offline.css">'
-        text = re.sub(r"</head>", link + "</head>", text, count=1, flags=re.IGNORECASE)
-        _write_text(page, text)
+        if _PAGE_MARK not in text:
+            _write_text(page, offline_page(text, len(page.relative_to(site).parts) - 1))
+
+
+_PAGE_MARK = "<!-- dtks offline v2 -->"
+
+
+def offline_page(text: str, depth: int) -> str:
+    """One GX page, ``depth`` folders below the site root, as it is shown offline."""
+    prefix = "../" * depth
+
+    def local(match: re.Match) -> str:
+        target = _VENDORED.get(match.group(2))
+        return f'<link rel="stylesheet" href="{prefix}static/vendor/{target}">' if target else ""
+
+    text = re.sub(r"<link\b[^>]*href=([\"'])(https?://[^\"']*)\1[^>]*>", local, text, flags=re.IGNORECASE)
+    if "static/vendor/bootstrap" not in text:  # written by an older version, its CDN links already gone
+        links = "".join(f'<link rel="stylesheet" href="{prefix}static/vendor/{t}">' for t in _VENDORED.values())
+        text = re.sub(r"<head>", "<head>" + links, text, count=1, flags=re.IGNORECASE)
+    text = re.sub(r'<link rel="stylesheet" href="[./]*static/styles/dtks_offline\.css">', "", text)
+    text = _EXTERNAL_SCRIPT.sub("", text)
+    text = _EXTERNAL_IMG.sub("", text)
+    text = _EXTERNAL_HREF.sub('href="#"', text)
+    text = _NEWSLETTER.sub("", text)
+    text = _UTC_STAMP.sub(lambda m: wib(datetime.fromisoformat(f"{m[1]}T{m[2]}+00:00"), seconds=True), text)
+    link = f'<link rel="stylesheet" href="{prefix}static/styles/{_MARK}">{_PAGE_MARK}'
+    return re.sub(r"</head>", link + "</head>", text, count=1, flags=re.IGNORECASE)
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -231,56 +293,67 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def _index_html(round_id: str, subs: list[dict], results: list[dict], pages: dict[int, dict[str, str]],
-                specs: dict[tuple[str, str], SuiteSpec]) -> str:
+                specs: dict[tuple[str, str], SuiteSpec], gx_version: str) -> str:
     e = html.escape
     failed: dict[int, list[str]] = {}
+    versions: dict[int, dict[str, str]] = {}
     for r in results:
+        versions.setdefault(r["submission_id"], {})[r["suite_name"]] = r["suite_version"]
         if not r["success"]:
-            failed.setdefault(r["submission_id"], []).append(f"{r['reason_code']} ({r['unexpected_count']})")
-    versions: dict[int, set[str]] = {}
-    for r in results:
-        versions.setdefault(r["submission_id"], set()).add(f"{r['suite_name']} {r['suite_version']}")
+            failed.setdefault(r["submission_id"], []).append(
+                f"<span title=\"{e(_SEVERITY_WORDS.get(r['severity'], r['severity'] or ''))}\">"
+                f"{e(r['reason_code'])} ({r['unexpected_count']})</span>")
     lines = []
     for s in subs:
-        links = " ".join(f'<a href="{e(path)}">{e(suite)}</a>'
-                         for suite, path in sorted(pages.get(s["submission_id"], {}).items()))
-        received = s["received_at"].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        sid = s["submission_id"]
+        links = "<br>".join(f'<a href="{e(path)}">{e(_SUITE_WORDS.get(suite, suite))} {e(versions[sid][suite])}</a>'
+                            for suite, path in sorted(pages.get(sid, {}).items()))
         status_class = "fail" if s["status"] == "rejected" else "ok"
+        counts = "".join(f"<td class=text-right>{_n(s.get(k))}</td>"
+                         for k in ("rows_in", "rows_accepted", "rows_quarantined", "rows_warned"))
         lines.append(
             "<tr>"
-            f"<td>{s['submission_id']}</td><td>{e(s.get('kabkota_code') or '–')}<br>"
+            f"<td>{sid}</td><td>{e(s.get('kabkota_code') or '–')}<br>"
             f"<span class=muted>{e(s.get('kabkota_name') or '')}</span></td>"
-            f"<td>{e(s['file_name'])}<br><code class=muted>{e(s['sha256'][:16])}…</code></td>"
-            f"<td>{e(received)}</td><td class={status_class}>{e(s['status'])}"
-            f"{'<br>' + e(s['reject_reason']) if s.get('reject_reason') else ''}</td>"
-            f"<td>{_n(s.get('rows_in'))}</td><td>{_n(s.get('rows_accepted'))}</td>"
-            f"<td>{_n(s.get('rows_quarantined'))}</td><td>{_n(s.get('rows_warned'))}</td>"
-            f"<td>{e(', '.join(sorted(versions.get(s['submission_id'], set()))))}</td>"
-            f"<td>{e(', '.join(failed.get(s['submission_id'], [])) or '–')}</td><td>{links or '–'}</td></tr>")
+            f"<td>{e(s['file_name'])}<br><code>sha256 {e(s['sha256'][:16])}…</code></td>"
+            f"<td>{e(wib(s['received_at']))}</td><td class={status_class}>{e(status_label(s['status']))}"
+            f"{'<br><code>' + e(s['reject_reason']) + '</code>' if s.get('reject_reason') else ''}</td>"
+            f"{counts}"
+            f"<td>{', '.join(failed.get(sid, [])) or '–'}</td><td>{links or _NO_PAGE}</td></tr>")
     suites = "".join(
-        f'<li><a href="expectations/{e(_gx_name(*key))}.html">{e(key[0])} {e(key[1])}</a> '
-        f'<span class=muted>({len(spec.rules)} aturan / rules, sha256 {e(spec.sha256[:16])}…)</span></li>'
+        f'<li><a href="expectations/{e(_gx_name(*key))}.html">{e(_SUITE_WORDS.get(key[0], key[0]))}: '
+        f'{e(key[0])} {e(key[1])}</a> <span class=muted>({len(spec.rules)} aturan / rules,'
+        f' sha256 {e(spec.sha256[:16])}…)</span></li>'
         for key, spec in sorted(specs.items()))
     return f"""<!DOCTYPE html>
-<html lang="id"><head><meta charset="utf-8">
+<html lang="id"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Data Docs {e(round_id)} — DTKS</title>
-<link rel="stylesheet" href="static/styles/dtks_offline.css"></head>
-<body>
+<link rel="stylesheet" href="static/vendor/{_VENDORED[next(iter(_VENDORED))]}">
+<link rel="stylesheet" href="static/styles/{_MARK}"></head>
+<body class="dtks-index">
 <h1>Hasil pemeriksaan putaran {e(round_id)} <span class=muted>/ Validation results, round {e(round_id)}</span></h1>
 <p>Setiap kiriman kabupaten/kota dengan hasil aturan Great Expectations yang dijalankan (versi aturan
-tercatat). Nilai baris tidak ditampilkan. / Every district submission with the Great Expectations rules
-that ran on it (suite versions recorded). Row values are not shown.</p>
+tercatat). Nilai baris tidak ditampilkan. Waktu dalam WIB. <span class=muted>/ Every district submission with the
+Great Expectations rules that ran on it (suite versions recorded). Row values are not shown. Times in WIB.</span></p>
+<p class=muted>Great Expectations {e(gx_version)}</p>
 <h2>Aturan / Suites</h2><ul>{suites or '<li>–</li>'}</ul>
 <h2>Kiriman / Submissions ({len(subs)})</h2>
-<table><thead><tr><th>ID</th><th>Kab/kota</th><th>Berkas / file</th><th>Diterima / received</th>
-<th>Status</th><th>Baris / rows</th><th>Diterima / accepted</th><th>Ditolak / rejected</th>
-<th>Peringatan / warnings</th><th>Versi aturan / suite versions</th><th>Aturan gagal / failed rules (rows)</th>
-<th>Halaman GX / GX pages</th></tr></thead>
+<table class="table table-sm table-striped"><colgroup><col style="width:4%"><col style="width:12%"><col style="width:17%">
+<col style="width:9%"><col style="width:9%"><col style="width:6%"><col style="width:6%"><col style="width:6%"><col style="width:6%">
+<col style="width:15%"><col style="width:10%"></colgroup>
+<thead><tr><th>ID</th><th>Kab/kota</th><th>Berkas / file</th><th>Diterima / received (WIB)</th>
+<th>Status</th><th class=text-right>Baris / rows</th><th class=text-right>Diterima / accepted</th>
+<th class=text-right>Ditolak / rejected</th><th class=text-right>Peringatan / warned</th>
+<th>Aturan gagal (baris) / failed rules (rows)</th><th>Halaman GX / GX pages</th></tr></thead>
 <tbody>
 {chr(10).join(lines)}
 </tbody></table>
 </body></html>
 """
+
+
+_SUITE_WORDS = {ROW_SUITE_NAME: "baris / rows", "dtks_submission_file": "berkas / file"}
+_NO_PAGE = "<span class=muted>– (ditolak sebelum aturan GX / refused before the GX rules)</span>"
 
 
 def _n(value) -> str:

@@ -40,7 +40,7 @@ from dtks.feedback_sheets import (  # noqa: F401 - the columns and the cell rule
     xlsx_bytes)
 from dtks.reasons import CRITICAL_REASONS
 from dtks.validation import ROW_SUITE_FILE, load_suite_spec, stored_suite_spec
-from dtks.workbook import wib
+from dtks.display import wib
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,8 @@ import re
 from datetime import datetime, timezone
 
 from dtks.spreadsheet_safety import neutralise_formula
-from dtks.workbook import deterministic_xlsx, wib
+from dtks.display import wib
+from dtks.workbook import deterministic_xlsx
 
 # One column list for the two row sheets (errors, warnings) and the CSV twin: (key, one-row bilingual header).
 ROW_FIELDS = (

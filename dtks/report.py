@@ -28,7 +28,8 @@ from dtks.report_charts import (  # noqa: F401 - the charts' names are part of t
     CLASS_COLOURS, CLASS_LABELS, INDEX_THRESHOLDS, MAP_BANDS, class_bars_svg, coverage_strip_svg, district_anchor,
     map_band, province_map_svg, province_trend_svg, trend_svg)
 from dtks.spreadsheet_safety import neutralise_formula
-from dtks.workbook import deterministic_xlsx, wib
+from dtks.display import wib
+from dtks.workbook import deterministic_xlsx
 
 _FRACTION_COLUMNS = {"coverage_12m", "coverage_24m", "acceptance_rate", "updated_since_baseline", "on_time_rate_12r"}
 

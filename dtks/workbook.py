@@ -1,10 +1,9 @@
-"""XLSX bytes that depend on a workbook's content only, and the WIB time format people read.
+"""XLSX bytes that depend on a workbook's content only.
 
 Every spreadsheet the project publishes (district feedback, the round's district
 table) is written through ``deterministic_xlsx``: fixed document and zip times,
 so writing the same content again gives the same bytes and a file's hash can be
-compared across runs. ``wib`` is the one way a time is shown to a person
-(``2026-10-05 10:12 WIB``); storage stays UTC.
+compared across runs.
 """
 
 from __future__ import annotations
@@ -12,20 +11,8 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
-
-def wib(value, seconds: bool = False) -> str:
-    """A stored (UTC or zone-aware) time as people in the ministry read it; '–' for none."""
-    if value is None:
-        return "–"
-    if isinstance(value, datetime):
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
-        return aware.astimezone(JAKARTA).strftime("%Y-%m-%d %H:%M:%S WIB" if seconds else "%Y-%m-%d %H:%M WIB")
-    return str(value)
 
 
 def deterministic_xlsx(workbook, when: datetime) -> bytes:

@@ -35,9 +35,13 @@ if(e.id==='dtks-measure')return;var s=getComputedStyle(e),o=s.overflowX+' '+s.ov
 if(/auto|scroll/.test(o)){declared.push(name(e));
 if(e.scrollHeight>e.clientHeight+1||e.scrollWidth>e.clientWidth+1)boxes.push(name(e));}
 var r=e.getBoundingClientRect();if(r.width>0&&r.right>d.clientWidth+1&&s.position!=='fixed')wide.push(name(e));});
+var icon=document.querySelector('i.fas,i.far'),cell=document.querySelector('table.table-sm td');
 var p=document.createElement('pre');p.id='dtks-measure';
 p.textContent=JSON.stringify({scrollWidth:d.scrollWidth,clientWidth:d.clientWidth,scrollBoxes:boxes,
-declaredScroll:declared,wide:wide.slice(0,12)});document.body.appendChild(p);});</script>"""
+declaredScroll:declared,wide:wide.slice(0,12),
+iconFont:icon?getComputedStyle(icon).fontFamily:null,iconWidth:icon?icon.getBoundingClientRect().width:null,
+iconFontLoaded:document.fonts.check('900 16px "Font Awesome 6 Free"'),
+smallCellPadding:cell?getComputedStyle(cell).paddingTop:null});document.body.appendChild(p);});</script>"""
 
 
 def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:

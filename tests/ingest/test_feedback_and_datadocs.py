@@ -9,6 +9,7 @@ task calls.
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from dtks import datadocs, feedback, feedback_sheets, ingest
 from dtks.spreadsheet_safety import neutralise_formula
 from dtks.validation import FILE_SUITE_FILE, ROW_SUITE_FILE, load_suite_spec
+from tests import browser
 from tests.builders import WIB, write_csv
 from tests.ingest import helpers as h
 
@@ -203,10 +205,10 @@ def test_data_docs_site_for_the_round_works_offline(run):
     assert "file_unreadable" in text and "nama_invalid (1)" in text
     links = re.findall(r'href="([^"]+)"', text)
     pages = [l for l in links if l.startswith("validations/")]
-    # a page for each staged submission (the garbage file was never staged): the row suite's, or for the
-    # file sent to the wrong folder, the critical suite's
-    assert len(pages) == 3
-    assert sum(1 for p in pages if p.startswith("validations/dtks_submission_file_")) == 1
+    # a page per suite that ran: the file suite on each staged submission (the garbage file was never
+    # staged), the row suite where the file passed it (not the file sent to the wrong folder)
+    assert len(pages) == 3 + 2
+    assert sum(1 for p in pages if p.startswith("validations/dtks_submission_file_")) == 3
     assert "file_wrong_district (1)" in text
     site = index.parent
     for link in links:
@@ -218,3 +220,52 @@ def test_data_docs_site_for_the_round_works_offline(run):
             assert person.nik not in html and person.no_kk not in html       # no personal data
     # a rebuild brings the site up to date without failing
     assert datadocs.build_round_site(run["eng"], h.ROUND, run["out"]) == index
+
+
+def test_data_docs_read_as_a_person_expects(run):
+    index = datadocs.build_round_site(run["eng"], h.ROUND, run["out"])
+    site, text = index.parent, index.read_text(encoding="utf-8")
+    defects, refused = run["outcomes"]["defects.csv"], run["outcomes"]["rusak.csv"]
+    # the index: arrival in WIB, statuses in Indonesian (and English), the GX version
+    assert h.ARRIVAL.astimezone(WIB).strftime("%Y-%m-%d %H:%M WIB") in text and " UTC" not in text
+    assert "digabung / merged" in text and "ditolak / rejected" in text
+    import great_expectations as gx
+    assert f"Great Expectations {gx.__version__}" in text
+    row_page = site / next(l for l in re.findall(r'href="([^"]+)"', text)
+                           if l.startswith("validations/dtks_submission_rows_") and f"-{defects.submission_id}/" in l)
+    page = row_page.read_text(encoding="utf-8")
+    # GX's own stylesheets, shipped under the site and linked from the page
+    for target in datadocs._VENDORED.values():
+        assert (site / "static" / "vendor" / target).is_file()
+        assert f'href="../../../../static/vendor/{target}"' in page
+    assert (site / "static" / "vendor" / "fontawesome-free-6.6.0" / "webfonts" / "fa-solid-900.woff2").is_file()
+    assert 'class="fas fa-check-circle' in page and 'fa-times' in page          # status icons
+    assert "newsletter" not in page.lower() and "Subscribe" not in page
+    assert re.search(rf"Great Expectations Version</div></td><td[^>]*><div[^>]*>{re.escape(gx.__version__)}<", page)
+    assert not re.search(r"\d{2}:\d{2}:\d{2}(\.\d+)?(Z|\+00:00)", page) and " WIB" in page
+    # each rule described by its meta messages, in both languages
+    rule = load_suite_spec(ROW_SUITE_FILE).rule("nama_invalid")
+    assert html.escape(f"nama_invalid · baris ditolak / row not accepted — {rule.message_id} / {rule.message_en}",
+                       quote=False) in page
+    # the file suite has pages too, a file refused by it included
+    wrong = run["outcomes"]["salah_folder.csv"]
+    file_page = next(site.glob(f"validations/dtks_submission_file_*/submission-{wrong.submission_id}/*/*.html"))
+    assert "file_wrong_district" in file_page.read_text(encoding="utf-8")
+    assert (site / "expectations" / f"dtks_submission_file_v{load_suite_spec(FILE_SUITE_FILE).version.replace('.', '_')}.html").is_file()
+    assert f"<td>{refused.submission_id}</td>" in text   # refused by the parser: in the index, no GX page
+
+
+@browser.needs_chromium
+def test_data_docs_pages_styled_and_fitting_in_chromium(run, tmp_path):
+    index = datadocs.build_round_site(run["eng"], h.ROUND, run["out"])
+    site = index.parent
+    defects = run["outcomes"]["defects.csv"]
+    row_page = next(site.glob(f"validations/dtks_submission_rows_*/submission-{defects.submission_id}/*/*.html"))
+    for page in (index, row_page, next(site.glob("expectations/dtks_submission_rows_*.html"))):
+        browser.assert_fits(browser.measure(tmp_path, page, 1280))
+        browser.assert_fits(browser.measure(tmp_path, page, print_layout=True))
+    figures = browser.measure(tmp_path, row_page, 1280)
+    assert figures["smallCellPadding"] == "4.8px"                       # Bootstrap's .table-sm applied
+    assert figures["iconFont"] == '"Font Awesome 6 Free"' and figures["iconFontLoaded"] and figures["iconWidth"] > 0
+    pdf = browser.print_pdf(tmp_path, row_page.as_uri(), tmp_path / "page.pdf")
+    assert browser.pdf_pages(pdf)

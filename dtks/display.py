@@ -1,0 +1,40 @@
+"""How stored values are shown to people: times in WIB with the zone written, statuses in words.
+
+Storage stays UTC; every page, workbook and report a person reads shows
+``2026-10-05 10:12 WIB`` through ``wib``, and a submission's status through
+``status_label`` (Bahasa Indonesia / English).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+STATUS_LABELS = {  # audit.submission.status -> (Bahasa Indonesia, English)
+    "received": ("diterima sistem", "received"),
+    "staged": ("dimuat", "staged"),
+    "validated": ("diperiksa", "validated"),
+    "merged": ("digabung", "merged"),
+    "rejected": ("ditolak", "rejected"),
+    "superseded": ("digantikan", "superseded"),
+    "duplicate": ("duplikat", "duplicate"),
+}
+
+
+def wib(value, seconds: bool = False) -> str:
+    """A stored (UTC or zone-aware) time as people in the ministry read it; '–' for none."""
+    if value is None:
+        return "–"
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+        return aware.astimezone(JAKARTA).strftime("%Y-%m-%d %H:%M:%S WIB" if seconds else "%Y-%m-%d %H:%M WIB")
+    return str(value)
+
+
+def status_label(status: str | None) -> str:
+    """``digabung / merged`` for ``merged``; an unknown status as it is."""
+    if status in STATUS_LABELS:
+        return " / ".join(STATUS_LABELS[status])
+    return status or "–"
