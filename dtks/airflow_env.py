@@ -30,6 +30,7 @@ def configure() -> Path:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",  # log files and pipes get no ANSI codes
         "GX_ANALYTICS_ENABLED": "false",
         "XDG_RUNTIME_DIR": str(settings().var_dir / "run"),
     }
@@ -66,11 +67,32 @@ def get_dag(dag_id: str):
     return bag.get_dag(dag_id)
 
 
+def test_run(dag, conf: dict | None = None, **kwargs) -> tuple[str, str]:
+    """Run a DAG once through Airflow (dag.test); its run id and final state ("success", "failed")."""
+    dag_run = dag.test(run_conf=conf or {}, **kwargs)
+    state = getattr(dag_run, "state", "unknown")
+    return dag_run.run_id, str(getattr(state, "value", state))
+
+
 def run_dag(dag_id: str, conf: dict | None = None) -> str:
     """Run a DAG once through Airflow (dag.test) and return the run's final state."""
     dag = get_dag(dag_id)
-    dag_run = dag.test(run_conf=conf or {})
-    state = str(getattr(dag_run, "state", "unknown"))
+    if dag is None:
+        raise RuntimeError(f"DAG {dag_id} not found")
+    _run_id, state = test_run(dag, conf)
     if "success" not in state:
         raise RuntimeError(f"DAG {dag_id} run ended in state {state}")
     return state
+
+
+def failed_tasks(dag_id: str, run_id: str) -> list[str]:
+    """The tasks of a run that failed (mapped ones with their index), from Airflow's metadata DB."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(select(TaskInstance.task_id, TaskInstance.map_index).where(
+            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id,
+            TaskInstance.state.in_(("failed", "upstream_failed")))).all()
+    return sorted(t if m is None or m < 0 else f"{t}[{m}]" for t, m in rows)

@@ -151,14 +151,70 @@ def cmd_baseline_load(args) -> None:
     print(ingest.load_baseline(_engine(), Path(args.file), "cli-baseline", received))
 
 
-def cmd_ingest(args) -> None:
-    state = airflow_env.run_dag("dtks_ingest", {"landing_dir": args.landing} if args.landing else {})
-    print(f"dtks_ingest: {state}")
+EXIT_REJECTED = 3  # --fail-on-rejection: the pipeline ran and refused at least one file whole
 
 
-def cmd_close_round(args) -> None:
-    state = airflow_env.run_dag("dtks_close_round", {"round_id": args.round_id})
-    print(f"dtks_close_round {args.round_id}: {state}")
+def _run_on_screen(dag_id: str, conf: dict, quiet: bool, **kwargs) -> tuple[str, str]:
+    """Run a DAG with its steps on screen and the libraries' output in the log; (run id, final state)."""
+    from dtks import progress
+    with progress.library_output_to_log() as terminal:
+        dag = airflow_env.get_dag(dag_id)  # first: importing Airflow configures logging anew
+        if dag is None:
+            raise RuntimeError(f"DAG {dag_id} not found in {airflow_env.PROJECT_ROOT / 'dags'}")
+        with progress.StepProgress(terminal, quiet=quiet):
+            return airflow_env.test_run(dag, conf, **kwargs)
+
+
+def _run_failed(dag_id: str, run_id: str, state: str) -> str | None:
+    """One line saying a run did not succeed and where to look, or None when it did."""
+    if state == "success":
+        return None
+    from dtks import progress
+    failed = airflow_env.failed_tasks(dag_id, run_id)
+    return (f"{dag_id} run {run_id} ended {state}"
+            + (f": task {', '.join(failed)} failed" if failed else "")
+            + f"; details in {progress.log_path()}")
+
+
+def _landing_folder(given: str | None) -> Path:
+    """The landing folder to scan, refused in one line when it cannot be read."""
+    import os
+    from dtks.config import settings
+    landing = Path(given).resolve() if given else settings().landing_dir
+    if not landing.is_dir():
+        raise RuntimeError(f"landing folder {landing} does not exist or is not a folder"
+                           + ("" if given else " (set DTKS_LANDING_DIR or pass --landing)"))
+    if not os.access(landing, os.R_OK | os.X_OK):
+        raise RuntimeError(f"landing folder {landing} cannot be read (permissions)")
+    return landing
+
+
+def cmd_ingest(args) -> int:
+    from dtks import run_outcomes
+    landing = _landing_folder(args.landing)
+    with _engine().connect():  # an unreachable warehouse is one line, before Airflow starts
+        pass
+    run_id, state = _run_on_screen("dtks_ingest", {"landing_dir": str(landing)}, quiet=args.json)
+    outcome = run_outcomes.ingest_outcomes(_engine(), run_id)
+    failure = _run_failed("dtks_ingest", run_id, state)
+    outcome.update(state=state, landing=str(landing), error=failure)
+    print(run_outcomes.as_json(outcome) if args.json else run_outcomes.format_ingest(outcome))
+    if failure:
+        print(f"dtks: error: {failure}", file=sys.stderr)
+        return 1
+    return EXIT_REJECTED if args.fail_on_rejection and outcome["totals"]["rejected"] else 0
+
+
+def cmd_close_round(args) -> int:
+    from dtks import run_outcomes
+    run_id, state = _run_on_screen("dtks_close_round", {"round_id": args.round_id}, quiet=args.json)
+    failure = _run_failed("dtks_close_round", run_id, state)
+    if failure:
+        print(f"dtks: error: {failure}", file=sys.stderr)
+        return 1
+    outcome = run_outcomes.close_outcome(_engine(), args.round_id, run_id)
+    print(run_outcomes.as_json(outcome) if args.json else run_outcomes.format_close(outcome))
+    return 0
 
 
 def cmd_table(args) -> None:
@@ -257,10 +313,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     ing = sub.add_parser("ingest", help="run the dtks_ingest DAG over the landing folder")
     ing.add_argument("--landing", help="landing folder (default: DTKS_LANDING_DIR)")
+    ing.add_argument("--fail-on-rejection", action="store_true",
+                     help=f"exit status {EXIT_REJECTED} when a file was rejected whole (for scripts)")
+    ing.add_argument("--json", action="store_true", help="print the outcome as JSON (no progress display)")
     ing.set_defaults(func=cmd_ingest)
 
     close = sub.add_parser("close-round", help="run the dtks_close_round DAG for a round")
     close.add_argument("round_id", type=round_id, help=ROUND_HELP)
+    close.add_argument("--json", action="store_true", help="print the outcome as JSON (no progress display)")
     close.set_defaults(func=cmd_close_round)
 
     table = sub.add_parser("table", help="print a round's district table")

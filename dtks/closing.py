@@ -64,12 +64,10 @@ def run_close_dag(logical_date: datetime | None = None, round_id: str | None = N
     interval (the round that closed most recently by then) and the DAG
     resolves the round from it, as a scheduled run does.
     """
-    dag = close_dag()
-    kwargs = {"run_conf": {"round_id": round_id} if round_id else {}}
-    if logical_date is not None:
-        kwargs["logical_date"] = logical_date
-    dag_run = dag.test(**kwargs)
-    state = str(getattr(dag_run, "state", "unknown"))
+    from dtks import airflow_env
+
+    kwargs = {"logical_date": logical_date} if logical_date is not None else {}
+    _run_id, state = airflow_env.test_run(close_dag(), {"round_id": round_id} if round_id else {}, **kwargs)
     if "success" not in state:
         raise RuntimeError(f"DAG dtks_close_round run ended in state {state}")
     return state

@@ -262,3 +262,8 @@ def write_run_feedback(eng: Engine, run_id: str, submission_ids: list[int], outb
         write_duplicate_feedback(eng, duplicate_id, outbox)
     return {"feedback_files": len(written) + len(dup_written), "submissions": sorted(written),
             "duplicates": dup_written}
+
+
+def rejection_reasons(conn: sa.Connection, submission: dict) -> list[tuple[str, str, str]]:
+    """(code, message_id, message_en) of why a whole file was refused, primary reason first (as in its feedback)."""
+    return _critical_messages(conn, submission)
