@@ -217,9 +217,15 @@ def cmd_close_round(args) -> int:
     return 0
 
 
-def cmd_table(args) -> None:
-    from dtks import metrics, report
-    print(report.format_district_table(metrics.district_table(_engine(), args.round_id)))
+def cmd_table(args) -> int:
+    from dtks import metrics, terminal_table
+    districts = metrics.district_table(_engine(), args.round_id)
+    if not districts:
+        print(f"dtks: error: round {args.round_id} has no district metrics yet "
+              f"(close it first: `dtks close-round {args.round_id}`)", file=sys.stderr)
+        return 1
+    terminal_table.write(districts, args.round_id, args.format, sys.stdout)
+    return 0
 
 
 def cmd_demo(args) -> None:
@@ -325,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     table = sub.add_parser("table", help="print a round's district table")
     table.add_argument("round_id", type=round_id, help=ROUND_HELP)
+    table.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                       help="table: for reading (full names, legend); csv / json: for other programs")
     table.set_defaults(func=cmd_table)
 
     sub.add_parser("demo", help="three demo rounds end to end (what `make demo` runs)").set_defaults(func=cmd_demo)

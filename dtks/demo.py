@@ -16,7 +16,7 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-from dtks import airflow_env, closing, generate, ingest, metrics, reference, report, rounds, warehouse
+from dtks import airflow_env, closing, generate, ingest, metrics, reference, report, rounds, terminal_table, warehouse
 from dtks.config import settings
 
 DEMO_SEED = 20260801
@@ -70,7 +70,7 @@ def run_demo(households_per_district: int = 60) -> Path:
               f"({_wib(run.run_after)}, data interval {_wib(run.opens_at)} – {_wib(run.close_at)})")
         closing.run_close_dag(logical_date=run.run_after)
     last = generate.DEMO_ROUNDS[-1]
-    print(report.format_district_table(metrics.district_table(eng, last)))
+    print(terminal_table.render_table(metrics.district_table(eng, last), last))
     nat = metrics.national_row(eng, last) or {}
     snap = metrics.penetapan(eng, last) or {}
     print(f"\n{last}: reporting rate {report.pct(nat.get('reporting_rate'))}, on time {report.pct(nat.get('on_time_rate'))}"

@@ -121,11 +121,16 @@ def write_district_csv(path: Path, districts: list[dict]) -> None:
     path = Path(path)
     tmp = _atomic(path)
     with tmp.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(DISTRICT_COLUMNS)
-        for d in districts:
-            writer.writerow([_plain(d.get(c)) for c in DISTRICT_COLUMNS])
+        write_district_csv_to(fh, districts)
     os.replace(tmp, path)
+
+
+def write_district_csv_to(fh, districts: list[dict]) -> None:
+    """The district table as CSV (header, one row per district) on an open text stream."""
+    writer = csv.writer(fh)
+    writer.writerow(DISTRICT_COLUMNS)
+    for d in districts:
+        writer.writerow([_plain(d.get(c)) for c in DISTRICT_COLUMNS])
 
 
 def _xlsx_value(v):
@@ -420,39 +425,3 @@ def write_round_outputs(out_dir: Path, round_info, districts, provinces, trend, 
     tmp.write_text(html, encoding="utf-8")
     os.replace(tmp, paths["html"])
     return paths
-
-
-# ---------------------------------------------------------------- terminal
-_TERMINAL_COLUMNS = (  # header, width, right-aligned, formatter
-    ("kode", 4, False, lambda d: str(d.get("kabkota_code") or "–")),
-    ("kabupaten/kota", 28, False, lambda d: str(d.get("kabkota_name") or "–")[:28]),
-    ("diterima", 8, False, lambda d: yes_no(d.get("accepted"))),
-    ("tepat", 5, False, lambda d: yes_no(d.get("on_time"))),
-    ("telat", 5, True, lambda d: num(d.get("days_late"))),
-    ("jeda", 5, True, lambda d: num(d.get("submission_lag_days"))),
-    ("cak12", 6, True, lambda d: pct(d.get("coverage_12m"))),
-    ("cak24", 6, True, lambda d: pct(d.get("coverage_24m"))),
-    ("umur", 6, True, lambda d: num(d.get("record_age_median_days"))),
-    ("terima", 6, True, lambda d: pct(d.get("acceptance_rate"))),
-    ("kelas", 8, False, lambda d: str(d.get("update_class") or "–")),
-    ("indeks", 6, True, lambda d: _idx(d.get("update_index"))),
-)
-
-
-def format_district_table(districts: list[dict], limit: int | None = None) -> str:
-    """Fixed-width table: a header line, then one line per district (by province, then code).
-
-    With ``limit``, only the first ``limit`` districts are shown and a last line says how many were left out.
-    """
-    rows = _by_place(districts)
-    shown = rows if limit is None else rows[:max(0, limit)]
-
-    def line(cells):
-        return "  ".join(c.rjust(w) if right else c.ljust(w)
-                         for c, (_h, w, right, _fmt) in zip(cells, _TERMINAL_COLUMNS)).rstrip()
-
-    lines = [line([h for h, *_ in _TERMINAL_COLUMNS])]
-    lines += [line([fmt(d).replace("\u202f", "") for *_, fmt in _TERMINAL_COLUMNS]) for d in shown]
-    if len(shown) < len(rows):
-        lines.append(f"… {len(rows) - len(shown)} lainnya / more")
-    return "\n".join(lines)

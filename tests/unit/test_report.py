@@ -16,7 +16,6 @@ import pytest
 from dtks.metrics import DISTRICT_COLUMNS
 from dtks.report import (
     INDEX_THRESHOLDS,
-    format_district_table,
     render_round_report,
     write_district_csv,
     write_district_xlsx,
@@ -337,20 +336,6 @@ def test_write_round_outputs(tmp_path):
         "district_metrics.csv", "district_metrics.xlsx", "report.html"]
     with pytest.raises(ValueError):
         write_round_outputs(tmp_path, dict(ROUND, round_id="../x"), DISTRICTS, PROVINCES, TREND)
-
-
-def test_format_district_table():
-    text = format_district_table(DISTRICTS)
-    lines = text.splitlines()
-    assert len(lines) == 1 + len(DISTRICTS)
-    assert [line[:4] for line in lines[1:]] == ["1101", "1102", "1201", "1202", "1203"]
-    assert "Kabupaten Simeulue Dengan Nama Sangat Panjang Sekali"[:28] in lines[1]
-    assert "Sekali" not in text
-    assert "ya" in lines[1] and "tidak" in lines[3]
-    assert "46.2%" in lines[1] and "81.2%" in lines[1] and "0.841" in lines[1]
-    assert len({len(line.split("  ")[0]) for line in lines}) == 1
-    limited = format_district_table(DISTRICTS, limit=2).splitlines()
-    assert len(limited) == 1 + 2 + 1 and "3" in limited[-1]
 
 
 def test_update_class_chart(html):
