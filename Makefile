@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export GX_ANALYTICS_ENABLED := false
 export XDG_RUNTIME_DIR := $(CURDIR)/var/run
 
-.PHONY: venv demo test test-fast stop clean browser bench
+.PHONY: venv demo test test-fast stop clean browser bench mutate
 .PHONY: test-deploy stack-env stack-up stack-down
 
 venv: $(STAMP)
@@ -36,6 +36,11 @@ browser:
 # real path, beside the COPY floor and a naive pandas/GX/to_sql baseline. See BENCHMARKS.md.
 bench: $(STAMP)
 	$(BIN)/python -m dtks.bench $(BENCH_ARGS)
+
+# Not part of `make test`: each declared mutation (tests/mutations.toml) applied in a scratch copy,
+# its test subset run; fails if any survives. MUTATE_ARGS="--only id,id" for a few. CONTRIBUTING.md.
+mutate: $(STAMP)
+	$(BIN)/python -m tests.mutate $(MUTATE_ARGS)
 
 stop:
 	-$(BIN)/dtks stop
