@@ -133,7 +133,7 @@ def _merge_in_thread(eng, submission_id: int, errors: list) -> threading.Thread:
     return thread
 
 
-def _held_then_second(eng, hold, first_id: int, second_id: int, between=None) -> list:
+def _held_then_second(eng, hold, first_id: int, second_id: int, between=None) -> None:
     """Merge ``first_id`` until it is held inside its transaction; then (after ``between``) start
     merging ``second_id``; let the first go once the second is blocked on a lock or finished."""
     errors: list = []
@@ -152,7 +152,6 @@ def _held_then_second(eng, hold, first_id: int, second_id: int, between=None) ->
             if t is not None:
                 t.join(timeout=120)
     assert errors == []
-    return errors
 
 
 def _surabaya_statuses(eng) -> dict:
@@ -215,16 +214,16 @@ def test_earlier_file_validated_while_a_later_one_merges_waits_its_turn(make_war
     of one district at once would each see only itself and leave both standing.
 
     The two files touch different households, so nothing but the district's merge lock orders them."""
-    a = scenario
-    earlier = [a.a3.but(tanggal_verifikasi="2026-08-05", status_keberadaan="3"),
-               a.a4.but(tanggal_verifikasi="2026-08-05")]
-    later = [a.a1.but(tanggal_verifikasi="2026-08-11", pkh="1"), a.a2.but(tanggal_verifikasi="2026-08-11")]
+    earlier = [scenario.a3.but(tanggal_verifikasi="2026-08-05", status_keberadaan="3"),
+               scenario.a4.but(tanggal_verifikasi="2026-08-05")]
+    later = [scenario.a1.but(tanggal_verifikasi="2026-08-11", pkh="1"),
+             scenario.a2.but(tanggal_verifikasi="2026-08-11")]
     states = {}
     for mode in ("sequential", "forced"):
         monkeypatch.delenv("DTKS_FAILPOINT_HOLD", raising=False)
         eng, dirs = _fresh(make_warehouse, tmp_path / mode, monkeypatch)
-        land(dirs["landing"], scenario.ROUND, SURABAYA, "a_earlier.csv", earlier, datetime(2026, 8, 10, 9, 0, tzinfo=WIB))
-        land(dirs["landing"], scenario.ROUND, SURABAYA, "a_later.csv", later, datetime(2026, 8, 12, 9, 0, tzinfo=WIB))
+        for name, people, day in (("a_earlier.csv", earlier, 10), ("a_later.csv", later, 12)):
+            land(dirs["landing"], scenario.ROUND, SURABAYA, name, people, datetime(2026, 8, day, 9, 0, tzinfo=WIB))
         refs = _refs_by_name(eng, dirs)
         first, second = refs["a_earlier.csv"].submission_id, refs["a_later.csv"].submission_id
         if mode == "sequential":
