@@ -24,10 +24,8 @@ def init_warehouse(eng: sa.Engine) -> tuple[list[str], list[str], bool]:
     applied = warehouse.migrate(eng)
     with eng.connect() as conn:
         editions = list(conn.execute(sa.text("SELECT edition FROM ref.edition ORDER BY loaded_at, edition")).scalars())
-    if editions:
-        return applied, editions, False
-    reference.load_reference(eng)
-    return applied, editions, True
+    loaded = reference.init_reference(eng, loaded_by="deploy-init")   # never over a loaded (maybe newer) edition
+    return applied, editions, loaded.load_id is not None
 
 
 def main() -> int:

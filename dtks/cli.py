@@ -32,9 +32,11 @@ def _engine():
 
 def cmd_init(args) -> None:
     from dtks import demo
-    demo.init_warehouse()
+    loaded = demo.init_warehouse()
     airflow_env.ensure_metadata_db()
-    print("warehouse migrated, reference codes loaded, Airflow metadata DB ready")
+    codes = (f"reference codes loaded: {loaded.edition}" if loaded.load_id is not None
+             else f"reference codes left as they are: current edition {loaded.edition}")
+    print(f"warehouse migrated, {codes}, Airflow metadata DB ready")
 
 
 def cmd_warehouse_url(args) -> None:
@@ -49,9 +51,34 @@ def cmd_stop(args) -> None:
 
 def cmd_reference_load(args) -> None:
     from dtks import reference
-    counts = reference.load_reference(_engine(), args.edition)
+    if args.force and not (args.reason or "").strip():
+        raise SystemExit("dtks reference load --force needs --reason (it is recorded with the load)")
+    try:
+        result = reference.load_reference(_engine(), args.edition, force_reason=args.reason if args.force else None)
+    except (reference.EditionRefused, FileNotFoundError, ValueError) as exc:
+        raise SystemExit(f"refused: {exc}") from None
+    counts, diff = result.counts, result.diff
     print(f"{counts.edition}: {counts.provinces} provinces, {counts.kabkota} kab/kota, "
-          f"{counts.kecamatan} kecamatan, {counts.villages} desa/kelurahan")
+          f"{counts.kecamatan} kecamatan, {counts.villages} desa/kelurahan (load #{result.load_id}, "
+          f"previous edition {result.previous_edition or 'none'})")
+    for which in ("added", "retired", "changed"):
+        print(f"  {which:8} " + ", ".join(f"{n} {lv}" for lv, n in diff.counts(which).items()))
+    for kab, parent in sorted(diff.splits.items()):
+        print(f"  new district {kab}, split from {parent}")
+    if result.persons_recoded:
+        print(f"  {result.persons_recoded} registry persons re-attributed to their new village codes")
+    if result.rounds_extended:
+        print(f"  expected in open rounds: {', '.join(result.rounds_extended)}")
+
+
+def cmd_reference_diff(args) -> None:
+    from dtks import reference
+    try:
+        old = reference.read_edition(args.old)
+        new = reference.read_edition(args.new)
+    except (FileNotFoundError, ValueError) as exc:
+        raise SystemExit(f"refused: {exc}") from None
+    print(reference.format_diff(old.name, new, reference.diff_codes(old.codes, new)))
 
 
 def cmd_generate(args) -> None:
@@ -262,7 +289,13 @@ def build_parser() -> argparse.ArgumentParser:
     ref = sub.add_parser("reference", help="Kemendagri region codes").add_subparsers(dest="action", required=True)
     load = ref.add_parser("load", help="load (or reload) an edition from include/reference/<edition>/")
     load.add_argument("--edition", default="idn-area-data-4.0.1")
+    load.add_argument("--force", action="store_true", help="load even if older than the current edition")
+    load.add_argument("--reason", help="why an older edition is forced (required with --force; recorded)")
     load.set_defaults(func=cmd_reference_load)
+    rdiff = ref.add_parser("diff", help="what edition NEW adds, retires and moves compared with OLD (before loading)")
+    rdiff.add_argument("old", help="edition name under include/reference/ or a folder path")
+    rdiff.add_argument("new", help="edition name under include/reference/ or a folder path")
+    rdiff.set_defaults(func=cmd_reference_diff)
 
     gen = sub.add_parser("generate", help="synthetic baseline registry and district submissions")
     gen.add_argument("out", help="output folder")

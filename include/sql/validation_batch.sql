@@ -85,7 +85,12 @@ SELECT
               || to_char(s.tanggal_lahir, 'MMYY') END                   AS expected_nik_birth_part,
     CASE WHEN s.nik IS NOT NULL THEN coalesce(nr.rows_in_file, 1) END  AS nik_rows_in_file,
     kf.heads                                                            AS kk_heads_in_file,
-    v.kabkota_code                                                      AS village_kabkota,
+    -- a retired code is unknown, unless a newer edition names its successor: then it is
+    -- still placed in its old district, and refused as re-coded (village_recoded_to)
+    CASE WHEN v.retired_in IS NULL OR v.successor_code IS NOT NULL
+         THEN v.kabkota_code END                                        AS village_kabkota,
+    CASE WHEN v.retired_in IS NOT NULL AND v.successor_code IS NOT NULL
+         THEN v.successor_code::text || ' (' || coalesce(nk.name, '') || ')' END AS village_recoded_to,
     -- the district where this NIK is active in the registry, when it is another one
     -- (typed columns throughout: GX reads this table by reflecting it)
     CASE WHEN i.active AND i.kabkota_code <> s.submitted_kabkota
@@ -102,6 +107,8 @@ LEFT JOIN ref.kecamatan kk_kec
        ON s.kk_is_16_digits = 1 AND kk_kec.code = substr(s.no_kk, 1, 6)
 LEFT JOIN ref.village v
        ON v.code = s.kode_desa
+LEFT JOIN ref.kabkota nk
+       ON v.successor_code IS NOT NULL AND nk.code = substr(v.successor_code, 1, 4)
 -- (one primary-key lookup per row: hashing the whole registry for a batch
 -- was the planner's choice at national size, and far slower)
 LEFT JOIN LATERAL (

@@ -1,0 +1,109 @@
+"""What a new region-code edition changes beyond ``ref.*``: the registry's addresses and the rounds' expected sets.
+
+Called by dtks.reference.load_reference inside the load's transaction, when
+the edition retires codes with a successor (a split district, re-coded
+villages). Persons and households living in a re-coded village get a new
+version at the edition's effective date (00:00 WIB), under a submission of
+kind 'edition' whose lineage is the edition load; their verification dates
+stay theirs. A district split from another one joins the expected set of
+every open round that opens on or after its creation date and expects its
+parent; rounds that opened earlier keep their snapshot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, time
+
+import sqlalchemy as sa
+
+from dtks.warehouse import read_sql
+
+
+@dataclass(frozen=True)
+class Recoded:
+    persons: int = 0
+    households: int = 0
+    submission_id: int | None = None
+    rounds_extended: tuple[str, ...] = ()
+
+
+def effective_at(effective_on) -> datetime:
+    """The instant an edition takes effect: the start of its effective date, Asia/Jakarta."""
+    from dtks.rounds import JAKARTA
+    return datetime.combine(effective_on, time(0, 0), tzinfo=JAKARTA)
+
+
+def apply_edition(conn: sa.Connection, edition, diff) -> Recoded:
+    """Re-attribute the registry and extend open rounds for ``edition`` (load_successor is filled)."""
+    from dtks.reference import EditionRefused
+
+    at = effective_at(edition.effective_on)
+    run_id = f"reference-load:{edition.name}"
+    affected = conn.execute(sa.text(
+        "SELECT count(*) AS persons, max(i.valid_from) AS latest FROM registry.individual i"
+        " JOIN load_successor s ON s.code = i.kode_desa::text")).one()
+    later_household = conn.execute(sa.text(
+        "SELECT max(h.valid_from) FROM registry.household h JOIN load_successor s ON s.code = h.kode_desa::text")
+    ).scalar()
+    latest = max((t for t in (affected.latest, later_household) if t is not None), default=None)
+    if latest is not None and latest >= at:
+        raise EditionRefused(
+            f"{edition.name} takes effect {edition.effective_on}, but records in the villages it re-codes were "
+            f"received later (up to {latest.astimezone(at.tzinfo):%Y-%m-%d %H:%M} WIB): history cannot be rewritten "
+            "behind them. Give the edition an effective date after them (edition.json effective_on)")
+    if affected.persons:
+        closed = conn.execute(sa.text(
+            "SELECT round_id FROM audit.round_calendar WHERE status = 'closed' AND close_at > :at ORDER BY opens_on"),
+            {"at": at}).scalars().all()
+        if closed:
+            raise EditionRefused(
+                f"{edition.name} takes effect {edition.effective_on}, inside round(s) {', '.join(closed)}, which "
+                "are already closed: their published figures would change when re-run. Give the edition an "
+                "effective date after their close, or reopen them first (`dtks round reopen`)")
+    sid = None
+    persons = households = 0
+    if affected.persons:
+        sid = _lineage_submission(conn, edition, at, run_id)
+        counts = conn.execute(sa.text(read_sql("recode_registry.sql")),
+                              {"sid": sid, "at": at, "run_id": run_id}).one()
+        persons, households = int(counts.persons), int(counts.households)
+        conn.execute(sa.text("UPDATE audit.submission SET rows_accepted = :n, status = 'merged', merged_at = now()"
+                             " WHERE submission_id = :sid"), {"n": persons, "sid": sid})
+        conn.execute(sa.text("INSERT INTO audit.submission_event (submission_id, event, run_id, detail)"
+                             " VALUES (:sid, 'merged', :run, CAST(:d AS jsonb))"),
+                     {"sid": sid, "run": run_id,
+                      "d": f'{{"persons_recoded": {persons}, "households_recoded": {households}}}'})
+    rounds_extended = ()
+    if diff.splits:
+        rounds_extended = tuple(sorted(set(conn.execute(sa.text(
+            "INSERT INTO audit.round_expected_district (round_id, kabkota_code)"
+            " SELECT e.round_id, k.code FROM ref.kabkota k"
+            " JOIN audit.round_expected_district e ON e.kabkota_code = k.split_from"
+            " JOIN audit.round r ON r.round_id = e.round_id"
+            " WHERE k.code = ANY(:new) AND r.status = 'open' AND r.opens_on >= :on"
+            " ON CONFLICT DO NOTHING RETURNING round_id"),
+            {"new": list(diff.splits), "on": edition.effective_on}).scalars())))
+    return Recoded(persons, households, sid, rounds_extended)
+
+
+def _lineage_submission(conn: sa.Connection, edition, at: datetime, run_id: str) -> int:
+    """The submission every re-attributed version points at: the edition's successors.csv, as loaded."""
+    path = edition.folder / "successors.csv"
+    data = path.read_bytes()
+    moves = conn.execute(sa.text("SELECT count(*) FROM load_successor")).scalar_one()
+    sid = conn.execute(sa.text(
+        "INSERT INTO audit.submission (kind, file_name, landing_path, archive_path, sha256, size_bytes, received_at,"
+        " registered_by_run, manifest, status, rows_in)"
+        " VALUES ('edition', :name, :path, :path, :sha, :size, :at, :run, CAST(:manifest AS jsonb), 'received', :rows)"
+        " RETURNING submission_id"),
+        {"name": f"{edition.name}/successors.csv", "path": str(path),
+         # the file's hash, salted with the edition and its date: the same successors list in two
+         # editions is two loads
+         "sha": hashlib.sha256(data + f"\n{edition.name}|{edition.effective_on}".encode()).hexdigest(),
+         "size": len(data), "at": at, "run": run_id, "rows": moves,
+         "manifest": f'{{"edition": "{edition.name}", "effective_on": "{edition.effective_on}"}}'}).scalar_one()
+    conn.execute(sa.text("INSERT INTO audit.submission_event (submission_id, event, run_id) VALUES (:sid, 'received', :run)"),
+                 {"sid": sid, "run": run_id})
+    return sid
