@@ -181,6 +181,11 @@ class AuditReader:
               AND (CAST(:d AS text) IS NULL OR d.kabkota_code = :d)
             ORDER BY d.province_code, d.kabkota_code""", r=round_id, p=province, d=district)
 
+    def new_districts(self, round_id: str) -> list[dict]:
+        """Districts of the round a newer edition created by a split: when, and from which parent."""
+        from dtks.metrics import NEW_DISTRICTS_SQL
+        return self._q(NEW_DISTRICTS_SQL, r=round_id)
+
     def provinces(self, round_id: str) -> list[dict]:
         return self._q("SELECT * FROM metrics.province_round WHERE round_id = :r ORDER BY province_code", r=round_id)
 

@@ -43,6 +43,7 @@ def publish_round(eng: Engine, round_id: str, out_dir: Path | None = None) -> di
         links=links,
         penetapan=metrics.penetapan(eng, round_id),
         province_trend=metrics.province_trend(eng, round_id),
+        new_districts=metrics.new_districts(eng, round_id),
     )
     return {k: str(v) for k, v in paths.items()}
 

@@ -368,8 +368,9 @@ def _penetapan_rows(penetapan: dict | None, districts: list[dict], provinces: li
 
 def render_round_report(round_info: dict, districts: list[dict], provinces: list[dict], trend: list[dict],
                         links: dict[str, str] | None = None, penetapan: dict | None = None,
-                        province_trend: list[dict] | None = None) -> str:
-    """The report as one offline HTML file; ``province_trend`` is metrics.province_trend (oldest first)."""
+                        province_trend: list[dict] | None = None, new_districts: list[dict] | None = None) -> str:
+    """The report as one offline HTML file; ``province_trend`` is metrics.province_trend (oldest first);
+    ``new_districts`` is metrics.new_districts (districts created by a split)."""
     r = {k: _get(round_info, k) for k in ("round_id", "opens_on", "cutoff_on", "grace_days", "penetapan_on",
                                           "last_grace_day")}
     nat = _national(r["round_id"], trend, districts)
@@ -402,11 +403,13 @@ def render_round_report(round_info: dict, districts: list[dict], provinces: list
         class_label=lambda c: CLASS_LABELS.get(c, c or "–"), anchor=district_anchor,
         district_groups=_district_groups(districts), province_map=province_map_svg(provinces),
         map_legend=[(colour, label) for _, colour, label in MAP_BANDS] + [map_band(None)],
-        province_trends=trends, trend_span=span, csp=CSP, script=Markup(_FILTER_SCRIPT))
+        province_trends=trends, trend_span=span, csp=CSP, script=Markup(_FILTER_SCRIPT),
+        new_districts=new_districts or [])
 
 
 def write_round_outputs(out_dir: Path, round_info, districts, provinces, trend, links=None,
-                        penetapan: dict | None = None, province_trend: list[dict] | None = None) -> dict[str, Path]:
+                        penetapan: dict | None = None, province_trend: list[dict] | None = None,
+                        new_districts: list[dict] | None = None) -> dict[str, Path]:
     """Write <out_dir>/<round_id>/district_metrics.csv, .xlsx and report.html; the report links the two tables."""
     round_id = str(_get(round_info, "round_id"))
     if not round_id or not re.fullmatch(r"[A-Za-z0-9_.-]+", round_id) or round_id.strip(".") == "":
@@ -420,7 +423,7 @@ def write_round_outputs(out_dir: Path, round_info, districts, provinces, trend, 
     all_links = {"Tabel kab/kota / District table (CSV)": paths["csv"].name,
                  "Tabel kab/kota / District table (XLSX)": paths["xlsx"].name, **(links or {})}
     html = render_round_report(round_info, districts, provinces, trend, all_links, penetapan=penetapan,
-                               province_trend=province_trend)
+                               province_trend=province_trend, new_districts=new_districts)
     tmp = _atomic(paths["html"])
     tmp.write_text(html, encoding="utf-8")
     os.replace(tmp, paths["html"])

@@ -87,8 +87,8 @@ SELECT
     kf.heads                                                            AS kk_heads_in_file,
     -- a retired code is unknown, unless a newer edition names its successor: then it is
     -- still placed in its old district, and refused as re-coded (village_recoded_to)
-    CASE WHEN v.retired_in IS NULL OR v.successor_code IS NOT NULL
-         THEN v.kabkota_code END                                        AS village_kabkota,
+    CAST(CASE WHEN v.retired_in IS NULL OR v.successor_code IS NOT NULL
+              THEN v.kabkota_code END AS char(4))                       AS village_kabkota,
     CASE WHEN v.retired_in IS NOT NULL AND v.successor_code IS NOT NULL
          THEN v.successor_code::text || ' (' || coalesce(nk.name, '') || ')' END AS village_recoded_to,
     -- the district where this NIK is active in the registry, when it is another one

@@ -242,6 +242,7 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
                                                        d.get("update_index") or 0))[:CHART_LIMIT]
         return page(request, "round.html", page_title=round_id, r=rnd, n=r.counts(round_id),
                     districts=districts, chart=district_chart(charted) if districts else "",
+                    new_districts=r.new_districts(round_id),
                     chart_note=len(charted) < len(districts), chart_limit=CHART_LIMIT,
                     subs=r.submissions(round_id, province, district), files=files,
                     province_choices=[{"code": c, "name": n} for c, n in provinces], district_choices=choices,
