@@ -7,9 +7,11 @@
 -- Every person and household whose village got a new code gets a new
 -- version at :at (change_kind 'recoded' for persons) with the new village
 -- and district, under the edition's submission: the lineage is the edition
--- load, not a district file. Nothing about verification moves (no
--- individual_event: last_verified_on and verified_on stay as they were), so
--- coverage follows the person to the new district with the same dates.
+-- load, not a district file, and an individual_event 'recoded' (so record
+-- lineage shows it) whose verified_on is the person's last verification.
+-- Nothing about verification moves (last_verified_on and verified_on stay as
+-- they were), so coverage follows the person to the new district with the
+-- same dates.
 
 CREATE TEMP TABLE recode_person ON COMMIT DROP AS
 SELECT i.nik, i.version_no, i.active, i.last_verified_on, i.verified_by_district,
@@ -55,6 +57,10 @@ UPDATE registry.individual i
        version_no = p.version_no + 1, valid_from = CAST(:at AS timestamptz), submission_id = :sid,
        file_row = p.file_row
   FROM recode_person p WHERE i.nik = p.nik;
+
+INSERT INTO registry.individual_event (nik, submission_id, file_row, event, version_no, verified_on, received_at, run_id)
+SELECT nik, :sid, file_row, 'recoded', version_no + 1, last_verified_on, CAST(:at AS timestamptz), :run_id
+FROM recode_person;
 
 CREATE TEMP TABLE recode_household ON COMMIT DROP AS
 SELECT h.no_kk, h.version_no, s.successor_code AS kode_desa, substr(s.successor_code, 1, 4) AS kabkota_code,

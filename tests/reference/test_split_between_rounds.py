@@ -194,8 +194,9 @@ def test_moved_persons_get_a_version_with_lineage_to_the_edition_load(story):
         edition_sub = conn.execute(sa.text(
             "SELECT kind, status, rows_in, rows_accepted, kabkota_code, round_id FROM audit.submission"
             " WHERE submission_id = :s"), {"s": lineage_sid}).one()
-        events = conn.execute(sa.text(
-            "SELECT count(*) FROM registry.individual_event WHERE submission_id = :s"), {"s": lineage_sid}).scalar()
+        events = sorted(tuple(r) for r in conn.execute(sa.text(
+            "SELECT nik, event, version_no, verified_on FROM registry.individual_event WHERE submission_id = :s"),
+            {"s": lineage_sid}))
         households = [tuple(r) for r in conn.execute(sa.text(
             "SELECT version_no, kode_desa, kabkota_code, submission_id = :s FROM registry.household_version"
             " WHERE no_kk = :kk ORDER BY version_no"), {"kk": p1.no_kk, "s": lineage_sid})]
@@ -207,7 +208,14 @@ def test_moved_persons_get_a_version_with_lineage_to_the_edition_load(story):
          f"{split.NAME}/successors.csv", 15, f"reference-load:{split.NAME}"),
     ]
     assert tuple(edition_sub) == ("edition", "merged", 27, 3, None, None)
-    assert events == 0          # nobody was verified by the edition
+    # an event each, for record lineage; its verification date is the person's last one, unchanged
+    assert events == sorted([(p1.nik, "recoded", 2, date(2026, 8, 5)), (p2.nik, "recoded", 2, date(2026, 8, 5)),
+                             (p3.nik, "recoded", 2, date(2023, 1, 10))])
+    from dtks import audit
+    recoded = [r for r in audit.lineage(eng, p3.nik) if r["event"] == "recoded"]
+    assert [(r["submission_kind"], r["file_name"], r["file_row"], r["changed_columns"], r["kode_desa"])
+            for r in recoded] == [("edition", f"{split.NAME}/successors.csv", 15, ["kabkota_code", "kode_desa"],
+                                   "3530022001")]
     assert households == [(1, "3501012001", P, False), (2, "3530012001", N, True)]
 
 

@@ -17,8 +17,9 @@
 --    (split_on).
 -- 4. Re-attribution: persons living in a village that got a new code get a
 --    new version (change_kind 'recoded') under a submission of kind
---    'edition' (the edition load is the lineage, not a district file); their
---    verification dates are not touched.
+--    'edition' (the edition load is the lineage, not a district file), and an
+--    event 'recoded' that record lineage shows; their verification dates are
+--    not touched.
 
 -- ---------------------------------------------------------------- 1. editions
 ALTER TABLE ref.edition ADD COLUMN IF NOT EXISTS effective_on date;
@@ -74,6 +75,11 @@ ALTER TABLE audit.submission ADD CONSTRAINT submission_kind_check
 ALTER TABLE registry.individual_version DROP CONSTRAINT IF EXISTS individual_version_change_kind_check;
 ALTER TABLE registry.individual_version ADD CONSTRAINT individual_version_change_kind_check
     CHECK (change_kind IN ('inserted', 'changed', 'deactivated', 'reactivated', 'recoded'));
+-- the re-attribution is an event of the person too, so record lineage (migration 003, event-based)
+-- shows it; its verified_on is the person's last verification, unchanged (coverage does not move)
+ALTER TABLE registry.individual_event DROP CONSTRAINT IF EXISTS individual_event_event_check;
+ALTER TABLE registry.individual_event ADD CONSTRAINT individual_event_event_check
+    CHECK (event IN ('inserted', 'changed', 'confirmed', 'deactivated', 'reactivated', 'recoded'));
 
 GRANT SELECT ON ref.edition_load TO dtks_auditor;
 
