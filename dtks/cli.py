@@ -53,10 +53,8 @@ def cmd_reference_load(args) -> None:
     from dtks import reference
     if args.force and not (args.reason or "").strip():
         raise ValueError("dtks reference load --force needs --reason (it is recorded with the load)")
-    try:   # an older edition (EditionRefused) or a broken folder: a ValueError, reported by main()
-        result = reference.load_reference(_engine(), args.edition, force_reason=args.reason if args.force else None)
-    except FileNotFoundError as exc:
-        raise ValueError(str(exc)) from None
+    # an older edition (EditionRefused, a ValueError) or a broken folder: reported by main()
+    result = reference.load_reference(_engine(), args.edition, force_reason=args.reason if args.force else None)
     counts, diff = result.counts, result.diff
     print(f"{counts.edition}: {counts.provinces} provinces, {counts.kabkota} kab/kota, "
           f"{counts.kecamatan} kecamatan, {counts.villages} desa/kelurahan (load #{result.load_id}, "
@@ -73,11 +71,7 @@ def cmd_reference_load(args) -> None:
 
 def cmd_reference_diff(args) -> None:
     from dtks import reference
-    try:
-        old = reference.read_edition(args.old)
-        new = reference.read_edition(args.new)
-    except FileNotFoundError as exc:
-        raise ValueError(str(exc)) from None
+    old, new = reference.read_edition(args.old), reference.read_edition(args.new)
     print(reference.format_diff(old.name, new, reference.diff_codes(old.codes, new)))
 
 
