@@ -28,6 +28,7 @@ import psycopg2
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from dtks import value_mapping
 from dtks.config import settings
 from dtks.faults import failpoint
 from dtks.parsing import BulkCopyPlan, bulk_copy_plan, limits, open_submission
@@ -460,6 +461,8 @@ def validate(eng: Engine, submission_ids: list[int], run_id: str) -> dict[int, d
     with eng.begin() as conn:
         record_suite_definition(conn, file_spec)
         record_suite_definition(conn, row_spec)
+        # the words the checks read as codes: the declared file as it is now
+        mapping_version = value_mapping.sync(conn)
     with eng.connect() as conn:
         # Fresh statistics for the rows just staged (autovacuum may not have seen them yet):
         # with stale ones the planner chose plans minutes slower for a national batch.
@@ -499,7 +502,8 @@ def validate(eng: Engine, submission_ids: list[int], run_id: str) -> dict[int, d
                 )
                 _event(conn, sid, "validated", run_id, {"suite": row_spec.name, "version": row_spec.version,
                                                         "critical_suite": file_spec.name,
-                                                        "critical_version": file_spec.version, **counts})
+                                                        "critical_version": file_spec.version,
+                                                        "value_mapping": mapping_version, **counts})
                 outcome[sid] = {"status": "validated", **counts}
     return outcome
 

@@ -120,7 +120,7 @@ def migration_files() -> list[Path]:
 
 
 def migrate(eng: Engine | None = None) -> list[str]:
-    """Apply pending migrations in order; return the names applied.
+    """Apply pending migrations in order, then sync the declared value mapping; return the names applied.
 
     Each migration runs in its own transaction together with its bookkeeping
     row, so a failing migration leaves nothing half-applied. An applied
@@ -163,6 +163,11 @@ def migrate(eng: Engine | None = None) -> list[str]:
                     )
                 applied_now.append(path.name)
                 log.info("applied migration %s", path.name)
+            # Reference data declared in files rather than in migrations: the value mapping.
+            from dtks import value_mapping
+
+            with conn.begin():
+                value_mapping.sync(conn)
         finally:
             conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK_KEY})
             conn.commit()

@@ -29,9 +29,17 @@ WITH batch AS (
     GROUP BY submission_id, nik
     HAVING count(*) > 1
 ), kk_in_file AS (
-    -- per family card in a file: who is in it, its heads, and how many will be active after the merge
+    -- per family card in a file: who is in it, its heads, and how many will be active after the merge;
+    -- rows whose relationship or status is no code (already reported on their own row) leave the
+    -- count they would change unknown, so it is not reported a second time as the family's problem
     SELECT submission_id, no_kk,
            count(*) FILTER (WHERE hubungan_keluarga = '1')             AS heads,
+           count(*) FILTER (WHERE hubungan_keluarga NOT IN (SELECT code FROM ref.value_alias
+                                                            WHERE column_name = 'hubungan_keluarga'))
+                                                                       AS unreadable_relationships,
+           count(*) FILTER (WHERE status_keberadaan NOT IN (SELECT code FROM ref.value_alias
+                                                            WHERE column_name = 'status_keberadaan'))
+                                                                       AS unreadable_statuses,
            count(*) FILTER (WHERE status_keberadaan = '1')             AS found_in_file,
            array_remove(array_agg(nik), NULL)                          AS niks
     FROM shaped
@@ -39,11 +47,13 @@ WITH batch AS (
     GROUP BY submission_id, no_kk
 ), kk_size AS (
     -- active members in the registry now, and after this file (members the file does not
-    -- mention stay as they are); only families the registry knows
+    -- mention stay as they are); only families the registry knows, and only when every
+    -- status in the file is readable
     SELECT k.submission_id, k.no_kk, count(*) AS size_before,
            k.found_in_file + count(*) FILTER (WHERE NOT (i.nik::text = ANY (k.niks))) AS size_after
     FROM kk_in_file k
     JOIN registry.individual i ON i.active AND i.no_kk = k.no_kk::char(16)
+    WHERE k.unreadable_statuses = 0
     GROUP BY k.submission_id, k.no_kk, k.found_in_file
 )
 SELECT
@@ -84,7 +94,9 @@ SELECT
          THEN lpad((extract(day FROM s.tanggal_lahir)::int + CASE s.jenis_kelamin WHEN 'P' THEN 40 ELSE 0 END)::text, 2, '0')
               || to_char(s.tanggal_lahir, 'MMYY') END                   AS expected_nik_birth_part,
     CASE WHEN s.nik IS NOT NULL THEN coalesce(nr.rows_in_file, 1) END  AS nik_rows_in_file,
-    kf.heads                                                            AS kk_heads_in_file,
+    -- heads of the row's family card; NULL (not checked) when an unreadable relationship could be
+    -- the missing head: that row's relationship_code_unknown is the one report
+    CASE WHEN kf.unreadable_relationships = 0 OR kf.heads > 1 THEN kf.heads END AS kk_heads_in_file,
     -- a retired code is unknown, unless a newer edition names its successor: then it is
     -- still placed in its old district, and refused as re-coded (village_recoded_to)
     CAST(CASE WHEN v.retired_in IS NULL OR v.successor_code IS NOT NULL

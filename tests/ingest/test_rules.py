@@ -165,7 +165,8 @@ def _(v, ctx):
     rows = [member[0].row(), member[1].row()]
     rows[1]["hubungan_keluarga"] = "10"
     return rows + [_one(v, 51, jenis_kelamin="X"), _one(v, 52, status_keberadaan="9"), _one(v, 53, pkh="2"),
-                   _one(v, 54, bpnt="Y"), _one(v, 55, pbi="ya")], \
+                   # (YA/Y are declared words for 1: include/mapping/value_aliases.json)
+                   _one(v, 54, bpnt="B"), _one(v, 55, pbi="mungkin")], \
         {4: {"relationship_code_unknown"}, 5: {"sex_code_unknown"}, 6: {"status_code_unknown"},
          7: {"pkh_flag_unknown"}, 8: {"bpnt_flag_unknown"}, 9: {"pbi_flag_unknown"}}, {}
 

@@ -1,0 +1,140 @@
+"""The declared value mapping: district words for coded values, and its copy in the warehouse.
+
+Districts write coded columns in words as often as in codes: the family
+card's relationship wording (``KEPALA KELUARGA``, ``ISTRI``, ``ANAK`` …),
+presence status (``DITEMUKAN``, ``MENINGGAL`` …), programme flags
+(``YA``/``TIDAK``) and sex (``LAKI-LAKI``). The words each code may be
+written as are declared, versioned, in ``include/mapping/value_aliases.json``
+— the one place they are listed. Matching ignores case, spaces and
+punctuation (:func:`value_key`).
+
+The staging normalisation (``staging.normalised_row``, migration 010) maps
+values in the database, for files staged by COPY and by the parser alike,
+through ``ref.value_alias``: :func:`sync` fills that table from the JSON
+(at migration, and before every validation), and keeps the exact JSON of
+every version in ``ref.value_mapping`` for auditors. A version edited
+without a new version number is refused, like the expectation suites.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from dtks.config import PROJECT_ROOT
+from dtks.schema import STAGED_COLUMNS
+
+MAPPING_FILE = PROJECT_ROOT / "include" / "mapping" / "value_aliases.json"
+
+# ASCII only, in both directions: PostgreSQL's upper() follows the database's locale
+# (and Python's turns 'ß' into 'SS'); staging.value_key does exactly this.
+_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_NOT_KEY = re.compile(r"[^A-Z0-9]+")
+_LOCK_KEY = 71_530_010  # serialises concurrent syncs (a migration and a validation starting together)
+
+
+def value_key(value: str | None) -> str:
+    """What a value is matched by: its ASCII letters (upper case) and digits, nothing else.
+
+    The same function as SQL ``staging.value_key`` (migration 010).
+    """
+    return _NOT_KEY.sub("", (value or "").translate(_ASCII_UPPER))
+
+
+@dataclass(frozen=True)
+class Alias:
+    column: str
+    key: str
+    code: str
+    spelling: str  # the first declared spelling with this key
+
+
+@dataclass(frozen=True)
+class ValueMapping:
+    version: str
+    sha256: str
+    raw: dict
+    aliases: tuple[Alias, ...]
+    labels: dict[str, dict[str, str]]  # column -> code -> label
+    _by_key: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
+
+    def code(self, column: str, value: str | None) -> str | None:
+        """The code a value sent in ``column`` stands for; None: not a declared spelling."""
+        return self._by_key.get((column, value_key(value)))
+
+
+def mapping_from_raw(raw: dict, origin: str = "value mapping") -> ValueMapping:
+    """Check a declared mapping and expand it per staged column.
+
+    Refused: a column that is not staged, a spelling with nothing to match
+    (no letter or digit), and a spelling that matches two codes of a field.
+    """
+    aliases: dict[tuple[str, str], Alias] = {}
+    labels: dict[str, dict[str, str]] = {}
+    for field_name, spec in raw["fields"].items():
+        columns = spec["columns"]
+        unknown = [c for c in columns if c not in STAGED_COLUMNS]
+        if unknown:
+            raise ValueError(f"{origin}: field {field_name} names columns that are not staged: {unknown}")
+        for code, entry in spec["codes"].items():
+            for spelling in [code, *entry["spellings"]]:
+                key = value_key(spelling)
+                if not key:
+                    raise ValueError(f"{origin}: {field_name}: spelling {spelling!r} has no letter or digit")
+                for column in columns:
+                    found = aliases.setdefault((column, key), Alias(column, key, code, spelling))
+                    if found.code != code:
+                        raise ValueError(f"{origin}: {field_name}: {spelling!r} would mean both {found.code!r}"
+                                         f" ({found.spelling!r}) and {code!r}")
+                    labels.setdefault(column, {})[code] = entry["label"]
+    canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return ValueMapping(raw["version"], hashlib.sha256(canonical.encode("utf-8")).hexdigest(), raw,
+                        tuple(aliases.values()), labels, {k: a.code for k, a in aliases.items()})
+
+
+@lru_cache(maxsize=4)
+def load_mapping(path: Path = MAPPING_FILE) -> ValueMapping:
+    return mapping_from_raw(json.loads(path.read_text(encoding="utf-8")), path.name)
+
+
+def sync(conn: sa.Connection, mapping: ValueMapping | None = None) -> str:
+    """Make ``ref.value_alias`` hold ``mapping`` (the declared file by default); return its version.
+
+    Nothing is written when the table already holds it. Every version that
+    was ever loaded stays in ``ref.value_mapping`` with its exact JSON.
+    """
+    mapping = mapping or load_mapping()
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    current = conn.execute(sa.text(
+        "SELECT m.version, m.sha256 FROM ref.value_mapping m WHERE m.current")).first()
+    if current is not None and tuple(current) == (mapping.version, mapping.sha256):
+        return mapping.version
+    recorded = conn.execute(sa.text("SELECT sha256 FROM ref.value_mapping WHERE version = :v"),
+                            {"v": mapping.version}).scalar()
+    if recorded is not None and recorded != mapping.sha256:
+        raise RuntimeError(f"value mapping {mapping.version} differs from the mapping loaded before under the same "
+                           "version: bump \"version\" in include/mapping/value_aliases.json")
+    conn.execute(sa.text("UPDATE ref.value_mapping SET current = false WHERE current"))
+    conn.execute(sa.text(
+        "INSERT INTO ref.value_mapping (version, sha256, definition, current) VALUES (:v, :h, CAST(:d AS jsonb), true)"
+        " ON CONFLICT (version) DO UPDATE SET current = true, current_since = now()"),
+        {"v": mapping.version, "h": mapping.sha256, "d": json.dumps(mapping.raw, ensure_ascii=False)})
+    conn.execute(sa.text("DELETE FROM ref.value_alias"))
+    conn.execute(sa.text(
+        "INSERT INTO ref.value_alias (column_name, key, code, spelling, mapping_version)"
+        " SELECT c, k, code, s, :v FROM unnest(CAST(:cols AS text[]), CAST(:keys AS text[]), CAST(:codes AS text[]),"
+        " CAST(:spellings AS text[])) AS a(c, k, code, s)"),
+        {"v": mapping.version, "cols": [a.column for a in mapping.aliases], "keys": [a.key for a in mapping.aliases],
+         "codes": [a.code for a in mapping.aliases], "spellings": [a.spelling for a in mapping.aliases]})
+    # the planner's estimates for the lookups in staging.normalised_row
+    conn.execute(sa.text("ANALYZE ref.value_alias"))
+    return mapping.version
+
+
+__all__ = ["Alias", "MAPPING_FILE", "ValueMapping", "load_mapping", "mapping_from_raw", "sync", "value_key"]
