@@ -47,14 +47,15 @@ WITH batch AS (
     GROUP BY submission_id, no_kk
 ), kk_size AS (
     -- active members in the registry now, and after this file (members the file does not
-    -- mention stay as they are); only families the registry knows, and only when every
-    -- status in the file is readable
+    -- mention stay as they are); only families the registry knows. A row whose status is
+    -- unreadable may or may not stay active: the size after lies between min and max.
     SELECT k.submission_id, k.no_kk, count(*) AS size_before,
-           k.found_in_file + count(*) FILTER (WHERE NOT (i.nik::text = ANY (k.niks))) AS size_after
+           k.found_in_file + count(*) FILTER (WHERE NOT (i.nik::text = ANY (k.niks))) AS size_after_min,
+           k.found_in_file + k.unreadable_statuses
+               + count(*) FILTER (WHERE NOT (i.nik::text = ANY (k.niks)))               AS size_after_max
     FROM kk_in_file k
     JOIN registry.individual i ON i.active AND i.no_kk = k.no_kk::char(16)
-    WHERE k.unreadable_statuses = 0
-    GROUP BY k.submission_id, k.no_kk, k.found_in_file
+    GROUP BY k.submission_id, k.no_kk, k.found_in_file, k.unreadable_statuses
 )
 SELECT
     s.submission_id,
@@ -108,10 +109,14 @@ SELECT
     CASE WHEN i.active AND i.kabkota_code <> s.submitted_kabkota
          THEN i.kabkota_code::text END                                  AS nik_active_in_kabkota,
     -- on the head's row: "before → after" when the family's active size changes by at
-    -- least 3 people and at least half (a merged or split family card, often a typo)
+    -- least 3 people and at least half (a merged or split family card, often a typo);
+    -- with unreadable statuses (reported on their rows), only when it does whatever they mean
     CASE WHEN s.hubungan_keluarga = '1'
-              AND abs(ks.size_after - ks.size_before) >= greatest(3, ceil(ks.size_before * 0.5))
-         THEN ks.size_before || ' → ' || ks.size_after END              AS household_size_jump
+              AND (ks.size_after_max <= ks.size_before - greatest(3, ceil(ks.size_before * 0.5))
+                   OR ks.size_after_min >= ks.size_before + greatest(3, ceil(ks.size_before * 0.5)))
+         THEN ks.size_before || ' → ' || ks.size_after_min
+              || CASE WHEN ks.size_after_max > ks.size_after_min THEN '–' || ks.size_after_max ELSE '' END
+    END                                                                 AS household_size_jump
 FROM shaped s
 LEFT JOIN ref.kabkota nik_kab
        ON s.nik_is_16_digits = 1 AND nik_kab.code = substr(s.nik, 1, 4)

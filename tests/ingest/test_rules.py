@@ -24,6 +24,7 @@ pytestmark = pytest.mark.postgres
 
 ACTIVE_ELSEWHERE_DISTRICT = "3578"   # Kota Surabaya: where the baseline person is active
 BIG_FAMILY_DISTRICT = "3516"         # Kabupaten Mojokerto: a baseline family of six
+UNREADABLE_STATUS_DISTRICT = "3517"  # Kabupaten Jombang: two baseline families of six
 OTHER_DISTRICT = "3501"              # Kabupaten Pacitan: villages "of another district"
 RULE_CASES: dict[str, object] = {}
 
@@ -159,6 +160,21 @@ def _(v, ctx):
     return [_one(v, nama="-"), _one(v, 51, nama="0")], {3: {"nama_invalid"}, 4: {"nama_invalid"}}, {}
 
 
+@rule("one_wrong_value_reported_once")
+def _(v, ctx):
+    misspelt_head = [p.row() for p in h.family(v[1], 60, 60, 3)]
+    misspelt_head[0]["hubungan_keluarga"] = "KEPALA KELUARGGA"   # the only report: its own row
+    two_heads = [p.row() for p in h.family(v[1], 61, 70, 3)]
+    two_heads[1]["hubungan_keluarga"] = "Kepala Keluarga"          # two heads whatever the third row means
+    two_heads[2]["hubungan_keluarga"] = "SEPUPU"
+    no_head = [p.row() for p in h.family(v[1], 62, 80, 2)]
+    no_head[0]["hubungan_keluarga"] = "ISTRI"                      # words that are read: no head at all
+    no_head[1]["hubungan_keluarga"] = "ANAK"
+    return misspelt_head + two_heads + no_head, \
+        {3: {"relationship_code_unknown"}, 6: {"kk_head_count"}, 7: {"kk_head_count"},
+         8: {"kk_head_count", "relationship_code_unknown"}, 9: {"kk_head_count"}, 10: {"kk_head_count"}}, {}
+
+
 @rule("enumerated_codes")
 def _(v, ctx):
     member = h.family(v[1], 90, 90, 2)
@@ -228,12 +244,17 @@ def ctx(module_wh, module_dirs, tmp_path_factory):
     with eng.connect() as conn:
         codes = [c for c in conn.execute(sa.text(
             "SELECT code FROM ref.kabkota WHERE province_code IN ('35', '73') ORDER BY code")).scalars()
-            if c not in (ACTIVE_ELSEWHERE_DISTRICT, BIG_FAMILY_DISTRICT, OTHER_DISTRICT)]
+            if c not in (ACTIVE_ELSEWHERE_DISTRICT, BIG_FAMILY_DISTRICT, OTHER_DISTRICT, UNREADABLE_STATUS_DISTRICT)]
     mover = h.family(h.villages(eng, ACTIVE_ELSEWHERE_DISTRICT, 1)[0], 1, 1, 1, verified="2025-01-01")[0]
     big = h.family(h.villages(eng, BIG_FAMILY_DISTRICT, 1)[0], 1, 1, 6, verified="2025-01-01")
-    baseline = write_csv(tmp_path_factory.mktemp("baseline") / "baseline.csv", [p.row() for p in [mover, *big]])
+    jombang = h.villages(eng, UNREADABLE_STATUS_DISTRICT, 1)[0]
+    shrinking = h.family(jombang, 1, 1, 6, verified="2025-01-01")
+    maybe_shrinking = h.family(jombang, 2, 21, 6, verified="2025-01-01")
+    baseline = write_csv(tmp_path_factory.mktemp("baseline") / "baseline.csv",
+                         [p.row() for p in [mover, *big, *shrinking, *maybe_shrinking]])
     ingest.load_baseline(eng, baseline, "test-baseline", datetime(2026, 7, 31, 9, 0, tzinfo=WIB))
-    context = {"mover": mover, "big": big, "other_village": h.villages(eng, OTHER_DISTRICT, 1)[0], "files": {}}
+    context = {"mover": mover, "big": big, "shrinking": shrinking, "other_village": h.villages(eng, OTHER_DISTRICT, 1)[0],
+               "files": {}}
 
     for district, (name, build) in zip(codes, RULE_CASES.items()):
         v = h.villages(eng, district, 2)
@@ -251,6 +272,20 @@ def ctx(module_wh, module_dirs, tmp_path_factory):
     h.land_bytes(module_dirs["landing"], BIG_FAMILY_DISTRICT, "household_size_jump.csv", h.csv_bytes(rows))
     context["files"]["household_size_jump"] = ("household_size_jump.csv", 6, {}, {1: {"household_size_jump"}})
 
+    # an unreadable status: its own error; the size jump only where it holds whatever the status means
+    # (6 → 2 or 3: reported; 6 → 3 or 4: not)
+    rows = [p.row() for p in shrinking + maybe_shrinking]
+    for r in rows:
+        r["tanggal_verifikasi"] = "2026-08-05"
+    for r in rows[2:5] + rows[9:11]:
+        r["status_keberadaan"] = "Pindah"
+    rows[5]["status_keberadaan"] = rows[11]["status_keberadaan"] = "HILANG"
+    h.land_bytes(module_dirs["landing"], UNREADABLE_STATUS_DISTRICT, "size_jump_unreadable_status.csv",
+                 h.csv_bytes(rows))
+    context["files"]["size_jump_unreadable_status"] = (
+        "size_jump_unreadable_status.csv", 12, {6: {"status_code_unknown"}, 12: {"status_code_unknown"}},
+        {1: {"household_size_jump"}})
+
     # critical: a file sent to the wrong district folder (its rows are all another district's)
     wrong = [p.row() for p in h.family(context["other_village"], 95, 95, 3)]
     h.land_bytes(module_dirs["landing"], codes[-1], "wrong_district.csv", h.csv_bytes(wrong))
@@ -260,7 +295,7 @@ def ctx(module_wh, module_dirs, tmp_path_factory):
     return context
 
 
-@pytest.mark.parametrize("name", [*RULE_CASES, "household_size_jump"])
+@pytest.mark.parametrize("name", [*RULE_CASES, "household_size_jump", "size_jump_unreadable_status"])
 def test_rule_reports_exactly_its_rows(ctx, name):
     file_name, n_rows, errors, warnings = ctx["files"][name]
     outcome = ctx["outcomes"][file_name]
@@ -299,6 +334,16 @@ def test_household_size_jump_is_a_warning_and_the_moves_deactivate(ctx, module_w
                                        " ORDER BY version_no"), {"n": ctx["big"][5].nik}).all()
     assert detail == "6 → 2"
     assert [tuple(r) for r in history] == [("inserted", True), ("deactivated", False)]   # history kept
+
+
+def test_size_jump_with_an_unreadable_status_gives_the_range(ctx, module_wh):
+    outcome = ctx["outcomes"]["size_jump_unreadable_status.csv"]
+    with module_wh.connect() as conn:
+        jumps = conn.execute(sa.text("SELECT file_row, value_sent, detail FROM quarantine.row_issue"
+                                     " WHERE submission_id = :s AND reason_code = 'household_size_jump'"),
+                             {"s": outcome.submission_id}).all()
+    assert [tuple(j) for j in jumps] == [(1, ctx["shrinking"][0].no_kk, "6 → 2–3")]
+    assert outcome.values[(6, "status_code_unknown")] == outcome.values[(12, "status_code_unknown")] == "HILANG"
 
 
 def test_wrong_district_file_is_rejected_whole(ctx, module_wh):
