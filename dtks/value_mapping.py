@@ -55,6 +55,18 @@ class Alias:
     spelling: str  # the first declared spelling with this key
 
 
+def written_forms(spelling: str) -> list[str]:
+    """The ways a spelling is usually typed (as declared, upper, lower, title and sentence case) and its key.
+
+    The staging view finds a value typed in one of these forms with a plain
+    lookup; only other ways of writing it need their key computed. Every form
+    has the spelling's key, so the lookup cannot find anything the key would not.
+    """
+    key = value_key(spelling)
+    forms = {spelling, spelling.upper(), spelling.lower(), spelling.title(), spelling.capitalize(), key}
+    return sorted(f for f in forms if value_key(f) == key)
+
+
 @dataclass(frozen=True)
 class ValueMapping:
     version: str
@@ -63,10 +75,21 @@ class ValueMapping:
     aliases: tuple[Alias, ...]
     labels: dict[str, dict[str, str]]  # column -> code -> label
     _by_key: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
+    _spellings: dict[tuple[str, str], list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def code(self, column: str, value: str | None) -> str | None:
         """The code a value sent in ``column`` stands for; None: not a declared spelling."""
         return self._by_key.get((column, value_key(value)))
+
+    def lookup_rows(self) -> list[tuple[str, str, str, str, str]]:
+        """Rows of ref.value_alias: (column, form as written, code, key, declared spelling)."""
+        rows: dict[tuple[str, str], tuple[str, str, str, str, str]] = {}
+        for column in sorted({a.column for a in self.aliases}):
+            for alias in (a for a in self.aliases if a.column == column):
+                for spelling in self._spellings[(column, alias.key)]:
+                    for form in written_forms(spelling):
+                        rows.setdefault((column, form), (column, form, alias.code, alias.key, spelling))
+        return list(rows.values())
 
 
 def mapping_from_raw(raw: dict, origin: str = "value mapping") -> ValueMapping:
@@ -76,6 +99,7 @@ def mapping_from_raw(raw: dict, origin: str = "value mapping") -> ValueMapping:
     (no letter or digit), and a spelling that matches two codes of a field.
     """
     aliases: dict[tuple[str, str], Alias] = {}
+    spellings: dict[tuple[str, str], list[str]] = {}
     labels: dict[str, dict[str, str]] = {}
     for field_name, spec in raw["fields"].items():
         columns = spec["columns"]
@@ -92,10 +116,11 @@ def mapping_from_raw(raw: dict, origin: str = "value mapping") -> ValueMapping:
                     if found.code != code:
                         raise ValueError(f"{origin}: {field_name}: {spelling!r} would mean both {found.code!r}"
                                          f" ({found.spelling!r}) and {code!r}")
+                    spellings.setdefault((column, key), []).append(spelling)
                     labels.setdefault(column, {})[code] = entry["label"]
     canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return ValueMapping(raw["version"], hashlib.sha256(canonical.encode("utf-8")).hexdigest(), raw,
-                        tuple(aliases.values()), labels, {k: a.code for k, a in aliases.items()})
+                        tuple(aliases.values()), labels, {k: a.code for k, a in aliases.items()}, spellings)
 
 
 @lru_cache(maxsize=4)
@@ -125,16 +150,18 @@ def sync(conn: sa.Connection, mapping: ValueMapping | None = None) -> str:
         "INSERT INTO ref.value_mapping (version, sha256, definition, current) VALUES (:v, :h, CAST(:d AS jsonb), true)"
         " ON CONFLICT (version) DO UPDATE SET current = true, current_since = now()"),
         {"v": mapping.version, "h": mapping.sha256, "d": json.dumps(mapping.raw, ensure_ascii=False)})
+    rows = mapping.lookup_rows()
     conn.execute(sa.text("DELETE FROM ref.value_alias"))
     conn.execute(sa.text(
-        "INSERT INTO ref.value_alias (column_name, key, code, spelling, mapping_version)"
-        " SELECT c, k, code, s, :v FROM unnest(CAST(:cols AS text[]), CAST(:keys AS text[]), CAST(:codes AS text[]),"
-        " CAST(:spellings AS text[])) AS a(c, k, code, s)"),
-        {"v": mapping.version, "cols": [a.column for a in mapping.aliases], "keys": [a.key for a in mapping.aliases],
-         "codes": [a.code for a in mapping.aliases], "spellings": [a.spelling for a in mapping.aliases]})
+        "INSERT INTO ref.value_alias (column_name, written, code, key, spelling, mapping_version)"
+        " SELECT c, w, code, k, s, :v FROM unnest(CAST(:cols AS text[]), CAST(:written AS text[]),"
+        " CAST(:codes AS text[]), CAST(:keys AS text[]), CAST(:spellings AS text[])) AS a(c, w, code, k, s)"),
+        {"v": mapping.version, **{name: [r[i] for r in rows]
+                                  for i, name in enumerate(("cols", "written", "codes", "keys", "spellings"))}})
     # the planner's estimates for the lookups in staging.normalised_row
     conn.execute(sa.text("ANALYZE ref.value_alias"))
     return mapping.version
 
 
-__all__ = ["Alias", "MAPPING_FILE", "ValueMapping", "load_mapping", "mapping_from_raw", "sync", "value_key"]
+__all__ = ["Alias", "MAPPING_FILE", "ValueMapping", "load_mapping", "mapping_from_raw", "sync", "value_key",
+           "written_forms"]

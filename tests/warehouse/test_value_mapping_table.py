@@ -25,7 +25,7 @@ def test_sql_value_key_is_the_python_value_key(wh):
 
 
 def _aliases(conn) -> set[tuple[str, str, str]]:
-    return {tuple(r) for r in conn.execute(sa.text("SELECT column_name, key, code FROM ref.value_alias"))}
+    return {tuple(r) for r in conn.execute(sa.text("SELECT DISTINCT column_name, key, code FROM ref.value_alias"))}
 
 
 def test_migrating_fills_the_table_from_the_declared_file(wh):
@@ -35,6 +35,15 @@ def test_migrating_fills_the_table_from_the_declared_file(wh):
         current = conn.execute(sa.text("SELECT version, sha256, definition FROM ref.value_mapping WHERE current")).one()
     assert (current.version, current.sha256, current.definition) == (mapping.version, mapping.sha256, mapping.raw)
     assert ("hubungan_keluarga", "KEPALAKELUARGA", "1") in {(a.column, a.key, a.code) for a in mapping.aliases}
+    with wh.connect() as conn:
+        rows = {tuple(r) for r in conn.execute(sa.text(
+            "SELECT column_name, written, code, key, spelling FROM ref.value_alias"))}
+        written = set(conn.execute(sa.text(
+            "SELECT written FROM ref.value_alias WHERE column_name = 'hubungan_keluarga' AND code = '1'")).scalars())
+    assert rows == set(mapping.lookup_rows())
+    # the usual ways of typing a spelling, and its key (what the view's second lookup uses)
+    assert {"KEPALA KELUARGA", "Kepala Keluarga", "kepala keluarga", "Kepala keluarga", "KEPALAKELUARGA",
+            "Kep. Keluarga", "1"} <= written
     assert warehouse.migrate(wh) == []   # nothing new: the table stays as it is
     with wh.connect() as conn:
         assert _aliases(conn) == {(a.column, a.key, a.code) for a in mapping.aliases}

@@ -20,14 +20,18 @@ CREATE TABLE ref.value_mapping (
 );
 CREATE UNIQUE INDEX value_mapping_one_current ON ref.value_mapping (current) WHERE current;
 
--- The current mapping, one row per (staged column, spelling key).
+-- The current mapping: per staged column, each declared spelling in the forms
+-- it is usually typed in (as declared, upper, lower, title and sentence case)
+-- and as its key (dtks.value_mapping.written_forms). Every form of a spelling
+-- has its key, so a lookup by form and a lookup by key agree.
 CREATE TABLE ref.value_alias (
     column_name      text NOT NULL,   -- a staged column (pkh, bpnt and pbi each have their rows)
-    key              text NOT NULL,   -- staging.value_key of the spelling
+    written          text NOT NULL,   -- a form of the spelling, or its key
     code             text NOT NULL,
-    spelling         text NOT NULL,   -- as declared (the first spelling with this key)
+    key              text NOT NULL,   -- staging.value_key of the spelling
+    spelling         text NOT NULL,   -- as declared
     mapping_version  text NOT NULL REFERENCES ref.value_mapping,
-    PRIMARY KEY (column_name, key)
+    PRIMARY KEY (column_name, written)
 );
 
 -- What a value is matched by: its ASCII letters, upper case, and digits; case,
@@ -40,69 +44,79 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                           '[^A-Z0-9]+', '', 'g')
 $$;
 
--- The code a value that is not literally a key stands for, or the value as
--- sent (trimmed) when it is no declared spelling. Only reached for values the
--- view's direct lookup missed (words with spaces, lower case, punctuation).
-CREATE OR REPLACE FUNCTION staging.value_code(column_name text, value text) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce((SELECT a.code FROM ref.value_alias a
-                     WHERE a.column_name = value_code.column_name AND a.key = staging.value_key(value)),
-                    btrim(coalesce(value, '')))
-$$;
-
--- The view of 006 with the coded columns read through the mapping; the other
--- columns are unchanged. Most values are a code or an upper-case word without
--- punctuation, which is its own key: one hash lookup finds them, and only the
--- others go through staging.value_key.
+-- The view of 006 with the coded columns read through the mapping (the other
+-- columns are unchanged): the code the value stands for, or the value as sent
+-- (trimmed) when it is no declared spelling. Nearly every value is a code or a
+-- declared word in a usual form: a hash join on the value as staged finds it.
+-- Only the values it misses have their key computed and looked up (computing
+-- the key of every value made a worded file's checks several times slower).
 CREATE OR REPLACE VIEW staging.normalised_row AS
 SELECT
     r.submission_id,
     r.file_row,
-    staging.blank_to_null(r.id_dtks)                        AS id_dtks,
-    staging.blank_to_null(r.no_kk)                          AS no_kk,
-    staging.blank_to_null(r.nik)                            AS nik,
-    staging.blank_to_null(r.nama)                           AS nama,
-    coalesce(sex.code, staging.value_code('jenis_kelamin', r.jenis_kelamin))           AS jenis_kelamin,
-    staging.blank_to_null(r.tempat_lahir)                   AS tempat_lahir,
-    staging.parse_plausible_date(r.tanggal_lahir)           AS tanggal_lahir,
-    coalesce(hub.code, staging.value_code('hubungan_keluarga', r.hubungan_keluarga))   AS hubungan_keluarga,
-    staging.blank_to_null(r.nama_ibu_kandung)               AS nama_ibu_kandung,
-    staging.blank_to_null(r.alamat)                         AS alamat,
-    staging.blank_to_null(r.rt)                             AS rt,
-    staging.blank_to_null(r.rw)                             AS rw,
+    staging.blank_to_null(r.id_dtks)                    AS id_dtks,
+    staging.blank_to_null(r.no_kk)                      AS no_kk,
+    staging.blank_to_null(r.nik)                        AS nik,
+    staging.blank_to_null(r.nama)                       AS nama,
+    coalesce(sex.code,
+             (SELECT w.code FROM ref.value_alias w WHERE w.column_name = 'jenis_kelamin'
+                 AND w.written = staging.value_key(r.jenis_kelamin)),
+             btrim(r.jenis_kelamin), '')                AS jenis_kelamin,
+    staging.blank_to_null(r.tempat_lahir)               AS tempat_lahir,
+    staging.parse_plausible_date(r.tanggal_lahir)       AS tanggal_lahir,
+    coalesce(hub.code,
+             (SELECT w.code FROM ref.value_alias w WHERE w.column_name = 'hubungan_keluarga'
+                 AND w.written = staging.value_key(r.hubungan_keluarga)),
+             btrim(r.hubungan_keluarga), '')            AS hubungan_keluarga,
+    staging.blank_to_null(r.nama_ibu_kandung)           AS nama_ibu_kandung,
+    staging.blank_to_null(r.alamat)                     AS alamat,
+    staging.blank_to_null(r.rt)                         AS rt,
+    staging.blank_to_null(r.rw)                         AS rw,
     -- dotted codes (35.78.01.1001) are the same code as 3578011001; a code found by name
     CASE WHEN nm.codes IS NULL
          THEN CASE WHEN ltrim(r.kode_desa, '0123456789') = '' THEN r.kode_desa
                    ELSE regexp_replace(coalesce(r.kode_desa, ''), '[.[:space:]]', '', 'g') END
          WHEN cardinality(nm.codes) = 1 THEN nm.codes[1]
          ELSE ''
-    END                                                     AS kode_desa,
-    coalesce(sta.code, staging.value_code('status_keberadaan', r.status_keberadaan))   AS status_keberadaan,
-    staging.parse_plausible_date(r.tanggal_verifikasi)      AS tanggal_verifikasi,
+    END                                                 AS kode_desa,
+    coalesce(sta.code,
+             (SELECT w.code FROM ref.value_alias w WHERE w.column_name = 'status_keberadaan'
+                 AND w.written = staging.value_key(r.status_keberadaan)),
+             btrim(r.status_keberadaan), '')            AS status_keberadaan,
+    staging.parse_plausible_date(r.tanggal_verifikasi)  AS tanggal_verifikasi,
     -- programme flags: absent or blank means "not a recipient"
-    CASE WHEN staging.blank_to_null(r.pkh) IS NULL THEN '0'
-         ELSE coalesce(pkh.code, staging.value_code('pkh', r.pkh)) END                AS pkh,
-    CASE WHEN staging.blank_to_null(r.bpnt) IS NULL THEN '0'
-         ELSE coalesce(bpnt.code, staging.value_code('bpnt', r.bpnt)) END             AS bpnt,
-    CASE WHEN staging.blank_to_null(r.pbi) IS NULL THEN '0'
-         ELSE coalesce(pbi.code, staging.value_code('pbi', r.pbi)) END                AS pbi,
+    CASE WHEN staging.blank_to_null(r.pkh) IS NULL THEN '0' ELSE
+    coalesce(pkh.code,
+             (SELECT w.code FROM ref.value_alias w WHERE w.column_name = 'pkh'
+                 AND w.written = staging.value_key(r.pkh)),
+             btrim(r.pkh), '') END                      AS pkh,
+    CASE WHEN staging.blank_to_null(r.bpnt) IS NULL THEN '0' ELSE
+    coalesce(bpnt.code,
+             (SELECT w.code FROM ref.value_alias w WHERE w.column_name = 'bpnt'
+                 AND w.written = staging.value_key(r.bpnt)),
+             btrim(r.bpnt), '') END                     AS bpnt,
+    CASE WHEN staging.blank_to_null(r.pbi) IS NULL THEN '0' ELSE
+    coalesce(pbi.code,
+             (SELECT w.code FROM ref.value_alias w WHERE w.column_name = 'pbi'
+                 AND w.written = staging.value_key(r.pbi)),
+             btrim(r.pbi), '') END                      AS pbi,
     -- 005: 1 when the village was given by name (no code)
-    (nm.codes IS NOT NULL)::int                             AS village_by_name,
+    (nm.codes IS NOT NULL)::int                         AS village_by_name,
     -- 005: how many villages the names match (0, 1, or 2 meaning "more than one"); NULL: a code was given
-    cardinality(nm.codes)                                   AS village_name_matches,
-    staging.blank_to_null(r.nama_provinsi)                  AS nama_provinsi,
-    staging.blank_to_null(r.nama_kabkota)                   AS nama_kabkota,
-    staging.blank_to_null(r.nama_kecamatan)                 AS nama_kecamatan,
-    staging.blank_to_null(r.nama_desa)                      AS nama_desa,
+    cardinality(nm.codes)                               AS village_name_matches,
+    staging.blank_to_null(r.nama_provinsi)              AS nama_provinsi,
+    staging.blank_to_null(r.nama_kabkota)               AS nama_kabkota,
+    staging.blank_to_null(r.nama_kecamatan)             AS nama_kecamatan,
+    staging.blank_to_null(r.nama_desa)                  AS nama_desa,
     r.source_line
 FROM staging.submission_row r
--- (unique keys: each lookup finds at most one row, and is dropped by the planner where unused)
-LEFT JOIN ref.value_alias sex  ON sex.column_name = 'jenis_kelamin'     AND sex.key = r.jenis_kelamin
-LEFT JOIN ref.value_alias hub  ON hub.column_name = 'hubungan_keluarga' AND hub.key = r.hubungan_keluarga
-LEFT JOIN ref.value_alias sta  ON sta.column_name = 'status_keberadaan' AND sta.key = r.status_keberadaan
-LEFT JOIN ref.value_alias pkh  ON pkh.column_name = 'pkh'               AND pkh.key = r.pkh
-LEFT JOIN ref.value_alias bpnt ON bpnt.column_name = 'bpnt'             AND bpnt.key = r.bpnt
-LEFT JOIN ref.value_alias pbi  ON pbi.column_name = 'pbi'               AND pbi.key = r.pbi
+-- (unique keys: each join finds at most one row, and the planner drops the joins a query does not read)
+LEFT JOIN ref.value_alias sex   ON sex.column_name = 'jenis_kelamin' AND sex.written = r.jenis_kelamin
+LEFT JOIN ref.value_alias hub   ON hub.column_name = 'hubungan_keluarga' AND hub.written = r.hubungan_keluarga
+LEFT JOIN ref.value_alias sta   ON sta.column_name = 'status_keberadaan' AND sta.written = r.status_keberadaan
+LEFT JOIN ref.value_alias pkh   ON pkh.column_name = 'pkh' AND pkh.written = r.pkh
+LEFT JOIN ref.value_alias bpnt  ON bpnt.column_name = 'bpnt' AND bpnt.written = r.bpnt
+LEFT JOIN ref.value_alias pbi   ON pbi.column_name = 'pbi' AND pbi.written = r.pbi
 LEFT JOIN LATERAL (
     SELECT CASE WHEN staging.blank_to_null(r.kode_desa) IS NULL AND staging.blank_to_null(r.nama_desa) IS NOT NULL
                 THEN staging.village_codes_by_name(r.nama_provinsi, r.nama_kabkota, r.nama_kecamatan, r.nama_desa)
