@@ -8,7 +8,7 @@ written as are declared, versioned, in ``include/mapping/value_aliases.json``
 — the one place they are listed. Matching ignores case, spaces and
 punctuation (:func:`value_key`).
 
-The staging normalisation (``staging.normalised_row``, migration 010) maps
+The staging normalisation (``staging.normalised_row``, migration 012) maps
 values in the database, for files staged by COPY and by the parser alike,
 through ``ref.value_alias``: :func:`sync` fills that table from the JSON
 (at migration, and before every validation), and keeps the exact JSON of
@@ -36,13 +36,13 @@ MAPPING_FILE = PROJECT_ROOT / "include" / "mapping" / "value_aliases.json"
 # (and Python's turns 'ß' into 'SS'); staging.value_key does exactly this.
 _ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _NOT_KEY = re.compile(r"[^A-Z0-9]+")
-_LOCK_KEY = 71_530_010  # serialises concurrent syncs (a migration and a validation starting together)
+_LOCK_KEY = 71_530_012  # serialises concurrent syncs (a migration and a validation starting together)
 
 
 def value_key(value: str | None) -> str:
     """What a value is matched by: its ASCII letters (upper case) and digits, nothing else.
 
-    The same function as SQL ``staging.value_key`` (migration 010).
+    The same function as SQL ``staging.value_key`` (migration 012).
     """
     return _NOT_KEY.sub("", (value or "").translate(_ASCII_UPPER))
 

@@ -1,4 +1,4 @@
--- 010: district wording for coded values (issue 14).
+-- 012: district wording for coded values (issue 14).
 --
 -- Districts write relationship, presence status, programme flags and sex in
 -- words as often as in codes (KEPALA KELUARGA, ISTRI, DITEMUKAN, YA/TIDAK,
