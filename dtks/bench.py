@@ -434,6 +434,7 @@ def machine_description(eng) -> dict:
 
 # ----------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("DTKS_ARRIVAL_FROM_MTIME", "1")  # the national round is replayed at its simulated arrival
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=5_000_000, help="individual rows in the national round")
     parser.add_argument("--naive-sample", type=int, default=200_000, help="rows the naive baseline processes")

@@ -271,6 +271,15 @@ def cmd_audit_export(args) -> None:
     print(f"{path}  sha256 {sha}")
 
 
+def cmd_landing(args) -> None:
+    from dtks import landing
+    from dtks.config import settings
+    conf = settings()
+    report = landing.landing_report(_engine(), Path(args.landing) if args.landing else conf.landing_dir,
+                                    conf.outbox_dir, args.days)
+    print(landing.format_landing(report))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = cli_input.OneLineParser(prog="dtks", description="DTKS update rounds: ingest, check, merge, measure.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -369,6 +378,10 @@ def build_parser() -> argparse.ArgumentParser:
     aex = sub.add_parser("audit-export", help="a round's audit report: runs, submissions + sha256, checks, outcomes")
     aex.add_argument("round_id", type=round_id, help=ROUND_HELP); aex.add_argument("--out", help="file (default: $DTKS_OUT_DIR/<round>/audit_export_<round>.html)")
     aex.set_defaults(func=cmd_audit_export)
+    lnd = sub.add_parser("landing", help="what waits in landing, what could not be routed or read, and why")
+    lnd.add_argument("--landing", help="landing folder (default: DTKS_LANDING_DIR)")
+    lnd.add_argument("--days", type=int, default=30, help="archived-but-not-routed files of the last N days (default 30)")
+    lnd.set_defaults(func=cmd_landing)
     rq = sub.add_parser("review-queue", help="NIKs sent while active in another district (quarantined for review)")
     rq.add_argument("--round", type=round_id, help=f"only this round: {ROUND_HELP}"); rq.add_argument("--all", action="store_true",
                                                                       help="resolved items too")

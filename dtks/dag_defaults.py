@@ -14,6 +14,9 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
+    # No task may run forever (a hostile file, a stuck lock): past this it is failed and retried.
+    # A national round's largest step (validation of 5 M rows) takes minutes (BENCHMARKS.md).
+    "execution_timeout": timedelta(hours=2),
     # Every try leaves a row in audit.task_run (warehouse); a final failure also
     # e-mails DTKS_ALERT_EMAIL when SMTP is configured (dtks.notify; no personal data).
     "on_success_callback": record_task_outcome,

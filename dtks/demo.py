@@ -12,6 +12,7 @@ the scheduler would at each round's close.
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,6 +47,9 @@ def deliver_round(generated_landing: Path, round_id: str, landing_dir: Path) -> 
 
 
 def run_demo(households_per_district: int = 60) -> Path:
+    # The demo replays three past rounds: each generated file's mtime is its simulated
+    # arrival (production takes the arrival from ctime, which nobody can set back).
+    os.environ.setdefault("DTKS_ARRIVAL_FROM_MTIME", "1")
     conf = settings()
     airflow_env.ensure_metadata_db()
     init_warehouse()

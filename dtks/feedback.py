@@ -7,6 +7,10 @@ rejected, superseded), three files in the outbox::
     <outbox>/<round>/<kabkota>/feedback_<submission_id>.csv           the two row sheets' lines, same columns
     <outbox>/<round>/<kabkota>/feedback_<submission_id>_summary.csv   counts per reason, worst first
 
+A file that landed outside ``<round>/<kabkota>/``, or in a folder that is no
+district code, has no district to read it: its feedback goes to the
+operators' folder ``<outbox>/_operator/`` (same three files).
+
 Each rejected (error) or flagged (warning) row appears once per reason, with
 the row number the district's spreadsheet shows (CSV line / sheet row where
 it starts), the field, the value exactly as sent, the severity, the reason in
@@ -27,6 +31,8 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,10 +59,23 @@ def _safe_part(name: str | None, default: str) -> str:
     return cleaned[:60] or default
 
 
+OPERATOR_FOLDER = "_operator"  # <outbox>/_operator/: feedback on files no district folder can be named for
+
+
 def feedback_paths(outbox: Path, round_id: str | None, kabkota_code: str | None, submission_id: int | str
                    ) -> dict[str, Path]:
-    """The three feedback files of a submission (or of a duplicate upload: ``submission_id="duplicate_<id>"``)."""
-    folder = Path(outbox) / _safe_part(round_id, "no-round") / _safe_part(kabkota_code, "no-district")
+    """The three feedback files of a submission (or of a duplicate upload: ``submission_id="duplicate_<id>"``).
+
+    A file that landed outside ``<round>/<kabkota>/`` (or in a folder that is
+    not a district code) has no district to read its feedback: it goes to the
+    operators' folder ``<outbox>/_operator/``, never to an invented round or
+    district folder.
+    """
+    round_part, district_part = _safe_part(round_id, ""), _safe_part(kabkota_code, "")
+    if round_part and district_part:
+        folder = Path(outbox) / round_part / district_part
+    else:
+        folder = Path(outbox) / OPERATOR_FOLDER
     ident = int(submission_id) if isinstance(submission_id, int) else _safe_part(str(submission_id), "x")
     stem = f"feedback_{ident}"
     return {"xlsx": folder / f"{stem}.xlsx", "csv": folder / f"{stem}.csv",
@@ -182,20 +201,50 @@ def build_duplicate_feedback(conn: sa.Connection, duplicate_id: int) -> Feedback
     return fb
 
 
-def _write_if_changed(path: Path, data: bytes) -> None:
-    if path.exists() and path.read_bytes() == data:
+def _write_if_changed(path: Path, data: bytes, outbox: Path) -> None:
+    """Write a feedback file atomically, safe against links planted in the outbox.
+
+    Districts can write into their outbox folders, so nothing there is
+    trusted: the folders must be real folders (not links), the temporary
+    file gets an unpredictable name created exclusively (``mkstemp``: never
+    an existing file or link), and the rename replaces the name itself, never
+    a link's target.
+    """
+    if _read_regular(path) == data:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    _real_folder(path.parent, outbox)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
     try:
-        with tmp.open("wb") as f:
+        with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # districts read their feedback (mkstemp creates 0600)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)  # a full disk must not keep a half-written file around
         raise
+
+
+def _read_regular(path: Path) -> bytes | None:
+    """The bytes of a regular file at ``path``, not following a link; None if there is none."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        return f.read() if stat.S_ISREG(os.fstat(f.fileno()).st_mode) else None
+
+
+def _real_folder(folder: Path, outbox: Path) -> None:
+    """Create ``folder`` if needed; refuse it if it, or a folder between it and the outbox, is a link."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for part in (folder, *folder.parents):
+        if part == outbox:
+            break
+        if part.is_symlink():
+            raise RuntimeError(f"outbox folder {part} is a symbolic link: feedback not written there")
 
 
 def write_feedback(eng: Engine, submission_id: int, outbox: Path | None = None) -> dict[str, str]:
@@ -215,9 +264,9 @@ def write_duplicate_feedback(eng: Engine, duplicate_id: int, outbox: Path | None
 def _write_files(fb: Feedback, outbox: Path) -> dict[str, str]:
     submission_id = fb.submission["submission_id"]
     paths = feedback_paths(outbox, fb.round_id, fb.submission.get("kabkota_code"), submission_id)
-    _write_if_changed(paths["csv"], csv_bytes(ROW_FIELDS, fb.rows))
-    _write_if_changed(paths["summary_csv"], csv_bytes(SUMMARY_FIELDS, fb.summary))
-    _write_if_changed(paths["xlsx"], xlsx_bytes(fb.submission, fb.round_id, fb.rows, fb.summary))
+    _write_if_changed(paths["csv"], csv_bytes(ROW_FIELDS, fb.rows), outbox)
+    _write_if_changed(paths["summary_csv"], csv_bytes(SUMMARY_FIELDS, fb.summary), outbox)
+    _write_if_changed(paths["xlsx"], xlsx_bytes(fb.submission, fb.round_id, fb.rows, fb.summary), outbox)
     log.info("feedback for submission %s: %d row lines", submission_id, len(fb.rows))
     return {k: str(v) for k, v in paths.items()}
 

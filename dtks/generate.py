@@ -22,7 +22,8 @@ Layout written under ``out_dir``::
     rounds.json                                           the round calendars used
 
 Each landing file's mtime is set to its simulated arrival (manifest
-``submitted_at``), since the pipeline takes file mtime as the received time.
+``submitted_at``), which the pipeline takes as the received time when replaying
+(``DTKS_ARRIVAL_FROM_MTIME=1``, set by the demo; production uses ctime).
 
 Districts export the way their tools do (``EXPORT_FORMATS``, one per
 district, the same every round): comma CSV in UTF-8 with ISO dates;

@@ -10,6 +10,7 @@ name: log lines carry submission ids, district codes and counts.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import json
@@ -60,8 +61,22 @@ _HASH_CHUNK = 1 << 20
 @dataclass(frozen=True)
 class LandedFile:
     path: Path
-    round_id: str
+    round_id: str             # "": the file was not at <landing>/<round>/<kabkota>/
     kabkota_code: str | None  # None: the file was not inside a district folder
+    found_in: str = ""        # the folder it was found in, relative to landing ("" = the landing root)
+    identity: tuple[int, int] | None = None  # (device, inode) discovery saw: what registration may read
+
+    @property
+    def misplaced(self) -> bool:
+        return self.kabkota_code is None
+
+
+class LandingProblem(Exception):
+    """A landed file that cannot be taken in now: it stays in landing, recorded for the operator."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        self.code, self.detail = code, detail
+        super().__init__(f"{code}: {detail}")
 
 
 @dataclass(frozen=True)
@@ -114,9 +129,11 @@ def discover(landing_dir: Path, settle_seconds: float = 0.0) -> list[LandedFile]
             if settle_seconds and now - info.st_mtime < settle_seconds:
                 continue
             parts = path.relative_to(landing_dir).parts
-            round_id = _text(parts[0]) if len(parts) >= 2 else ""
-            kabkota = _text(parts[1]) if len(parts) == 3 else None
-            found.append((info.st_mtime, str(path), LandedFile(path, round_id, kabkota)))
+            placed = len(parts) == 3  # <round>/<kabkota>/<file>: anything else is misplaced
+            round_id = _text(parts[0]) if placed else ""
+            kabkota = _text(parts[1]) if placed else None
+            found.append((info.st_mtime, str(path), LandedFile(path, round_id, kabkota, _text("/".join(parts[:-1])),
+                                                               (info.st_dev, info.st_ino))))
     found.sort(key=lambda f: (f[0], f[1]))
     return [f for _, _, f in found]
 
@@ -141,63 +158,172 @@ def safe_file_name(name: str, limit: int = 120) -> str:
 _MANIFEST_MAX_BYTES = 64 * 1024
 
 
-def _manifest_for(path: Path) -> tuple[Path | None, dict | None]:
-    """The manifest beside a data file: a regular file (never a link), small, JSON."""
+def _manifest_for(path: Path) -> tuple[Path | None, dict | None, tuple | None]:
+    """The manifest beside a data file: a regular file (never a link), small, JSON; and its identity.
+
+    A manifest that exists but cannot be opened (permissions, I/O) raises
+    :class:`LandingProblem`: its data file waits in landing with it.
+    """
     manifest = path.with_name(path.stem + _MANIFEST_SUFFIX)
     try:
         info = manifest.lstat()
     except OSError:
-        return None, None
+        return None, None, None
     if not stat.S_ISREG(info.st_mode):
-        return None, None  # a link or device named like a manifest is not read
+        return None, None, None  # a link or device named like a manifest is not read
+    identity = _identity(info)
     if info.st_size > _MANIFEST_MAX_BYTES:
-        return manifest, {"unreadable_manifest": True}
+        return manifest, {"unreadable_manifest": True}, identity
     try:
-        return manifest, json.loads(manifest.read_text(encoding="utf-8"))
+        with _open_regular(manifest) as f:
+            raw = f.read(_MANIFEST_MAX_BYTES + 1)
+    except FileNotFoundError:
+        return None, None, None
+    except OSError as exc:
+        raise LandingProblem("manifest_unreadable", type(exc).__name__) from exc
+    try:
+        return manifest, json.loads(raw.decode("utf-8")), identity
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return manifest, {"unreadable_manifest": True}
+        return manifest, {"unreadable_manifest": True}, identity
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    """What says "the same file": device, inode, size and modification time."""
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def _open_regular(path: Path):
+    """Open a landed file for reading without following a symbolic link or blocking on a FIFO."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise LandingProblem("file_swapped", "not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename or new name in ``folder`` durable (the directory entry is data too)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _unlink_if_same(path: Path, identity: tuple | None) -> bool:
+    """Remove a landed file only if it is still the file that was archived.
+
+    A district may upload a corrected file under the same name while the
+    first is being registered: that new file is not the archived one, so it
+    stays in landing for the next run instead of being deleted unseen.
+    """
+    try:
+        now = _identity(path.lstat())
+    except FileNotFoundError:
+        return False
+    if identity is not None and now != identity:
+        log.warning("a landed file was replaced while being registered: the new upload stays for the next run")
+        return False
+    path.unlink(missing_ok=True)
+    return True
 
 
 def _archive_copy(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".incoming")
-    shutil.copyfile(source, tmp)
-    with tmp.open("rb") as f:
-        os.fsync(f.fileno())
+    with _open_regular(source) as src, tmp.open("wb") as dst:
+        shutil.copyfileobj(src, dst)
+        dst.flush()
+        os.fsync(dst.fileno())
     os.replace(tmp, target)
-    shutil.copystat(source, target)
+    _fsync_dir(target.parent)
 
 
-def _capture(source: Path, archive_dir: Path) -> tuple[Path, str, int, datetime] | None:
+@dataclass(frozen=True)
+class Captured:
+    intake: Path                  # the copy in <archive>/.intake/, fsynced
+    sha256: str
+    size: int
+    received_at: datetime         # the arrival time recorded (see arrival_time)
+    arrival_source: str
+    file_mtime: datetime          # the modification time as uploaded (kept, never trusted)
+    identity: tuple               # (device, inode, size, mtime_ns) of the landed file copied
+
+
+ARRIVAL_FROM_MTIME_ENV = "DTKS_ARRIVAL_FROM_MTIME"
+
+
+def arrival_time(info: os.stat_result) -> tuple[datetime, str]:
+    """When a landed file arrived: its ctime (the last change of the file in landing).
+
+    Upload tools keep the uploader's modification time (WinSCP, ``sftp -p``,
+    ``rsync -t``), so a file's mtime says nothing about when it came; its
+    ctime is set by the file system when the upload writes (or renames) it
+    and no user can set it back. ``DTKS_ARRIVAL_FROM_MTIME=1`` trusts the
+    mtime instead: only for replaying past rounds from generated files (the
+    demo, the tests, the benchmark), never in production.
+    """
+    if os.environ.get(ARRIVAL_FROM_MTIME_ENV, "").strip() in ("1", "true", "yes"):
+        return datetime.fromtimestamp(info.st_mtime, tz=timezone.utc), "mtime_replay"
+    return datetime.fromtimestamp(info.st_ctime, tz=timezone.utc), "ctime"
+
+
+def _capture(landed: LandedFile, archive_dir: Path) -> Captured | None:
     """Copy a landed file into the archive's intake folder, hashing what is written.
 
     One read of the file gives both the archived bytes and their sha256, so
-    the hash recorded is the hash of the archived copy. None when the file
-    changed while being copied (still being uploaded): it waits for a later run.
+    the hash recorded is the hash of the archived copy. The file is opened
+    without following links, and must be the very file discovery saw (same
+    inode): a link or another file swapped in meanwhile is never read. None
+    when the file changed while being copied (still being uploaded): it waits
+    for a later run. A file that cannot be read raises :class:`LandingProblem`.
     """
-    before = source.stat()
+    try:
+        src = _open_regular(landed.path)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        if exc.errno == errno.ELOOP:
+            raise LandingProblem("file_swapped", "symbolic link") from exc
+        raise LandingProblem("file_unreadable", type(exc).__name__) from exc
     intake = archive_dir / ".intake"
     intake.mkdir(parents=True, exist_ok=True)
     tmp = intake / f"{uuid.uuid4().hex}.part"
     digest = hashlib.sha256()
     size = 0
     try:
-        with source.open("rb") as src, tmp.open("wb") as dst:
-            while chunk := src.read(_HASH_CHUNK):
-                digest.update(chunk)
-                dst.write(chunk)
-                size += len(chunk)
-            dst.flush()
-            os.fsync(dst.fileno())
-        after = source.stat()
+        with src:
+            before = os.fstat(src.fileno())
+            if landed.identity is not None and (before.st_dev, before.st_ino) != landed.identity:
+                raise LandingProblem("file_swapped", "another file than the one discovered")
+            with tmp.open("wb") as dst:
+                while True:
+                    try:
+                        chunk = src.read(_HASH_CHUNK)
+                    except OSError as exc:  # reading the landed file (writing the archive fails the task)
+                        raise LandingProblem("file_unreadable", type(exc).__name__) from exc
+                    if not chunk:
+                        break
+                    digest.update(chunk)
+                    dst.write(chunk)
+                    size += len(chunk)
+                dst.flush()
+                os.fsync(dst.fileno())
+            after = os.fstat(src.fileno())
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)  # no intake copy is left behind, whatever went wrong
         raise
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or size != after.st_size:
         tmp.unlink(missing_ok=True)
         return None
-    os.utime(tmp, ns=(after.st_atime_ns, after.st_mtime_ns))  # the archive keeps the arrival time
-    return tmp, digest.hexdigest(), size, datetime.fromtimestamp(after.st_mtime, tz=timezone.utc)
+    os.utime(tmp, ns=(after.st_atime_ns, after.st_mtime_ns))  # the archive keeps the file's times as uploaded
+    received_at, source = arrival_time(after)
+    return Captured(tmp, digest.hexdigest(), size, received_at, source,
+                    datetime.fromtimestamp(after.st_mtime, tz=timezone.utc), _identity(after))
 
 
 def _record_duplicate(conn: sa.Connection, landed: LandedFile, duplicate_of: int, sha: str, size: int,
@@ -215,31 +341,51 @@ def _record_duplicate(conn: sa.Connection, landed: LandedFile, duplicate_of: int
     )
 
 
+UNROUTED_ARCHIVE = "_unrouted"  # archive folder of files that landed outside <round>/<kabkota>/
+
+
 def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | None = None,
-             kind: str = "district") -> SubmissionRef | None:
+             kind: str = "district", received_at: datetime | None = None,
+             keep_source: bool = False) -> SubmissionRef | None:
     """Record a landed file and move it into the archive. None: content already known.
 
-    The archive copy is made (and fsynced) before the landing file is removed,
-    so a crash at any point leaves the file in at least one of the two places.
+    The archive copy is made (and fsynced, with its folder) before the landing
+    file is removed, so a crash at any point leaves the file in at least one of
+    the two places; and the landing file is removed only if it is still the
+    file that was archived. A file that cannot be read raises
+    :class:`LandingProblem` and is left where it is, with nothing in the
+    archive. ``received_at`` overrides the arrival time (a baseline's date,
+    given by the operator); ``keep_source`` leaves the file where it is (an
+    operator's own file, e.g. ``dtks baseline load FILE``).
     """
     archive_dir = archive_dir or settings().archive_dir
-    # File safety: one read copies the file into the archive and hashes it; a file that
-    # changes meanwhile (still uploading) or vanishes waits; names never leave their folder.
+    # The manifest first: if it cannot be read, nothing is copied and both wait in landing.
     try:
-        captured = _capture(landed.path, archive_dir)
+        manifest_path, manifest, manifest_identity = _manifest_for(landed.path)
+        captured = _capture(landed, archive_dir)
     except FileNotFoundError:
         log.info("a landed file vanished before it was registered: skipped")
         return None
     if captured is None:
         log.info("a landed file changed while being archived (still uploading): left for a later run")
         return None
-    intake, sha, size, received_at = captured
-    manifest_path, manifest = _manifest_for(landed.path)
-    safe_round = safe_file_name(landed.round_id or "no-round")
-    safe_district = safe_file_name(landed.kabkota_code or "no-district")
-    archive_path = archive_dir / safe_round / safe_district / f"{sha[:16]}__{safe_file_name(landed.path.name)}"
+    sha, size = captured.sha256, captured.size
+    if received_at is None:
+        received_at = captured.received_at
+        arrival = {"arrival_source": captured.arrival_source}
+    else:
+        arrival = {"arrival_source": "given"}
+    arrival["file_mtime"] = captured.file_mtime.isoformat()
+    misplaced = kind == "district" and landed.misplaced
+    if misplaced:
+        archive_folder = archive_dir / UNROUTED_ARCHIVE
+    else:
+        archive_folder = archive_dir / safe_file_name(landed.round_id or kind) / safe_file_name(
+            landed.kabkota_code or kind)
+    archive_path = archive_folder / f"{sha[:16]}__{safe_file_name(landed.path.name)}"
     archive_path.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(intake, archive_path)  # archived (content-addressed name) before anything is recorded
+    os.replace(captured.intake, archive_path)  # archived (content-addressed name) before anything is recorded
+    _fsync_dir(archive_path.parent)
     failpoint("register.after_archive_copy")
     with eng.begin() as conn:
         # Two runs registering the same content at once: the second waits, then sees a duplicate.
@@ -252,7 +398,8 @@ def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | N
             sub_id = None
         else:
             from dtks import rounds  # the round a file counts for: by arrival time (dtks.rounds.assign_round)
-            assignment = rounds.assign_round(conn, landed.round_id, received_at) if kind == "district" else None
+            assignment = (rounds.assign_round(conn, landed.round_id, received_at)
+                          if kind == "district" and not misplaced else None)
             round_known = assignment is not None and assignment.round_id is not None
             district_known = landed.kabkota_code is not None and conn.execute(
                 sa.text("SELECT 1 FROM ref.kabkota WHERE code = :k"), {"k": landed.kabkota_code}).first()
@@ -272,28 +419,44 @@ def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | N
             ).scalar_one()
             if assignment is not None:
                 rounds.record_assignment(conn, sub_id, assignment)
-            _event(conn, sub_id, "received", run_id, {"size_bytes": size, "sha256": sha,
+            _event(conn, sub_id, "received", run_id, {"size_bytes": size, "sha256": sha, **arrival,
                                                       **(assignment.detail() if assignment else {})})
             _event(conn, sub_id, "archived", run_id, {"archive_path": str(archive_path)})
-            if kind == "district":
+            if misplaced:
+                _reject(conn, sub_id, SubmissionRejected("file_misplaced", found=misplaced_location(landed)), run_id)
+            elif kind == "district":
                 if not round_known:
-                    _reject(conn, sub_id, SubmissionRejected(assignment.reject_code, round_id=safe_round), run_id)
+                    _reject(conn, sub_id, SubmissionRejected(assignment.reject_code,
+                                                             round_id=safe_file_name(landed.round_id)), run_id)
                 elif not district_known:
-                    _reject(conn, sub_id, SubmissionRejected("district_unknown", district=safe_district), run_id)
+                    _reject(conn, sub_id, SubmissionRejected(
+                        "district_unknown", district=safe_file_name(landed.kabkota_code or "")), run_id)
     failpoint("register.after_commit")
-    # Leave landing only once the archive holds the file (or it was known already).
-    landed.path.unlink(missing_ok=True)
+    # Leave landing only once the archive holds the file (or it was known already), and
+    # only the very file archived: a re-upload under the same name meanwhile stays.
+    if not keep_source:
+        _unlink_if_same(landed.path, captured.identity)
     if manifest_path is not None:
         if sub_id is not None:
             _archive_copy(manifest_path, archive_path.with_name(archive_path.name + _MANIFEST_SUFFIX))
         elif manifest is not None:  # a duplicate's manifest is kept too, by its own content hash
-            tag = hashlib.sha256(manifest_path.read_bytes()).hexdigest()[:16]
+            with _open_regular(manifest_path) as f:
+                tag = hashlib.sha256(f.read(_MANIFEST_MAX_BYTES + 1)).hexdigest()[:16]
             _archive_copy(manifest_path, archive_path.with_name(f"{archive_path.name}.{tag}{_MANIFEST_SUFFIX}"))
-        manifest_path.unlink(missing_ok=True)
+        if not keep_source:
+            _unlink_if_same(manifest_path, manifest_identity)
     if sub_id is None:
         return None
-    return SubmissionRef(sub_id, landed.kabkota_code, assignment.round_id if round_known else landed.round_id,
+    return SubmissionRef(sub_id, landed.kabkota_code if not misplaced else None,
+                         assignment.round_id if round_known else (landed.round_id or None),
                          _text(landed.path.name))
+
+
+def misplaced_location(landed: LandedFile) -> str:
+    """Where a misplaced file was found, as a district officer reads it (folder names only)."""
+    if not landed.found_in:
+        return "<landing>/ (folder utama / the landing root)"
+    return "<landing>/" + "/".join(safe_file_name(part, 40) for part in landed.found_in.split("/")) + "/"
 
 
 def _event(conn: sa.Connection, submission_id: int, event: str, run_id: str, detail: dict | None = None) -> None:
@@ -365,20 +528,24 @@ def _copy_plain_file(conn: sa.Connection, submission_id: int, path: Path, plan: 
             f.seek(plan.data_offset)
             cur.copy_expert(f"COPY pg_temp.file_row_as_sent ({', '.join(raw)}) FROM STDIN WITH (FORMAT csv,"
                             f" DELIMITER E'{delimiter}', ENCODING '{plan.copy_encoding}')", f, size=_HASH_CHUNK)
-    except psycopg2.DataError as exc:
+        blanks = conn.execute(sa.text(f"SELECT count(*) FROM pg_temp.file_row_as_sent WHERE {blank}")).scalar_one()
+        # numbered like the parser: data rows from 1 without blank lines; source_line counts every physical line
+        file_row = "line_no" if blanks == 0 else "row_number() OVER (ORDER BY line_no)"
+        rows = conn.execute(sa.text(
+            f"INSERT INTO staging.submission_row (submission_id, file_row, source_line, {', '.join(STAGED_COLUMNS)})"
+            f" SELECT :sid, {file_row}, :header_lines + line_no, {', '.join(values)}"
+            f" FROM pg_temp.file_row_as_sent" + (f" WHERE NOT {blank}" if blanks else "")),
+            {"sid": submission_id, "header_lines": plan.header_lines}).rowcount
+        conn.execute(sa.text("DROP TABLE pg_temp.file_row_as_sent"))
+    except (psycopg2.Error, sa.exc.DBAPIError) as exc:
+        # Whatever the database refused (a malformed row, too many columns for a table, a row
+        # too big for a page …), the parser reads the file and names the reason. If the
+        # connection itself is gone, the rollback raises and the task is retried.
         attempt.rollback()
-        log.info("submission %s: COPY refused the file (%s); read by the parser instead",
-                 submission_id, getattr(exc, "pgcode", None))
+        code = getattr(getattr(exc, "orig", exc), "pgcode", None)
+        log.info("submission %s: the bulk path refused the file (%s); read by the parser instead",
+                 submission_id, code)
         return None
-    blanks = conn.execute(sa.text(f"SELECT count(*) FROM pg_temp.file_row_as_sent WHERE {blank}")).scalar_one()
-    # numbered like the parser: data rows from 1 without blank lines; source_line counts every physical line
-    file_row = "line_no" if blanks == 0 else "row_number() OVER (ORDER BY line_no)"
-    rows = conn.execute(sa.text(
-        f"INSERT INTO staging.submission_row (submission_id, file_row, source_line, {', '.join(STAGED_COLUMNS)})"
-        f" SELECT :sid, {file_row}, :header_lines + line_no, {', '.join(values)}"
-        f" FROM pg_temp.file_row_as_sent" + (f" WHERE NOT {blank}" if blanks else "")),
-        {"sid": submission_id, "header_lines": plan.header_lines}).rowcount
-    conn.execute(sa.text("DROP TABLE pg_temp.file_row_as_sent"))
     attempt.commit()
     return rows
 
@@ -599,10 +766,11 @@ def load_baseline(eng: Engine, path: Path, run_id: str, received_at: datetime) -
 
     The baseline is the registry as it stood before the first round: it is
     recorded as a submission of kind 'baseline' (archived, hashed) and merged
-    without district checks; re-loading the same file is a no-op.
+    without district checks; re-loading the same file is a no-op. The
+    operator's file is read, never changed or removed: the archive holds the copy.
     """
-    os.utime(path, (received_at.timestamp(), received_at.timestamp()))
-    ref = register(eng, LandedFile(path, "", None), run_id, kind="baseline")
+    ref = register(eng, LandedFile(path, "", None), run_id, kind="baseline", received_at=received_at,
+                   keep_source=True)
     if ref is None:
         return {"status": "already loaded"}
     staged = stage(eng, ref.submission_id, run_id)
@@ -632,14 +800,54 @@ def register_landing(run_id: str, landing_dir: str | Path | None = None,
     conf = settings()
     landing = Path(landing_dir) if landing_dir else conf.landing_dir
     settle = float(os.environ.get("DTKS_LANDING_SETTLE_SECONDS", "0")) if settle_seconds is None else settle_seconds
+    problems: dict[str, LandingProblem] = {}
     for landed in discover(landing, settle):
-        register(eng, landed, run_id, conf.archive_dir)
+        # One file that cannot be read must not stop the others (nor every later run).
+        try:
+            register(eng, landed, run_id, conf.archive_dir)
+        except LandingProblem as why:
+            log.warning("a landed file could not be taken in (%s); it stays in landing: see `dtks landing`", why.code)
+            problems[_text(str(landed.path))] = why
+    record_landing_problems(eng, problems, run_id)
     with eng.connect() as conn:
         rows = conn.execute(sa.text(
             "SELECT submission_id, kabkota_code, round_id, file_name FROM audit.submission"
             " WHERE kind = 'district' AND status IN ('received', 'staged', 'validated')"
             " ORDER BY received_at, submission_id")).all()
     return [SubmissionRef(r.submission_id, r.kabkota_code, r.round_id, r.file_name).to_dict() for r in rows]
+
+
+def record_landing_problems(eng: Engine, problems: dict[str, LandingProblem], run_id: str) -> None:
+    """Keep this run's unreadable landed files in ``audit.landing_problem``; resolve the ones gone.
+
+    When there are new ones and ``DTKS_ALERT_EMAIL`` is set, the operators get
+    one e-mail with the count (no file names: they may hold names or NIKs).
+    """
+    with eng.begin() as conn:
+        known = set(conn.execute(sa.text(
+            "SELECT landing_path FROM audit.landing_problem WHERE resolved_at IS NULL")).scalars())
+        for path, why in problems.items():
+            conn.execute(sa.text(
+                "INSERT INTO audit.landing_problem (landing_path, problem, detail, last_run_id)"
+                " VALUES (:path, :problem, :detail, :run) ON CONFLICT (landing_path) DO UPDATE SET"
+                " problem = excluded.problem, detail = excluded.detail, last_seen_at = now(),"
+                " last_run_id = excluded.last_run_id, resolved_at = NULL"),
+                {"path": path[:2000], "problem": why.code, "detail": why.detail, "run": run_id})
+        conn.execute(sa.text("UPDATE audit.landing_problem SET resolved_at = now()"
+                             " WHERE resolved_at IS NULL AND NOT (landing_path = ANY(:paths))"),
+                     {"paths": [p[:2000] for p in problems]})
+    new = [p for p in problems if p[:2000] not in known]
+    if new:
+        from dtks import notify
+        recipients = notify.alert_recipients()
+        if recipients:
+            try:
+                notify.send_alert(f"[DTKS] {len(new)} landed file(s) could not be read",
+                                  f"<p>{len(new)} new file(s) in the landing folder could not be read and wait"
+                                  " there. Run <code>dtks landing</code> on the pipeline host to see which and why."
+                                  "</p>", recipients)
+            except Exception as exc:  # alerting must never change the run's outcome
+                log.warning("could not send the landing alert (%s)", type(exc).__name__)
 
 
 def district_label(submission: dict) -> str:

@@ -12,8 +12,12 @@ Formats (the content decides, not the file name):
 * XLSX (a zip with ``xl/workbook.xml``): the first worksheet; title rows
   above the header are skipped (the header is the first of the first ten
   rows that maps at least three columns). The archive is checked before
-  anything is expanded: member count, total expanded size and compression
-  ratio (a zip bomb is refused), and no DTD in any XML part.
+  anything is expanded: member count, total expanded size, the size of
+  each part (the shared strings, which openpyxl holds in memory whole,
+  have a small cap of their own) and compression ratio (a zip bomb is
+  refused); then every part, whatever its name, is read to its end: an
+  XML part must be UTF-8 without a DTD or entity declaration. openpyxl
+  itself parses through ``defusedxml`` (installed, and required here).
 * CSV: comma, semicolon, pipe or tab delimited (the delimiter that maps the
   most header columns wins), quoted or not; UTF-8, UTF-8 with BOM, UTF-16
   with BOM or Windows-1252 (chosen by scanning the whole file: a file that
@@ -91,6 +95,13 @@ class Limits:
     max_xlsx_ratio: int = 200               # expanded / compressed, for members over 10 MiB
     max_xlsx_members: int = 500
     max_line_chars: int = 1 << 20           # one CSV line; a row is a few hundred characters
+    # openpyxl holds all of sharedStrings.xml in memory (about 4x its size): 32 MiB is
+    # several hundred thousand distinct names; a bigger district file should come as CSV.
+    max_xlsx_shared_strings_bytes: int = 32 << 20  # DTKS_MAX_XLSX_SHARED_STRINGS_BYTES
+    max_xlsx_part_bytes: int = 512 << 20    # DTKS_MAX_XLSX_PART_BYTES: any one part, expanded
+    # A district file has a few dozen columns; thousands are a wrong export (or an attack
+    # on the database's row size), refused whole before any row is read.
+    max_columns: int = 500                  # DTKS_MAX_COLUMNS
 
     @classmethod
     def from_env(cls) -> "Limits":
@@ -102,6 +113,10 @@ class Limits:
             max_file_bytes=get("DTKS_MAX_FILE_BYTES", cls.max_file_bytes),
             max_rows=get("DTKS_MAX_ROWS", cls.max_rows),
             max_xlsx_expanded_bytes=get("DTKS_MAX_XLSX_EXPANDED_BYTES", cls.max_xlsx_expanded_bytes),
+            max_xlsx_shared_strings_bytes=get("DTKS_MAX_XLSX_SHARED_STRINGS_BYTES",
+                                              cls.max_xlsx_shared_strings_bytes),
+            max_xlsx_part_bytes=get("DTKS_MAX_XLSX_PART_BYTES", cls.max_xlsx_part_bytes),
+            max_columns=get("DTKS_MAX_COLUMNS", cls.max_columns),
         )
 
 
@@ -154,6 +169,11 @@ def missing_columns(positions: dict[str, int]) -> list[str]:
     if names_given:
         missing = [c for c in missing if c not in REQUIRED_UNLESS_NAMED]
     return [f"{c} ({' + '.join(PLACE_NAMES_REQUIRED)})" if c in REQUIRED_UNLESS_NAMED else c for c in missing]
+
+
+def _refuse_too_wide(columns: int, lim: Limits) -> None:
+    if columns > lim.max_columns:
+        raise SubmissionRejected("file_too_many_columns", columns=columns, limit=lim.max_columns)
 
 
 def _require_columns(positions: dict[str, int]) -> None:
@@ -335,6 +355,7 @@ def open_csv(path: Path, lim: Limits | None = None) -> ParsedFile:
             best = max((_map_header(next(csv.reader([nonblank[0]], delimiter=d), [])) for d in _DELIMITERS), key=len)
             raise SubmissionRejected("file_missing_columns", columns=", ".join(missing_columns(best)))
         header_index, delimiter, positions = found
+        _refuse_too_wide(len(next(csv.reader([first[header_index]], delimiter=delimiter), [])), lim)
         _require_columns(positions)
     except SubmissionRejected:
         text.close()
@@ -402,6 +423,8 @@ def bulk_copy_plan(path: Path, lim: Limits | None = None) -> BulkCopyPlan | None
             return None
         index, delimiter, positions = found
         header = next(csv.reader([lines[index]], delimiter=delimiter))
+        if len(header) > lim.max_columns:
+            return None  # the parser refuses it whole, with the reason
     except (UnicodeDecodeError, csv.Error, OSError):
         return None  # the parser decides (and names the reason)
     return BulkCopyPlan(scan.encoding, _COPY_ENCODINGS[scan.encoding], delimiter, len(header), positions,
@@ -448,9 +471,19 @@ def check_xlsx_archive(path: Path, lim: Limits | None = None) -> None:
                 if info.file_size > (10 << 20) and ratio > lim.max_xlsx_ratio:
                     raise SubmissionRejected("file_archive_unsafe",
                                              problem=f"rasio kompresi / compression ratio {ratio:.0f}:1")
+                cap = (lim.max_xlsx_shared_strings_bytes if info.filename.lower().endswith("sharedstrings.xml")
+                       else lim.max_xlsx_part_bytes)
+                if info.file_size > cap:
+                    raise SubmissionRejected("file_archive_unsafe", problem=(
+                        f"bagian {_part_label(info.filename)} {info.file_size} byte, batas {cap} /"
+                        f" part {_part_label(info.filename)} {info.file_size} bytes, limit {cap}"))
             for info in infos:
-                if info.filename.endswith((".xml", ".rels")) and _has_dtd(archive, info):
-                    raise SubmissionRejected("file_archive_unsafe", problem="DTD/ENTITY")
+                # every part, whatever its name: openpyxl follows the workbook's relationships,
+                # so a worksheet may be called sheet1.dat
+                problem = _xml_part_problem(archive, info, cap=max(lim.max_xlsx_part_bytes,
+                                                                   lim.max_xlsx_shared_strings_bytes))
+                if problem:
+                    raise SubmissionRejected("file_archive_unsafe", problem=problem)
     except SubmissionRejected:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, ValueError, NotImplementedError,
@@ -458,26 +491,65 @@ def check_xlsx_archive(path: Path, lim: Limits | None = None) -> None:
         raise SubmissionRejected("file_unreadable") from exc
 
 
-def _has_dtd(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
-    """True if the XML part declares a DTD (Excel never writes one: entity expansion attacks)."""
-    seen = b""
+def _part_label(name: str) -> str:
+    """A part's name as shown in a reason: its last path element, plain characters only."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name.rsplit("/", 1)[-1])[:60]
+
+
+_DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
+_ENCODING_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_UTF16_START = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE,
+                b"\x00<", b"<\x00")
+
+
+def _xml_part_problem(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> str | None:
+    """Why one part of an XLSX is unsafe to parse, or None; the whole part is read (streamed).
+
+    Excel writes every XML part in UTF-8 without a DTD. A part in another
+    encoding could hide a declaration from a byte search, so it is refused
+    too; in UTF-8 a declaration can only appear as these very bytes.
+    Declarations split across two reads are found (the tail is carried).
+    """
+    keep = max(len(d) for d in _DECLARATIONS) - 1
+    carry = b""
+    read = 0
     with archive.open(info) as member:
-        while len(seen) < (64 << 10):
-            chunk = member.read(4096)
-            if not chunk:
-                break
-            seen += chunk
-            # The prolog ends at the first element start tag.
-            match = re.search(rb"<[A-Za-z_]", seen)
-            if match:
-                seen = seen[: match.start()]
-                break
-    return b"<!DOCTYPE" in seen.upper() or b"<!ENTITY" in seen.upper()
+        first = True
+        while chunk := member.read(1 << 20):
+            read += len(chunk)
+            if read > cap:  # the directory lied about the size
+                return f"bagian {_part_label(info.filename)} terlalu besar / part too large"
+            if first:
+                first = False
+                head = chunk.lstrip(codecs.BOM_UTF8)
+                if head.startswith(_UTF16_START):
+                    return f"XML bukan UTF-8 / XML not in UTF-8 ({_part_label(info.filename)})"
+                declared = _ENCODING_DECL.match(head[:200])
+                if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
+                    return f"XML bukan UTF-8 / XML not in UTF-8 ({_part_label(info.filename)})"
+            data = carry + chunk
+            if any(d in data for d in _DECLARATIONS):
+                return f"DTD/ENTITY ({_part_label(info.filename)})"
+            carry = data[-keep:]
+    return None
+
+
+class MissingSafeguard(RuntimeError):
+    """The machine lacks what reading a file safely needs: a fault of the installation, not of the file."""
+
+
+def _require_defusedxml() -> None:
+    """openpyxl parses with defusedxml when it is installed (openpyxl's own advice): make sure it is."""
+    from openpyxl.xml import DEFUSEDXML
+
+    if not DEFUSEDXML:
+        raise MissingSafeguard("defusedxml is not installed: XLSX files are not read without it (requirements.txt)")
 
 
 def open_xlsx(path: Path, lim: Limits | None = None) -> ParsedFile:
     lim = lim or limits()
     check_xlsx_archive(path, lim)
+    _require_defusedxml()
     import openpyxl  # lazily: only XLSX submissions need it
 
     handle = path.open("rb")  # a file object: openpyxl would refuse a name not ending in .xlsx
@@ -504,6 +576,7 @@ def open_xlsx(path: Path, lim: Limits | None = None) -> ParsedFile:
             seen_cells = seen_cells or any(c.strip() for c in cells)
             positions = _map_header(cells)
             if len(positions) >= _MIN_HEADER_COLUMNS:
+                _refuse_too_wide(len(cells), lim)
                 _require_columns(positions)
                 break
             best = max(best, positions, key=len)
@@ -563,7 +636,7 @@ def open_submission(path: Path, lim: Limits | None = None) -> ParsedFile:
         if kind != "csv":
             raise SubmissionRejected("file_format_unsupported", format=kind)
         return open_csv(path, lim)
-    except SubmissionRejected:
+    except (SubmissionRejected, MissingSafeguard):
         raise
     except Exception as exc:  # noqa: BLE001 - whatever the bytes: a reason, not a crash
         if _is_machine_fault(exc):

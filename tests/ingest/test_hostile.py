@@ -112,7 +112,7 @@ def _cases(eng, landing: Path) -> None:
     folderless = landing / "lepas.csv"
     folderless.write_bytes(h.csv_bytes(h.rows_of(h.family(v["3503"], 2, 5, 2))))
     os.utime(folderless, (h.ARRIVAL.timestamp(),) * 2)
-    EXPECTED["file_outside_round_folders"] = ("lepas.csv", "round_unknown")
+    EXPECTED["file_outside_round_folders"] = ("lepas.csv", "file_misplaced")
     h.land_bytes(landing, "9999", "kode_salah.csv", h.csv_bytes(h.rows_of(h.family(v["3503"], 3, 8, 2))))
     EXPECTED["unknown_district_folder"] = ("kode_salah.csv", "district_unknown")
 
