@@ -95,9 +95,9 @@ class Limits:
     max_xlsx_ratio: int = 200               # expanded / compressed, for members over 10 MiB
     max_xlsx_members: int = 500
     max_line_chars: int = 1 << 20           # one CSV line; a row is a few hundred characters
-    # openpyxl holds all of sharedStrings.xml in memory (about 4x its size): 32 MiB is
-    # several hundred thousand distinct names; a bigger district file should come as CSV.
-    max_xlsx_shared_strings_bytes: int = 32 << 20  # DTKS_MAX_XLSX_SHARED_STRINGS_BYTES
+    # openpyxl holds all of sharedStrings.xml in memory (about 4x its size): 16 MiB is
+    # some 300,000 distinct names and addresses; a bigger district file should come as CSV.
+    max_xlsx_shared_strings_bytes: int = 16 << 20  # DTKS_MAX_XLSX_SHARED_STRINGS_BYTES
     max_xlsx_part_bytes: int = 512 << 20    # DTKS_MAX_XLSX_PART_BYTES: any one part, expanded
     # A district file has a few dozen columns; thousands are a wrong export (or an attack
     # on the database's row size), refused whole before any row is read.
