@@ -525,7 +525,7 @@ def _xml_part_problem(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int)
                 if head.startswith(_UTF16_START):
                     return f"XML bukan UTF-8 / XML not in UTF-8 ({_part_label(info.filename)})"
                 declared = _ENCODING_DECL.match(head[:200])
-                if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
+                if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
                     return f"XML bukan UTF-8 / XML not in UTF-8 ({_part_label(info.filename)})"
             data = carry + chunk
             if any(d in data for d in _DECLARATIONS):

@@ -52,3 +52,10 @@ def test_one_thin_dag_per_file(path: Path):
                      and any(getattr(d, "func", d).id == "dag" for d in n.decorator_list
                              if isinstance(getattr(d, "func", d), ast.Name))]
     assert len(dag_functions) == 1
+
+
+def test_every_task_has_an_execution_timeout(dagbag):
+    """No task can run forever on a hostile file or a stuck lock (issue 13 item 5)."""
+    for dag_id in dagbag.dag_ids:
+        for task in dagbag.get_dag(dag_id).tasks:
+            assert task.execution_timeout is not None, f"{dag_id}.{task.task_id} has no execution_timeout"
