@@ -1,4 +1,4 @@
--- 008: files in the landing folder that the pipeline could not take in (issue 13 item 1).
+-- 013: files in the landing folder that the pipeline could not take in (issue 13 item 1).
 --
 -- One unreadable file (mode 600 under another upload account, a manifest
 -- that cannot be opened, a file swapped for a link while being read) must
