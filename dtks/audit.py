@@ -29,6 +29,7 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from dtks.display import wib
 from dtks.identifiers import mask_identifier
 from dtks.spreadsheet_safety import neutralise_formula
 
@@ -306,7 +307,7 @@ def _fmt(v: Any) -> str:
     if v is None:
         return "–"
     if isinstance(v, datetime):
-        return v.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        return wib(v)
     if isinstance(v, (list, tuple)):
         return ",".join(map(str, v)) or "(none)"
     return str(v)
@@ -388,7 +389,7 @@ def _cell(v: Any) -> str:
     if isinstance(v, bool):
         return "ya / yes" if v else "tidak / no"
     if isinstance(v, datetime):
-        return v.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return wib(v, seconds=True)
     if isinstance(v, date):
         return v.isoformat()
     if isinstance(v, Decimal):
@@ -522,7 +523,7 @@ def _export_context(reader: AuditReader, round_id: str) -> dict:
         "r": rnd, "n": reader.counts(round_id), "subs": subs, "runs": reader.task_runs(round_id),
         "districts": reader.districts(round_id), "national": dict(national) if national else None,
         "national_cols": [c for c in national_cols if national is not None and c in national],
-        "database": database, "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "database": database, "generated_at": wib(datetime.now(timezone.utc), seconds=True),
         "c": _cell,
     }
 

@@ -20,6 +20,8 @@ STATUS_LABELS = {  # audit.submission.status -> (Bahasa Indonesia, English)
     "rejected": ("ditolak", "rejected"),
     "superseded": ("digantikan", "superseded"),
     "duplicate": ("duplikat", "duplicate"),
+    "open": ("dibuka", "open"),            # audit.round.status
+    "closed": ("ditutup", "closed"),
 }
 
 
@@ -38,3 +40,37 @@ def status_label(status: str | None) -> str:
     if status in STATUS_LABELS:
         return " / ".join(STATUS_LABELS[status])
     return status or "–"
+
+
+EVENT_LABELS = {  # audit.submission_event.event -> (Bahasa Indonesia, English)
+    "received": ("diterima sistem", "received"),
+    "archived": ("diarsipkan", "archived"),
+    "staged": ("dimuat ke staging", "staged"),
+    "validated": ("diperiksa", "validated"),
+    "merged": ("digabung ke registri", "merged into the registry"),
+    "rejected": ("ditolak", "rejected"),
+    "superseded": ("digantikan kiriman lain", "superseded by another file"),
+    "requeued": ("dijadwalkan ulang", "requeued"),
+}
+
+
+def event_label(event: str | None) -> str:
+    if event in EVENT_LABELS:
+        return " / ".join(EVENT_LABELS[event])
+    return event or "–"
+
+
+def detail_facts(detail) -> list[tuple[str, str]]:
+    """A JSON detail as (name, value) pairs a person can read: nested objects one level deep as
+    ``name: key value, key value``; lists joined by commas."""
+    if not isinstance(detail, dict):
+        return [] if detail in (None, "", {}) else [("", str(detail))]
+
+    def text(value) -> str:
+        if isinstance(value, dict):
+            return ", ".join(f"{k} {text(v)}" for k, v in sorted(value.items()))
+        if isinstance(value, list):
+            return ", ".join(text(v) for v in value)
+        return "–" if value is None else str(value)
+
+    return [(str(k).replace("_", " "), text(v)) for k, v in sorted(detail.items())]

@@ -41,6 +41,8 @@ p.textContent=JSON.stringify({scrollWidth:d.scrollWidth,clientWidth:d.clientWidt
 declaredScroll:declared,wide:wide.slice(0,12),
 iconFont:icon?getComputedStyle(icon).fontFamily:null,iconWidth:icon?icon.getBoundingClientRect().width:null,
 iconFontLoaded:document.fonts.check('900 16px "Font Awesome 6 Free"'),
+idLines:Math.max.apply(null,[0].concat(Array.prototype.map.call(document.querySelectorAll('td.id code'),
+function(c){return c.getClientRects().length;}))),
 smallCellPadding:cell?getComputedStyle(cell).paddingTop:null});document.body.appendChild(p);});</script>"""
 
 

@@ -29,7 +29,7 @@ import json
 import mimetypes
 import os
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlencode
@@ -80,15 +80,14 @@ def _yn(v) -> str:
 
 
 def _ts(v) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, datetime):
-        return v.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-    return str(v)
+    """Stored UTC, shown in WIB with the zone written (dtks.display.wib), to the second for the record."""
+    from dtks.display import wib
+
+    return wib(v, seconds=True)
 
 
-def _js(v) -> str:
-    return json.dumps(v, ensure_ascii=False, sort_keys=True, default=str) if v not in (None, {}) else ""
+def _js(v, indent: int | None = None) -> str:
+    return json.dumps(v, ensure_ascii=False, sort_keys=True, default=str, indent=indent) if v not in (None, {}) else ""
 
 
 CLASS_COLOURS = {"never": "#c62828", "under_50": "#e08e0b", "50_plus": "#2e7d32"}
@@ -162,6 +161,7 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
     """The auditor app. ``engine``: default ``dtks.audit.auditor_engine()`` (created on first use)."""
     from dtks import audit
     from dtks.config import settings
+    from dtks.display import detail_facts, event_label, status_label
 
     if require_login is None:
         require_login = os.environ.get("DTKS_AUDITOR_REQUIRE_LOGIN", "true").lower() not in ("0", "false", "no")
@@ -171,7 +171,8 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined if os.environ.get("DTKS_STRICT_TEMPLATES") else
                              jinja2.Undefined)
-    env.globals.update(num=_num, pct=_pct, idx=_idx, yn=_yn, ts=_ts, js=_js)
+    env.globals.update(num=_num, pct=_pct, idx=_idx, yn=_yn, ts=_ts, js=_js, status=status_label,
+                       event_label=event_label, facts=detail_facts)
     state = {"engine": engine}
 
     def reader() -> audit.AuditReader:

@@ -6,11 +6,15 @@ import socket
 import subprocess
 import threading
 import time
+import re
+import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from dtks import audit
+from tests import browser
 from tests.audit import scenario3
 from tests.builders import SURABAYA
 
@@ -83,3 +87,45 @@ def test_auditor_page_in_headless_chromium(served, tmp_path):
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     if os.environ.get("DTKS_KEEP_SCREENSHOT"):
         shutil.copy(shot, os.environ["DTKS_KEEP_SCREENSHOT"])
+
+
+def _saved(served: str, path: str, tmp_path, data: bytes | None = None) -> Path:
+    """A page of the running app saved as a file (its links resolve against the server through <base>)."""
+    with urllib.request.urlopen(f"{served}{path}", data=data, timeout=30) as resp:
+        text = resp.read().decode("utf-8")
+    page = tmp_path / (re.sub(r"[^a-z0-9]+", "_", path.lower()).strip("_") + ".html")
+    page.write_text(text, encoding="utf-8")
+    return page
+
+
+@browser.needs_chromium
+def test_auditor_pages_fit_1280_px_and_a4_landscape(served, tmp_path, plugin):
+    """Rounds, a submission (lifecycle timeline) and a lineage answer: no sideways overflow, no inner scroll
+    box, on screen at 1280 px and in the print layout; masked NIKs on one line."""
+    css = {f"{plugin.URL_PREFIX}/static/auditor.css":
+           (Path(plugin.__file__).parent / "static" / "auditor.css").read_text(encoding="utf-8")}
+    lineage_form = urllib.parse.urlencode({"identifier": scenario3.scenario.a4.nik}).encode()
+    pages = {"rounds": _saved(served, "/", tmp_path), "submission": _saved(served, "/submissions/2", tmp_path),
+             "lineage": _saved(served, "/lineage", tmp_path, data=lineage_form)}
+    assert audit.mask_identifier(scenario3.scenario.a4.nik) in pages["lineage"].read_text(encoding="utf-8")
+    base = served.split(plugin.URL_PREFIX)[0] + "/"
+    for name, page in pages.items():
+        for print_layout in (False, True):
+            figures = browser.measure(tmp_path, page, 1280, print_layout=print_layout, inline_css=css, base=base)
+            browser.assert_fits(figures)
+            assert figures["idLines"] <= 1, (name, figures)
+    lineage = browser.measure(tmp_path, pages["lineage"], 1280, inline_css=css, base=base)
+    assert lineage["idLines"] == 1                                       # there are masked NIKs, each on one line
+    pdf = browser.print_pdf(tmp_path, pages["submission"].as_uri(), tmp_path / "submission.pdf")
+    assert browser.pdf_pages(pdf)
+
+
+def test_lifecycle_is_a_wib_timeline_with_the_json_behind_a_disclosure(served, tmp_path):
+    html = _saved(served, "/submissions/2", tmp_path).read_text(encoding="utf-8")
+    timeline = re.search(r'<ol class="timeline" id="events">(.*?)</ol>\n</section>', html, re.S).group(1)
+    steps = re.findall(r'<li data-event="([a-z]+)"><div class="when nw">([^<]+)</div>', timeline)
+    assert [e for e, _ in steps][:2] == ["received", "archived"] and len(steps) >= 3
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} WIB", when) for _, when in steps)
+    assert "diterima sistem / received" in timeline and "diarsipkan / archived" in timeline
+    assert timeline.count("<details><summary>JSON</summary><pre>") >= 2 and "sha256" in timeline
+    assert "(UTC)" not in html
