@@ -237,6 +237,10 @@ def _read_regular(path: Path) -> bytes | None:
         return f.read() if stat.S_ISREG(os.fstat(f.fileno()).st_mode) else None
 
 
+class UnsafeOutbox(RuntimeError):
+    """An outbox folder that is a symbolic link: nothing is written through it."""
+
+
 def _real_folder(folder: Path, outbox: Path) -> None:
     """Create ``folder`` if needed; refuse it if it, or a folder between it and the outbox, is a link."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -244,7 +248,7 @@ def _real_folder(folder: Path, outbox: Path) -> None:
         if part == outbox:
             break
         if part.is_symlink():
-            raise RuntimeError(f"outbox folder {part} is a symbolic link: feedback not written there")
+            raise UnsafeOutbox(f"outbox folder {part} is a symbolic link: feedback not written there")
 
 
 def write_feedback(eng: Engine, submission_id: int, outbox: Path | None = None) -> dict[str, str]:
@@ -300,15 +304,27 @@ def write_run_feedback(eng: Engine, run_id: str, submission_ids: list[int], outb
     and for any finished submission still without its feedback files."""
     outbox = Path(outbox or settings().outbox_dir)
     todo = set(finished_submissions(eng, run_id, submission_ids)) | set(_without_feedback(eng, outbox))
-    written = {sid: write_feedback(eng, sid, outbox) for sid in sorted(todo)}
+    unsafe: list[str] = []
+    written = {}
+    for sid in sorted(todo):
+        try:
+            written[sid] = write_feedback(eng, sid, outbox)
+        except UnsafeOutbox as exc:  # one district's tampered folder must not hold back the others' feedback
+            unsafe.append(str(exc))
     with eng.connect() as conn:
         duplicates = conn.execute(sa.text(
             "SELECT duplicate_id, round_folder, kabkota_folder FROM audit.duplicate_upload ORDER BY duplicate_id")).all()
     dup_written = [d.duplicate_id for d in duplicates
                    if not feedback_paths(outbox, d.round_folder, d.kabkota_folder,
                                          f"duplicate_{d.duplicate_id}")["csv"].exists()]
-    for duplicate_id in dup_written:
-        write_duplicate_feedback(eng, duplicate_id, outbox)
+    for duplicate_id in list(dup_written):
+        try:
+            write_duplicate_feedback(eng, duplicate_id, outbox)
+        except UnsafeOutbox as exc:
+            dup_written.remove(duplicate_id)
+            unsafe.append(str(exc))
+    if unsafe:
+        raise UnsafeOutbox("; ".join(sorted(set(unsafe))) + " (every other feedback file was written)")
     return {"feedback_files": len(written) + len(dup_written), "submissions": sorted(written),
             "duplicates": dup_written}
 

@@ -243,6 +243,12 @@ def test_planted_links_in_the_outbox_never_redirect_a_write(wh, dirs, tmp_path):
     with pytest.raises(RuntimeError, match="symbolic link"):
         feedback.write_feedback(wh, ids[0], dirs["outbox"])
     assert list(elsewhere.iterdir()) == []
+    # ... and it holds back no other district's feedback: the run writes theirs, then says what it refused
+    h.land_bytes(dirs["landing"], "3502", "baik.csv", _good(wh, "3502", 2))
+    with pytest.raises(RuntimeError, match="every other feedback file was written"):
+        h.run_pipeline(wh, dirs, run_id="run-2")
+    assert list(dirs["outbox"].glob(f"{h.ROUND}/3502/feedback_*.csv"))
+    assert list(elsewhere.iterdir()) == []
 
 
 # ----------------------------------------------------------------- item 10
