@@ -49,8 +49,10 @@ SEVERITY_LABEL = {"critical": "berkas ditolak / file refused", "error": "baris d
                   "warning": "peringatan / warning"}
 WHAT_TO_DO = {
     "critical": "Perbaiki berkas lalu kirim ulang seluruh berkas. / Correct the file and send the whole file again.",
-    "error": "Perbaiki baris ini di berkas Anda dan kirim ulang pada putaran ini. / "
-             "Correct this row in your file and send it again in this round.",
+    # the rule's own message says how (fix a digit, coordinate a move, ...); this says what happens next
+    "error": "Baris ini tidak masuk DTKS. Ikuti petunjuk pada kolom alasan, lalu kirim ulang baris ini pada "
+             "putaran ini. / This row did not enter DTKS. Follow the reason's advice, then send the row again "
+             "in this round.",
     "warning": "Periksa baris ini; baris sudah diterima, perbaiki bila memang salah. / "
                "Check this row; it was accepted, correct it only if it is wrong.",
 }

@@ -147,7 +147,7 @@ def test_feedback_workbook_for_the_district_officer(run):
     assert set(errors) == {(2, "nama_invalid"), (3, "birth_date_invalid"), (4, "village_unknown")}
     # the row as the district's spreadsheet numbers it (header on row 1), and the value as sent
     assert errors[(2, "nama_invalid")][0] == 3 and errors[(2, "nama_invalid")][3] == "'=1+1"
-    assert errors[(2, "nama_invalid")][7].startswith("Perbaiki baris ini")
+    assert errors[(2, "nama_invalid")][7].startswith("Baris ini tidak masuk DTKS. Ikuti petunjuk")
     assert [(r[8], r[4]) for r in list(wb["Peringatan"].iter_rows(values_only=True))[1:]] == [
         (5, "household_size_jump")]
     assert set(sent) == set(errors) | {(5, "household_size_jump")}
