@@ -26,7 +26,8 @@ from openpyxl.styles import Font, PatternFill
 from dtks.metrics import DISTRICT_COLUMNS
 from dtks.report_charts import (  # noqa: F401 - the charts' names are part of this module's API
     CLASS_COLOURS, CLASS_LABELS, INDEX_THRESHOLDS, MAP_BANDS, class_bars_svg, coverage_strip_svg, district_anchor,
-    map_band, province_map_svg, province_trend_svg, trend_svg)
+    map_band, pct, province_map_svg, province_trend_svg, trend_svg)
+from dtks.report_charts import by_place as _by_place
 from dtks.spreadsheet_safety import neutralise_formula
 from dtks.display import wib
 from dtks.workbook import deterministic_xlsx
@@ -73,10 +74,6 @@ def _f(v) -> float | None:
     return None if v is None else float(v)
 
 
-def pct(v, digits: int = 1) -> str:
-    return "–" if v is None else f"{float(v) * 100:.{digits}f}%"
-
-
 def num(v) -> str:
     if v is None:
         return "–"
@@ -106,10 +103,6 @@ def _plain(v) -> str:
 
 def _get(obj, key):
     return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
-
-
-def _by_place(districts: list[dict]) -> list[dict]:
-    return sorted(districts, key=lambda d: (str(d.get("province_code") or ""), str(d.get("kabkota_code") or "")))
 
 
 def _atomic(path: Path):

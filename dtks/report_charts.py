@@ -22,11 +22,7 @@ def pct(v, digits: int = 1) -> str:
     return "–" if v is None else f"{float(v) * 100:.{digits}f}%"
 
 
-def _f(v) -> float | None:
-    return None if v is None else float(v)
-
-
-def _by_place(districts: list[dict]) -> list[dict]:
+def by_place(districts: list[dict]) -> list[dict]:
     return sorted(districts, key=lambda d: (str(d.get("province_code") or ""), str(d.get("kabkota_code") or "")))
 
 
@@ -48,7 +44,7 @@ def coverage_strip_svg(districts: list[dict], provinces: list[dict]) -> Markup:
     tick, 70%/75% lines, and the province's lowest district named on the right."""
     names = {str(p.get("province_code")): p.get("province_name") for p in provinces}
     groups: dict[str, list[dict]] = {}
-    for d in _by_place(districts):
+    for d in by_place(districts):
         names.setdefault(str(d.get("province_code")), d.get("province_name"))
         groups.setdefault(str(d.get("province_code")), [])
         if d.get("coverage_24m") is not None:
@@ -107,7 +103,7 @@ def class_bars_svg(districts: list[dict], provinces: list[dict]) -> Markup:
     """One stacked bar per province: its expected districts by update class (never / < 50% / ≥ 50%)."""
     names = {str(p.get("province_code")): p.get("province_name") for p in provinces}
     counts: dict[str, dict[str, int]] = {}
-    for d in _by_place(districts):
+    for d in by_place(districts):
         if not d.get("expected"):
             continue
         code = str(d.get("province_code"))
