@@ -130,3 +130,53 @@ def test_a_successor_list_naming_a_code_the_edition_lacks_is_refused(tmp_path, s
         f.write("35.01.03.2001,35.30.03.2001\n")
     with pytest.raises(ValueError, match=r"row 28: 3501032001 → 3530032001"):
         reference.read_edition(broken)
+
+
+def _edition_effective(tmp_path, split_folder, effective_on: str):
+    import json
+    import shutil
+
+    folder = tmp_path / f"{split.NAME}-{effective_on}"
+    shutil.copytree(split_folder, folder)
+    (folder / "edition.json").write_text(json.dumps({"effective_on": effective_on}), encoding="utf-8")
+    return folder
+
+
+def _baseline_in_a_moved_village(wh, tmp_path, received_at):
+    from datetime import date
+
+    from dtks import ingest
+    from tests.builders import person, write_csv
+
+    p = person("350101", "3501012001", 1, 1, "PRIYO", "L", date(1980, 3, 4), "1", "2026-06-01")
+    ingest.load_baseline(wh, write_csv(tmp_path / "baseline.csv", [p.row()]), "test-baseline", received_at)
+    return p
+
+
+def test_an_edition_cannot_rewrite_history_behind_a_later_record(wh, split_folder, tmp_path):
+    from datetime import datetime
+
+    from tests.builders import WIB
+
+    _baseline_in_a_moved_village(wh, tmp_path, datetime(2026, 9, 2, 9, 0, tzinfo=WIB))   # after 1 Sep
+    with pytest.raises(reference.EditionRefused, match="received later .*2026-09-02 09:00 WIB"):
+        reference.load_reference(wh, split_folder)
+    assert reference.current_edition(wh)[0] == DEFAULT          # nothing of the load stayed
+    assert current_codes(wh)[0] is None
+
+
+def test_an_edition_taking_effect_inside_a_closed_round_is_refused(wh, split_folder, tmp_path):
+    from datetime import datetime
+
+    from dtks import rounds
+    from tests.builders import WIB
+
+    _baseline_in_a_moved_village(wh, tmp_path, datetime(2026, 7, 31, 9, 0, tzinfo=WIB))
+    rounds.create_round(wh, rounds.default_round("2026-08"))
+    rounds.close_round(wh, "2026-08")                             # closes at the end of 17 Aug
+    with pytest.raises(reference.EditionRefused, match="inside round\\(s\\) 2026-08, which are already closed"):
+        reference.load_reference(wh, _edition_effective(tmp_path, split_folder, "2026-08-10"))
+    assert reference.current_edition(wh)[0] == DEFAULT
+    # effective after the close: loaded, the person re-attributed
+    loaded = reference.load_reference(wh, split_folder)
+    assert (loaded.edition, loaded.persons_recoded) == (split.NAME, 1)

@@ -300,10 +300,10 @@ def test_report_and_auditor_page_show_the_new_district(story, tmp_path):
     from dtks import audit
 
     html = (story["dirs"]["out"] / R2 / "report.html").read_text(encoding="utf-8")
-    assert 'id="new-districts"' in html
+    assert 'id="new-districts"' in html and 'href="#new-districts"' in html
     assert "3530 Kabupaten Pacitan Barat: baru sejak\n2026-09-01, dimekarkan dari 3501 Kabupaten Pacitan" in html
     assert "new since 2026-09-01, split from 3501 Kabupaten Pacitan" in html
-    assert 'id="new-districts"' not in story["r1_report"]
+    assert 'new-districts' not in story["r1_report"]
     from fastapi.testclient import TestClient
 
     app = load_plugin_module().create_app(engine=audit.auditor_engine(story["url"]), require_login=False)
