@@ -1,7 +1,10 @@
 """Read a district's file (CSV or XLSX) as a stream of canonical rows.
 
 Nothing is repaired: values are passed on as sent (trimmed), so the checks
-can report exactly what the district wrote. What cannot be read at all
+can report exactly what the district wrote. Coded values written in words
+(``KEPALA KELUARGA``, ``DITEMUKAN``, ``YA`` …) are staged as sent too: the
+staging view reads them as codes through the declared mapping
+(:mod:`dtks.value_mapping`), the same for files COPYed in bulk. What cannot be read at all
 raises :class:`~dtks.reasons.SubmissionRejected` with a reason code — and
 nothing else: whatever the bytes, the parser either yields rows or rejects
 the file with a reason (``tests/ingest/test_property.py`` feeds it random
