@@ -1,7 +1,8 @@
 """Create or update the warehouse login the auditor page uses (run by deploy/init.sh).
 
-A LOGIN role, member of the read-only, masked ``dtks_auditor`` role that the
-warehouse migrations create, so the Airflow api-server (where the auditor page
+A LOGIN role, member of the read-only, masked ``dtks_auditor`` role and of
+``dtks_lineage`` (recorded, rate-limited lineage lookups) that the warehouse
+migrations create, so the Airflow api-server (where the auditor page
 runs) never holds the pipeline's own credentials: ``DTKS_AUDITOR_WAREHOUSE_URL``
 connects as this user.
 
@@ -20,6 +21,8 @@ import sys
 import sqlalchemy as sa
 
 AUDITOR_ROLE = "dtks_auditor"
+LINEAGE_ROLE = "dtks_lineage"
+PIPELINE_ROLE = "dtks_pipeline"
 
 
 def ensure_auditor_login(eng: sa.Engine, user: str, password: str) -> bool:
@@ -35,9 +38,25 @@ def ensure_auditor_login(eng: sa.Engine, user: str, password: str) -> bool:
         # psycopg2 binds the password client-side, so it is never spliced into the SQL text by hand.
         conn.exec_driver_sql(f'ALTER ROLE "{user}" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %s',
                              (password,))
-        conn.exec_driver_sql(f'GRANT {AUDITOR_ROLE} TO "{user}"')
+        conn.exec_driver_sql(f'GRANT {AUDITOR_ROLE}, {LINEAGE_ROLE} TO "{user}"')
+        # A seatbelt only: any session may SET it off again. What makes the login
+        # read-only is that it holds no write privilege (dtks_lineage's recorded,
+        # rate-limited lookup request is its one write) and no TEMP (below).
         conn.exec_driver_sql(f'ALTER ROLE "{user}" SET default_transaction_read_only = on')
+        revoke_temp_from_public(conn)
     return created
+
+
+def revoke_temp_from_public(conn: sa.Connection) -> None:
+    """No temporary tables for PUBLIC (so not for auditors) in this database; the pipeline's roles get TEMP back.
+
+    Database privileges are not copied by CREATE DATABASE ... TEMPLATE, so this
+    runs on every init rather than in a migration.
+    """
+    db = conn.execute(sa.text("SELECT current_database()")).scalar()
+    conn.exec_driver_sql(f'REVOKE TEMPORARY ON DATABASE "{db}" FROM PUBLIC')
+    if conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": PIPELINE_ROLE}).scalar():
+        conn.exec_driver_sql(f'GRANT TEMPORARY ON DATABASE "{db}" TO {PIPELINE_ROLE}')
 
 
 def main() -> int:

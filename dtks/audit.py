@@ -8,9 +8,16 @@ migration 003; the auditor page (``plugins/dtks_auditor``) reads them through
 the ``dtks_auditor`` database role (:func:`auditor_engine`), so unmasked
 registry data cannot reach it even by mistake.
 
-Masking rules (the same in SQL, ``audit.mask_identifier`` / ``audit.name_initials``):
-NIK and KK numbers keep the 4-digit region prefix and the last two digits
-(``3171**********01``), names are shown by initials (``B. A.``).
+Masking rules (the same in SQL, ``audit.mask_nik`` / ``audit.name_initials`` /
+``audit.mask_file_name``): in auditor views NIK and KK numbers keep the 4-digit
+region prefix only (``3171************``; the rest encodes birth date, sex and
+a serial), names are shown by initials (``B. A.``), file names without names
+or NIK-like numbers (``perbaikan NIK ****************.csv``). NIK-like numbers
+in free text are scrubbed to ``3171**********01``.
+
+Lineage lookups by auditors are requests recorded in ``audit.lineage_lookup``
+(migration 009): a committed request first, then the masked answer, within an
+hourly limit per login, by members of ``dtks_lineage`` only.
 """
 
 from __future__ import annotations
@@ -30,16 +37,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dtks.display import wib
-from dtks.identifiers import mask_identifier
+from dtks.identifiers import mask_file_name, mask_identifier, mask_nik
 from dtks.spreadsheet_safety import neutralise_formula
 
 __all__ = [
-    "AUDITOR_ROLE", "mask_identifier", "initials", "scrub_identifiers", "mask_value_sent", "auditor_engine",
+    "AUDITOR_ROLE", "LINEAGE_ROLE", "mask_identifier", "mask_nik", "mask_file_name", "initials", "scrub_identifiers", "mask_value_sent", "auditor_engine",
     "AuditReader", "lineage", "format_lineage", "task_result_counts", "render_audit_export",
     "write_audit_export",
 ]
 
 AUDITOR_ROLE = "dtks_auditor"
+LINEAGE_ROLE = "dtks_lineage"   # may look up one NIK/KK at a time, recorded and rate-limited
 ROUND_ID = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 DISTRICT_CODE = re.compile(r"^[0-9]{4}$")
 
@@ -74,7 +82,7 @@ def mask_value_sent(field: str | None, value: str | None) -> str | None:
         return None
     field = (field or "").strip().lower()
     if field in ("nik", "no_kk", "id_dtks"):
-        return mask_identifier(value)
+        return mask_nik(value)
     if field in ("nama", "nama_ibu_kandung"):
         return initials(value)
     if field in _CODE_FIELDS:
@@ -98,7 +106,7 @@ def mask_record(header: list[str], row: list[str]) -> list[str]:
         h = names[i] if i < len(names) else ""
         text = "" if cell is None else str(cell)
         if re.search(r"(^|_)(nik|kk|no_kk|nomor_kk|nomor_nik|id_dtks)($|_)", h):
-            out.append(mask_identifier(text))
+            out.append(mask_nik(text))
         elif _PERSONAL_NAME_HEADER.search(h):
             out.append(initials(text))
         elif re.search(r"value|nilai", h):
@@ -153,10 +161,10 @@ class AuditReader:
         return self._q("""
             SELECT r.round_id, r.opens_on, r.cutoff_on, r.grace_days, r.penetapan_on, r.status,
                    (SELECT count(*) FROM audit.round_expected_district e WHERE e.round_id = r.round_id) AS expected,
-                   (SELECT count(*) FROM audit.submission s WHERE s.round_id = r.round_id) AS submissions,
-                   (SELECT count(*) FROM audit.submission s WHERE s.round_id = r.round_id AND s.status = 'merged')
+                   (SELECT count(*) FROM audit.submission_masked s WHERE s.round_id = r.round_id) AS submissions,
+                   (SELECT count(*) FROM audit.submission_masked s WHERE s.round_id = r.round_id AND s.status = 'merged')
                        AS merged,
-                   (SELECT count(*) FROM audit.submission s WHERE s.round_id = r.round_id AND s.status = 'rejected')
+                   (SELECT count(*) FROM audit.submission_masked s WHERE s.round_id = r.round_id AND s.status = 'rejected')
                        AS rejected,
                    n.accepted_districts, n.reporting_rate, n.on_time_rate, n.coverage_24m, n.acceptance_rate,
                    n.computed_at
@@ -204,7 +212,7 @@ class AuditReader:
                        coalesce(sum(rows_quarantined), 0) AS rows_quarantined,
                        coalesce(sum(rows_warned), 0) AS rows_warned,
                        coalesce(sum(size_bytes), 0) AS bytes_received
-                FROM audit.submission WHERE round_id = :r"""), {"r": round_id}).mappings().one()
+                FROM audit.submission_masked WHERE round_id = :r"""), {"r": round_id}).mappings().one()
             expected = conn.execute(sa.text(
                 "SELECT count(*) FROM audit.round_expected_district WHERE round_id = :r"), {"r": round_id}).scalar()
         return {"expected": expected, **dict(row)}
@@ -219,7 +227,7 @@ class AuditReader:
                  WHERE v.submission_id = s.submission_id) AS checks_run,
                (SELECT count(*) FROM audit.validation_result v
                  WHERE v.submission_id = s.submission_id AND NOT v.success) AS checks_failed
-        FROM audit.submission s LEFT JOIN ref.kabkota k ON k.code = s.kabkota_code"""
+        FROM audit.submission_masked s LEFT JOIN ref.kabkota k ON k.code = s.kabkota_code"""
 
     def submissions(self, round_id: str | None, province: str | None = None,
                     district: str | None = None) -> list[dict]:
@@ -236,7 +244,7 @@ class AuditReader:
 
     def submission_events(self, submission_id: int) -> list[dict]:
         return self._q("""
-            SELECT event_id, event, at, run_id, detail FROM audit.submission_event
+            SELECT event_id, event, at, run_id, detail FROM audit.submission_event_masked
             WHERE submission_id = :sid ORDER BY at, event_id""", sid=submission_id)
 
     def validation_results(self, submission_id: int) -> list[dict]:
@@ -272,10 +280,10 @@ class AuditReader:
         """Task runs of a round (its own or of runs that touched its submissions), or of one submission's runs."""
         return self._q("""
             WITH touched AS (
-                SELECT e.run_id FROM audit.submission_event e JOIN audit.submission s USING (submission_id)
+                SELECT e.run_id FROM audit.submission_event_masked e JOIN audit.submission_masked s USING (submission_id)
                 WHERE (CAST(:r AS text) IS NOT NULL AND s.round_id = :r) OR s.submission_id = :sid
                 UNION
-                SELECT s.registered_by_run FROM audit.submission s
+                SELECT s.registered_by_run FROM audit.submission_masked s
                 WHERE (CAST(:r AS text) IS NOT NULL AND s.round_id = :r) OR s.submission_id = :sid
             )
             SELECT t.task_run_id, t.run_id, t.dag_id, t.task_id, t.map_index, t.round_id, t.started_at, t.ended_at,
@@ -288,9 +296,31 @@ class AuditReader:
             ORDER BY t.started_at, t.task_run_id""", r=round_id, sid=submission_id)
 
     # lineage
-    def lineage(self, identifier: str) -> list[dict]:
-        """Masked lineage of one NIK or KK (registry.lineage_masked: the auditor gives the number, sees it masked)."""
-        return self._q("SELECT * FROM registry.lineage_masked(:i)", i=identifier.strip())
+    def lineage_lookup(self, identifier: str, asked_by: str | None = None) -> tuple[list[dict], list[dict]]:
+        """Masked lineage of one NIK or KK and its attempts that never reached the registry.
+
+        Two transactions as ``dtks_lineage``: the request is recorded and
+        committed (refused past the hourly limit), then the answer is read for
+        that committed request only. ``asked_by``: the person, as the page's
+        login names them (the database login is recorded in any case).
+        """
+        identifier = identifier.strip()
+        with self.eng.connect() as conn:
+            with conn.begin():
+                # the login's sessions default to read-only; the request is its only possible write
+                conn.execute(sa.text("SET TRANSACTION READ WRITE"))
+                conn.execute(sa.text(f"SET LOCAL ROLE {LINEAGE_ROLE}"))
+                lookup_id = conn.execute(sa.text("SELECT registry.lineage_request(:i, :who)"),
+                                         {"i": identifier, "who": asked_by}).scalar()
+            with conn.begin():
+                conn.execute(sa.text(f"SET LOCAL ROLE {LINEAGE_ROLE}"))
+                events = _rows(conn, "SELECT * FROM registry.lineage_masked(:l, :i)", l=lookup_id, i=identifier)
+                attempts = _rows(conn, "SELECT * FROM registry.attempts_masked(:l, :i)", l=lookup_id, i=identifier)
+        return events, attempts
+
+    def lineage(self, identifier: str, asked_by: str | None = None) -> list[dict]:
+        """Masked registry lineage of one NIK or KK (one recorded lookup; see :meth:`lineage_lookup`)."""
+        return self.lineage_lookup(identifier, asked_by)[0]
 
 
 # ---------------------------------------------------------------- lineage for engineers (CLI)
@@ -300,7 +330,18 @@ def lineage(eng: Engine, identifier: str) -> list[dict]:
     if not re.fullmatch(r"[0-9]{16}", identifier):
         raise ValueError("give a 16-digit NIK or KK number")
     with eng.connect() as conn:
-        return _rows(conn, "SELECT * FROM registry.lineage_of(:i)", i=identifier)
+        events = _rows(conn, "SELECT * FROM registry.lineage_of(:i)", i=identifier)
+        attempts = _rows(conn, "SELECT * FROM registry.attempts_of(:i)", i=identifier)
+    # Attempts that never reached the registry (quarantined rows, files rejected whole), in time order.
+    rows = events + [{
+        "record_type": "attempt", "nik": a["nik"], "no_kk": a["no_kk"], "nama_initials": a["nama_initials"],
+        "event": a["attempt"], "version_no": None, "changed_columns": None, "reasons": a["reasons"],
+        "event_at": a["event_at"], "submission_id": a["submission_id"], "submission_kind": "district",
+        "round_id": a["round_id"], "submitted_by_kabkota": a["submitted_by_kabkota"],
+        "submitted_by_kabkota_name": a["submitted_by_kabkota_name"], "file_name": a["file_name"],
+        "file_row": a["file_row"], "file_sha256": a["file_sha256"], "suite_name": None, "suite_version": None,
+        "merge_run_id": a["run_id"]} for a in attempts]
+    return sorted(rows, key=lambda r: (r["event_at"], r["record_type"] == "attempt"))
 
 
 def _fmt(v: Any) -> str:
@@ -328,10 +369,14 @@ def format_lineage(rows: list[dict], identifier: str) -> str:
     for r in rows:
         suite = f"{r['suite_name']}@{r['suite_version']}" if r.get("suite_name") else (
             "baseline (no row suite)" if r.get("submission_kind") == "baseline" else "–")
-        changed = ("(new)" if r["event"] == "inserted" else _fmt(r.get("changed_columns")))
+        if r["record_type"] == "attempt":
+            changed = "reasons: " + _fmt(r.get("reasons"))
+        else:
+            changed = ("(new)" if r["event"] == "inserted" else _fmt(r.get("changed_columns")))
         table.append((
             _fmt(r["event_at"]), r["record_type"], ident(r["nik"]), ident(r["no_kk"]), r.get("nama_initials") or "",
-            r["event"], str(r["version_no"]), changed, r.get("round_id") or r.get("submission_kind") or "–",
+            r["event"], "–" if r["version_no"] is None else str(r["version_no"]), changed,
+            r.get("round_id") or r.get("submission_kind") or "–",
             f"{r['submitted_by_kabkota']} {r['submitted_by_kabkota_name']}" if r.get("submitted_by_kabkota") else "–",
             f"#{r['submission_id']}", f"{r['file_name']}:{r['file_row']}", suite, r.get("merge_run_id") or "–",
         ))

@@ -39,6 +39,7 @@ from sqlalchemy.engine import Engine
 
 from dtks.config import settings
 from dtks.display import status_label, wib
+from dtks.identifiers import mask_file_name
 from dtks.validation import FILE_SUITE_FILE, ROW_SUITE_FILE, SuiteSpec, build_gx_suite, load_suite_spec, \
     stored_suite_spec
 
@@ -315,7 +316,7 @@ def _index_html(round_id: str, subs: list[dict], results: list[dict], pages: dic
             "<tr>"
             f"<td>{sid}</td><td>{e(s.get('kabkota_code') or '–')}<br>"
             f"<span class=muted>{e(s.get('kabkota_name') or '')}</span></td>"
-            f"<td>{e(s['file_name'])}<br><code>sha256 {e(s['sha256'][:16])}…</code></td>"
+            f"<td>{e(mask_file_name(s['file_name']))}<br><code>sha256 {e(s['sha256'][:16])}…</code></td>"
             f"<td>{e(wib(s['received_at']))}</td><td class={status_class}>{e(status_label(s['status']))}"
             f"{'<br><code>' + e(s['reject_reason']) + '</code>' if s.get('reject_reason') else ''}</td>"
             f"{counts}"

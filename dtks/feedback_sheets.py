@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 
 from dtks.spreadsheet_safety import neutralise_formula
 from dtks.display import wib
+from dtks.identifiers import mask_file_name
 from dtks.workbook import deterministic_xlsx
 
 # One column list for the two row sheets (errors, warnings) and the CSV twin: (key, one-row bilingual header).
@@ -116,7 +117,8 @@ def overview(submission: dict, round_id: str | None, rows: list[dict]) -> list[t
         ("Putaran", "Round", round_id or ""),
         ("Waktu diterima", "Arrived", wib(s.get("received_at")) if s.get("received_at") else ""),
         ("Hasil", "Outcome", outcome_sentence(s, rows)),
-        ("Nama berkas", "File name", s.get("file_name") or ""),
+        # masked like every file name shown to people: districts name files after the person (NIK, name)
+        ("Nama berkas", "File name", mask_file_name(s.get("file_name"))),
         ("ID kiriman", "Submission id", s["submission_id"]),
         ("SHA-256 berkas", "File SHA-256", s.get("sha256") or ""),
         ("Baris dikirim", "Rows sent", count("rows_in")),

@@ -107,3 +107,57 @@ def mask_identifier(value: str | None) -> str:
     if len(value) <= 6:
         return "*" * len(value)
     return value[:4] + "*" * (len(value) - 6) + value[-2:]
+
+
+def mask_nik(value: str | None) -> str:
+    """`3171************`: the region prefix only (auditor views; same rule as SQL ``audit.mask_nik``).
+
+    The rest of a NIK encodes birth date, sex and a serial: shown next to a
+    birth year or sex, even two more digits narrow a person to a few thousand
+    candidates.
+    """
+    if not value:
+        return ""
+    if len(value) <= 6:
+        return "*" * len(value)
+    return value[:4] + "*" * (len(value) - 4)
+
+
+# Words a file name shown to people may keep (same list as SQL audit.file_name_words()).
+FILE_NAME_WORDS = frozenset((
+    "dtks", "data", "perbaikan", "revisi", "rev", "koreksi", "update", "pemutakhiran", "putaran", "round", "kab",
+    "kabupaten", "kota", "kabkota", "final", "nik", "kk", "kiriman", "file", "berkas", "baseline", "feedback",
+    "umpan", "balik", "susulan", "baru", "lama", "copy", "salinan", "v", "individu", "keluarga", "art", "ruta",
+    "export", "ekspor", "sheet", "manifest", "part", "bagian", "jan", "feb", "mar", "apr", "mei", "may", "jun",
+    "jul", "agu", "aug", "agt", "sep", "okt", "oct", "nov", "des", "dec", "januari", "februari", "maret", "april",
+    "juni", "juli", "agustus", "september", "oktober", "november", "desember", "csv", "xlsx", "xls", "json", "zip",
+))
+_FILE_EXT = re.compile(r"(\.[A-Za-z0-9]{1,5})$")
+_FILE_TOKEN = re.compile(r"[^\W\d_]+|[0-9]+|[\W_]+")
+_SEPARATORS = " _.()-"
+
+
+def mask_file_name(name: str | None) -> str:
+    """A file name as people outside the warehouse's protected tables may see it (SQL ``audit.mask_file_name``).
+
+    Districts name files after the person they correct (``perbaikan NIK
+    3578010101800021 BUDI SANTOSO.csv``): every run of 13+ digits becomes 16
+    stars and every word not in :data:`FILE_NAME_WORDS` (a name, a village,
+    anything) is dropped; digits shorter than a NIK (codes, dates) and the
+    extension stay: ``perbaikan NIK ****************.csv``. Nothing left: ``berkas``.
+    """
+    if name is None:
+        return ""
+    m = _FILE_EXT.search(name)
+    ext = m.group(1) if m else ""
+    stem = name[:m.start()] if m else name
+    out = []
+    for tok in _FILE_TOKEN.findall(stem):
+        if tok.isdigit():
+            out.append("*" * 16 if len(tok) >= 13 else tok)
+        elif tok.isalpha():
+            out.append(tok if tok.lower() in FILE_NAME_WORDS else "")
+        else:
+            out.append("".join(ch for ch in tok if ch in _SEPARATORS))
+    kept = re.sub(r"([ _.()-])[ _.()-]+", r"\1", "".join(out)).strip(_SEPARATORS)
+    return (kept if re.search(r"[0-9A-Za-z*]", kept) else "berkas") + ext

@@ -473,6 +473,12 @@ def _reject(conn: sa.Connection, submission_id: int, why: SubmissionRejected, ru
                 " WHERE submission_id = :sid"),
         {"sid": submission_id, "code": why.code, "detail": f"{why.message_id} / {why.message_en}"},
     )
+    # Which NIK/KK the rejected file carried: lineage lists every attempt (registry.attempts_of).
+    conn.execute(sa.text(
+        "INSERT INTO quarantine.rejected_file_row (submission_id, file_row, nik, no_kk)"
+        " SELECT submission_id, file_row, nullif(btrim(nik), ''), nullif(btrim(no_kk), '')"
+        " FROM staging.submission_row WHERE submission_id = :sid AND (nik IS NOT NULL OR no_kk IS NOT NULL)"
+        " ON CONFLICT DO NOTHING"), {"sid": submission_id})
     conn.execute(sa.text("DELETE FROM staging.submission_row WHERE submission_id = :sid"), {"sid": submission_id})
     _event(conn, submission_id, "rejected", run_id, {"reason": why.code, "message_id": why.message_id,
                                                      "message_en": why.message_en})

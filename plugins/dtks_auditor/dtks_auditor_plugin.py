@@ -39,6 +39,7 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup, escape
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow.plugins_manager import AirflowPlugin
@@ -154,6 +155,7 @@ async def require_airflow_user(request: Request) -> None:
         user = await security.resolve_user_from_token(token)  # 401 / 403 when missing or invalid
     if not get_auth_manager().is_authorized_view(access_view=AccessView.WEBSITE, user=user):
         raise HTTPException(status_code=403, detail="Forbidden")
+    request.state.dtks_user_name = user.get_name()   # recorded with each lineage lookup
 
 
 # ---------------------------------------------------------------- the app
@@ -293,17 +295,28 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
 
     @app.get("/lineage", response_class=HTMLResponse)
     def lineage_form(request: Request):
-        return page(request, "lineage.html", nav="lineage", page_title="lineage", asked=None, rows=[], error=None)
+        return page(request, "lineage.html", nav="lineage", page_title="lineage", asked=None, rows=[], attempts=[],
+                    error=None)
 
     @app.post("/lineage", response_class=HTMLResponse)
     def lineage_lookup(request: Request, identifier: str = Form("")):
         identifier = identifier.strip()
         if not re.fullmatch(r"[0-9]{16}", identifier):
             return page(request, "lineage.html", nav="lineage", page_title="lineage", asked=None, rows=[],
-                        error="Masukkan 16 digit / enter 16 digits.", status_code=422)
-        rows = reader().lineage(identifier)
+                        attempts=[], error="Masukkan 16 digit / enter 16 digits.", status_code=422)
+        try:
+            rows, attempts = reader().lineage_lookup(
+                identifier, asked_by=getattr(request.state, "dtks_user_name", None) or "(no Airflow login)")
+        except sa_exc.DBAPIError as exc:
+            if "lineage:" not in str(getattr(exc, "orig", "")):
+                raise
+            # the hourly limit (or a role without lookups): say so, never the number
+            return page(request, "lineage.html", nav="lineage", page_title="lineage", asked=None, rows=[],
+                        attempts=[], status_code=429,
+                        error="Batas pencarian per jam tercapai atau tidak diizinkan; setiap pencarian dicatat. / "
+                              "Hourly lookup limit reached or lookups not allowed; every lookup is recorded.")
         return page(request, "lineage.html", nav="lineage", page_title="lineage",
-                    asked=audit.mask_identifier(identifier), rows=rows, error=None)
+                    asked=audit.mask_nik(identifier), rows=rows, attempts=attempts, error=None)
 
     # ------------------------------------------------------------ files, read-only
     def inside(base: Path, *parts: str) -> Path:

@@ -77,7 +77,7 @@ def test_auditor_page_in_headless_chromium(served, tmp_path):
         assert nik not in html
 
     lineage = _chromium(tmp_path, "--dump-dom", f"{served}/submissions/2")
-    assert audit.mask_identifier(scenario3.scenario.a4.nik) in lineage.stdout
+    assert audit.mask_nik(scenario3.scenario.a4.nik) in lineage.stdout
     assert scenario3.scenario.a4.nik not in lineage.stdout
 
     shot = tmp_path / "auditor_round_2026-09.png"

@@ -43,20 +43,24 @@ def test_image_installs_exactly_these_pins():
     assert install, "the image must pin Airflow itself and run pip check"
     assert "-r /opt/dtks/requirements.txt" in install.group(1)
     assert "-r /opt/dtks/requirements-celery.txt" in install.group(1)
-    assert re.search(r"^COPY --chown=airflow:0 requirements.txt deploy/requirements-celery.txt /opt/dtks/$",
-                     text, re.M)
+    assert "-r /opt/dtks/requirements-fab.txt" in install.group(1)
+    assert re.search(r"^COPY --chown=airflow:0 requirements.txt deploy/requirements-celery.txt "
+                     r"deploy/requirements-fab.txt /opt/dtks/$", text, re.M)
     # The package itself without dependencies: nothing beyond the pins gets in.
     assert "pip install --no-cache-dir --no-deps -e /opt/dtks" in text
     base, celery = sf.pins(sf.REQUIREMENTS), sf.pins(sf.CELERY_REQUIREMENTS)
     assert "apache-airflow-providers-celery" in celery and "celery" in celery and "redis" in celery
     assert not set(base) & set(celery), "the Celery pins must not override requirements.txt"
+    fab = sf.pins(sf.ROOT / "deploy" / "requirements-fab.txt")
+    assert "apache-airflow-providers-fab" in fab and "flask-appbuilder" in {k.lower() for k in fab}
+    assert not (set(base) | set(celery)) & set(fab), "the FAB pins must not override the others"
     # (Resolved together with requirements.txt when written; the build's `pip check` re-checks it.)
 
 
 def test_build_context_holds_the_project_and_no_secrets():
     for needed in ("dtks/warehouse.py", "dags/dtks_ingest.py", "include/sql/migrations", "expectations",
                    "plugins", "deploy/init.sh", "deploy/api-server.sh", "pyproject.toml", "requirements.txt",
-                   "deploy/requirements-celery.txt"):
+                   "deploy/requirements-celery.txt", "deploy/requirements-fab.txt"):
         assert (sf.ROOT / needed).exists(), needed
         assert not sf.ignored_by_docker(needed), f".dockerignore keeps {needed} out of the image"
     for excluded in (".env", ".venv/bin/python", "var/pgdata", "out/2026-10/report.html", ".git/config",
