@@ -37,11 +37,13 @@ PEOPLE = [*scenario.BASELINE, scenario.a5, *JAKPUS_FILE]
 IDENTIFIERS = sorted({p.nik for p in PEOPLE} | {p.no_kk for p in PEOPLE})
 NAMES = sorted({p.nama for p in PEOPLE if p.nama} | {"SITI"})   # SITI: every fixture's mother's name
 # What an auditor holding a case file looks up: a person who changed, and a household.
-CASE_FILE = {"nik": scenario.a2.nik, "kk": scenario.a1.no_kk}
+# ... and a person whose rows were all refused (lineage lists such attempts too).
+CASE_FILE = {"nik": scenario.a2.nik, "kk": scenario.a1.no_kk, "refused_nik": _c2.nik}
 KNOWN_VIEWS = {"registry.record_lineage_masked", "registry.individual_masked", "registry.individual_version_masked",
                "registry.individual_event_masked", "registry.household_masked",
-               "registry.household_version_masked", "quarantine.row_issue_masked", "quarantine.rejected_row_masked"}
-KNOWN_FUNCTIONS = {"registry.lineage_masked"}
+               "registry.household_version_masked", "quarantine.row_issue_masked", "quarantine.rejected_row_masked",
+               "audit.submission_masked", "audit.submission_event_masked", "audit.duplicate_upload_masked"}
+KNOWN_FUNCTIONS = {"registry.lineage_masked", "registry.attempts_masked"}
 
 _HEX_DIGEST = re.compile(r"[0-9a-fA-F]{32,}")
 _SIXTEEN_DIGITS = re.compile(r"(?<![0-9.])[0-9]{16}(?![0-9])")
@@ -63,6 +65,9 @@ def auditor(wh, dirs, tmp_path, warehouse_url):
     scenario.land_round(dirs["landing"])
     land(dirs["landing"], scenario.ROUND, JAKPUS, "dtks_3171_2026-08.csv", JAKPUS_FILE,
          datetime(2026, 8, 11, 9, 0, tzinfo=WIB))
+    # The same content again, named after the person it corrects: recorded as a duplicate upload.
+    land(dirs["landing"], scenario.ROUND, JAKPUS, f"perbaikan NIK {_c2.nik} {_c2.nama}.csv", JAKPUS_FILE,
+         datetime(2026, 8, 11, 9, 30, tzinfo=WIB))
     refs = [r for r in (ingest.register(wh, f, "run-1", dirs["archive"]) for f in ingest.discover(dirs["landing"]))
             if r]
     for r in refs:
@@ -77,7 +82,8 @@ def auditor(wh, dirs, tmp_path, warehouse_url):
     assert refused == 2   # identifiers as sent are in quarantine: the masked views must hide them
     user, password = f"dtks_audit_test_{secrets.token_hex(4)}", secrets.token_hex(16)
     with wh.begin() as conn:
-        conn.execute(sa.text(f"CREATE ROLE {user} LOGIN PASSWORD '{password}' IN ROLE dtks_auditor"))
+        # as the auditor page's login (deploy/warehouse_roles.py): masked reads and recorded lineage lookups
+        conn.execute(sa.text(f"CREATE ROLE {user} LOGIN PASSWORD '{password}' IN ROLE dtks_auditor, dtks_lineage"))
     eng = sa.create_engine(make_url(warehouse_url).set(username=user, password=password))
     yield eng
     eng.dispose()
@@ -107,21 +113,38 @@ def _masked_functions(conn) -> list:
 def _argument_values(name: str, sql_type: str) -> list:
     """Realistic values for one input argument of a masked function, by its name and type."""
     if sql_type in ("text", "character varying", "character") and re.search(r"ident|nik|kk|key", name):
-        return [CASE_FILE["nik"], CASE_FILE["kk"]]
+        return [CASE_FILE["nik"], CASE_FILE["kk"], CASE_FILE["refused_nik"]]
     if sql_type in ("text", "character varying") and re.search(r"reason|purpose|case|ref|note|why", name):
         return ["Pemeriksaan BPK atas DTKS 2026 / BPK audit of the 2026 registry, case 17"]
     raise AssertionError(f"no realistic value for argument {name!r} ({sql_type}) of a masked function: "
                          "add one to _argument_values in tests/audit/test_masked_catalogue.py")
 
 
-def _calls(fn) -> list[tuple[str, dict]]:
-    """SQL calls of one masked function: every combination of realistic values for its input arguments."""
+def _lookup_id(eng, identifier: str) -> int:
+    """A committed lineage request for ``identifier`` (registry.lineage_request), as the auditor page makes it."""
+    with eng.connect() as conn:
+        with conn.begin():
+            conn.execute(sa.text("SET TRANSACTION READ WRITE"))
+            return conn.execute(sa.text("SELECT registry.lineage_request(:i, 'catalogue test')"),
+                                {"i": identifier}).scalar()
+
+
+def _calls(fn, eng) -> list[tuple[str, dict]]:
+    """SQL calls of one masked function: every combination of realistic values for its input arguments.
+
+    A ``lookup_id`` argument is the committed request for the identifier of the same call.
+    """
     modes = fn.arg_modes or ["i"] * len(fn.arg_types)
     names = list(fn.arg_names) or [""] * len(modes)
     input_names = [n for n, m in zip(names, modes) if m in ("i", "b", "v")]
     inputs = [(n or f"argument {k + 1}", t) for k, (n, t) in enumerate(zip(input_names, fn.arg_types))]
+    lookup = [k for k, (n, _) in enumerate(inputs) if n == "lookup_id"]
+    filled = [(n, t) for n, t in inputs if n != "lookup_id"]
     calls = []
-    for values in itertools.product(*(_argument_values(n, t) for n, t in inputs)):
+    for values in itertools.product(*(_argument_values(n, t) for n, t in filled)):
+        values = list(values)
+        for k in lookup:
+            values.insert(k, _lookup_id(eng, next(v for v in values if isinstance(v, str) and v.isdigit())))
         args = ", ".join(f"CAST(:p{k} AS {t})" for k, (_, t) in enumerate(inputs))
         calls.append((f"SELECT row_to_json(r)::text FROM {fn.name}({args}) AS r",
                       {f"p{k}": v for k, v in enumerate(values)}))
@@ -141,7 +164,7 @@ def test_no_identifier_or_name_in_anything_the_auditor_can_read(auditor):
     # Functions first: a lookup an auditor makes may itself be recorded somewhere the auditor can read.
     for fn in functions:
         rows = 0
-        for sql, params in _calls(fn):
+        for sql, params in _calls(fn, auditor):
             with auditor.connect() as conn:
                 out = conn.execute(sa.text(sql), params).scalars().all()
             rows += len(out)
