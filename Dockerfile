@@ -29,9 +29,9 @@ USER airflow
 # 1. Dependencies (a cached layer while only the code changes). Airflow's own
 #    version is repeated so pip can never move it; `pip check` fails the build
 #    on any conflict with what the base image already holds.
-COPY --chown=airflow:0 requirements.txt deploy/requirements-celery.txt /opt/dtks/
+COPY --chown=airflow:0 requirements.txt deploy/requirements-celery.txt deploy/requirements-fab.txt /opt/dtks/
 RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" \
-        -r /opt/dtks/requirements.txt -r /opt/dtks/requirements-celery.txt \
+        -r /opt/dtks/requirements.txt -r /opt/dtks/requirements-celery.txt -r /opt/dtks/requirements-fab.txt \
  && pip check
 
 # 2. The project: dtks/, dags/, plugins/, include/, expectations/, deploy/

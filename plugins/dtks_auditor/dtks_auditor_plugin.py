@@ -140,6 +140,20 @@ def district_chart(districts: list[dict]) -> Markup:
 
 
 # ---------------------------------------------------------------- login inside Airflow
+def auditor_page_allowed(user, auditor_role: str | None) -> bool:
+    """Whether an Airflow user may open the page: with ``auditor_role`` set (production, FAB), Admin or that role.
+
+    FAB users carry ``roles`` (objects with a ``name``); SimpleAuthManager users one
+    ``role`` string. Without a named role (the laptop default) any logged-in user may.
+    """
+    if not auditor_role:
+        return True
+    names = {getattr(r, "name", r) for r in (getattr(user, "roles", None) or [])}
+    if isinstance(getattr(user, "role", None), str):
+        names.add(user.role)
+    return bool({n.lower() for n in names if isinstance(n, str)} & {"admin", auditor_role.strip().lower()})
+
+
 async def require_airflow_user(request: Request) -> None:
     """Any Airflow user allowed to see the UI (e.g. the Viewer role); imported lazily (API server only)."""
     from airflow.api_fastapi.app import get_auth_manager
@@ -155,6 +169,8 @@ async def require_airflow_user(request: Request) -> None:
         user = await security.resolve_user_from_token(token)  # 401 / 403 when missing or invalid
     if not get_auth_manager().is_authorized_view(access_view=AccessView.WEBSITE, user=user):
         raise HTTPException(status_code=403, detail="Forbidden")
+    if not auditor_page_allowed(user, os.environ.get("DTKS_AUDITOR_AIRFLOW_ROLE")):
+        raise HTTPException(status_code=403, detail="Forbidden: the auditor page needs the auditor role")
     request.state.dtks_user_name = user.get_name()   # recorded with each lineage lookup
 
 

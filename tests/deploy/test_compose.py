@@ -49,6 +49,13 @@ def airflow_services(services) -> dict:
 
 
 @pytest.fixture(scope="module")
+def plugin_module():
+    from tests.audit.conftest import load_plugin_module
+
+    return load_plugin_module()
+
+
+@pytest.fixture(scope="module")
 def airflow_parser():
     from airflow.cli import cli_parser
 
@@ -167,27 +174,86 @@ def test_every_airflow_setting_is_a_real_option_and_the_executor_is_celery(servi
         assert len({sf.service_env(s)[key] for s in airflow_services(services).values()}) == 1, key
 
 
-def test_auth_roles_are_defined(services):
-    from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleAuthManagerRole
-    from importlib import import_module
+FAB = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 
-    env = sf.service_env(services["airflow-apiserver"])
-    module, _, cls = env["AIRFLOW__CORE__AUTH_MANAGER"].rpartition(".")
-    manager = getattr(import_module(module), cls)
-    assert manager.__name__ == "SimpleAuthManager"
-    users = dict(u.split(":")[:2] for u in env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].split(","))
-    assert set(users.values()) == {"admin", "viewer"}, "an admin (operators) and a viewer (auditors)"
-    assert all(role.upper() in SimpleAuthManagerRole.__members__ for role in users.values())
-    # The api-server writes both users' passwords (from required variables) before it starts.
-    script = sf.deploy_script(services["airflow-apiserver"]["command"][1]).read_text(encoding="utf-8")
-    for var in ("AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_AUDITOR_PASSWORD"):
-        assert var in script and env[var]
-    assert env["AIRFLOW_ADMIN_USER"] in users and env["AIRFLOW_AUDITOR_USER"] in users
-    assert "SIMPLE_AUTH_MANAGER_PASSWORDS_FILE" in script
-    # Passwords reach the api-server only.
+
+def test_production_auth_is_fab_with_a_named_auditor_role(services, plugin_module):
+    """FAB (Airflow says SimpleAuthManager is not for production), pinned for the image; users made by init."""
     for name, svc in airflow_services(services).items():
-        if name != "airflow-apiserver":
-            assert "AIRFLOW_ADMIN_PASSWORD" not in sf.service_env(svc), name
+        env = sf.service_env(svc)
+        assert env["AIRFLOW__CORE__AUTH_MANAGER"] == FAB, name
+        assert not any(k.startswith("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER") for k in env), name
+    fab = sf.pins(sf.ROOT / "deploy" / "requirements-fab.txt")
+    assert "apache-airflow-providers-fab" in fab and "-r /opt/dtks/requirements-fab.txt" in (
+        sf.ROOT / "Dockerfile").read_text(encoding="utf-8")
+    init_env = sf.service_env(services[ONE_SHOT])
+    role = init_env["DTKS_AUDITOR_AIRFLOW_ROLE"]
+    assert role == sf.service_env(services["airflow-apiserver"])["DTKS_AUDITOR_AIRFLOW_ROLE"] == "DTKS Auditor"
+    commands = _script_commands("/opt/dtks/deploy/init.sh", [])
+    assert ("airflow", ["roles", "create", "X"]) in commands
+    created = [args for program, args in commands if program == "airflow" and args[:2] == ["users", "create"]]
+    assert created and all("--password" in a for a in created)
+    # Passwords of the Airflow users reach airflow-init only, never the api-server or the workers.
+    for name, svc in airflow_services(services).items():
+        env = sf.service_env(svc)
+        if name != ONE_SHOT:
+            assert "AIRFLOW_ADMIN_PASSWORD" not in env and "AIRFLOW_AUDITOR_PASSWORD" not in env, name
+    assert "PASSWORD" not in sf.deploy_script(services["airflow-apiserver"]["command"][1]).read_text(encoding="utf-8")
+
+    # The page lets Admin and the named role in, not a plain Viewer; the laptop (no role set) lets any user in.
+    class Role:
+        def __init__(self, name):
+            self.name = name
+
+    class FabLikeUser:
+        def __init__(self, *roles):
+            self.roles = [Role(r) for r in roles]
+
+    allowed = plugin_module.auditor_page_allowed
+    assert allowed(FabLikeUser("Viewer", role), role) and allowed(FabLikeUser("Admin"), role)
+    assert not allowed(FabLikeUser("Viewer"), role) and not allowed(FabLikeUser("Op", "User"), role)
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    assert allowed(SimpleAuthManagerUser(username="a", role="viewer"), None)
+    assert not allowed(SimpleAuthManagerUser(username="a", role="viewer"), role)
+
+
+def test_only_the_init_job_holds_the_warehouse_superuser(services):
+    db_env = sf.service_env(services["warehouse-db"])
+    raw = sf.service_env(sf.compose_raw()["services"]["warehouse-db"])
+    assert "DTKS_WAREHOUSE_ADMIN_USER" in raw["POSTGRES_USER"] and "DTKS_WAREHOUSE_USER" not in raw["POSTGRES_USER"]
+    superuser, su_password = db_env["POSTGRES_USER"], db_env["POSTGRES_PASSWORD"]
+    import sqlalchemy as sa
+
+    for name, svc in airflow_services(services).items():
+        env = sf.service_env(svc)
+        conn = env.get("AIRFLOW_CONN_DTKS_WAREHOUSE")
+        if name == ONE_SHOT:
+            url = sa.engine.make_url(conn)
+            assert (url.username, url.password) == (superuser, su_password)   # migrations, logins
+            assert env["DTKS_WAREHOUSE_USER"] != superuser and env["DTKS_WAREHOUSE_PASSWORD"] != su_password
+            continue
+        assert su_password not in " ".join(env.values()), f"{name} holds the warehouse superuser's password"
+        if conn:
+            assert sa.engine.make_url(conn).username not in (superuser, "postgres"), name
+
+
+def test_the_api_server_holds_only_the_auditor_login(services):
+    api = services["airflow-apiserver"]
+    env = sf.service_env(api)
+    assert "AIRFLOW_CONN_DTKS_WAREHOUSE" not in env and "DTKS_WAREHOUSE_URL" not in env
+    assert not any("WAREHOUSE_PASSWORD" in k for k in env)
+    pipeline_password = sf.service_env(services["airflow-worker"])["AIRFLOW_CONN_DTKS_WAREHOUSE"].split(":")[2]
+    assert pipeline_password.split("@")[0] not in " ".join(env.values())
+    assert "DTKS_LANDING_DIR" not in env and "DTKS_ARCHIVE_DIR" not in env
+    mounts = sf.volume_targets(api)
+    assert "/data/dtks/landing" not in mounts and "/data/dtks/archive" not in mounts
+    # what the page shows: the outbox and the round outputs, read-only
+    for vol in api["volumes"]:
+        if "/data/dtks/" in vol:
+            assert vol.endswith(":ro"), vol
+    assert {env["DTKS_OUTBOX_DIR"], env["DTKS_OUT_DIR"]} <= set(mounts)
+    assert "dtks_auditor_web" in env["DTKS_AUDITOR_WAREHOUSE_URL"]
 
 
 def test_the_warehouse_connection_is_what_dtks_reads(services, monkeypatch):
@@ -269,6 +335,10 @@ def _check(program, args, airflow_parser, dtks_parser, where):
         # The Celery CLI comes with the Celery provider, pinned for the image only.
         assert "apache-airflow-providers-celery" in sf.pins(sf.CELERY_REQUIREMENTS), where
         assert args[1] in ("worker", "flower"), where
+    elif program == "airflow" and args[:1] in (["users"], ["roles"]):
+        # The user and role commands come with the FAB provider, pinned for the image only.
+        assert "apache-airflow-providers-fab" in sf.pins(sf.ROOT / "deploy" / "requirements-fab.txt"), where
+        assert args[1] in {"users": ("create", "list", "reset-password", "add-role"), "roles": ("create",)}[args[0]], where
     elif program == "airflow":
         assert parses(airflow_parser, args), f"{where}: `airflow {' '.join(args)}` is not an airflow command"
     elif program == "celery":
@@ -361,13 +431,16 @@ def test_volumes_are_mounted_where_the_code_looks(services, dotenv):
         env = sf.service_env(svc)
         mounts = sf.volume_targets(svc)
         for var in EXAMPLE_CONTAINER_DIRS:
+            if name == "airflow-apiserver" and var in ("DTKS_LANDING_DIR", "DTKS_ARCHIVE_DIR"):
+                continue   # the api-server reads the outbox and the outputs only
             path = env[var]
             assert PurePosixPath(path).is_absolute()
             assert path in mounts, f"{name}: {var}={path} is not a mount point"
             host_var = var.replace("DTKS_", "DTKS_HOST_")
             assert mounts[path] == dotenv[host_var], f"{name}: {path} should come from {host_var}"
-        calendar_dir = str(PurePosixPath(env["DTKS_CALENDAR_FILE"]).parent)
-        assert calendar_dir in mounts and mounts[calendar_dir] in stack_volumes, name
+        if name != "airflow-apiserver":
+            calendar_dir = str(PurePosixPath(env["DTKS_CALENDAR_FILE"]).parent)
+            assert calendar_dir in mounts and mounts[calendar_dir] in stack_volumes, name
         assert "/opt/airflow/logs" in mounts, f"{name}: task logs must be shared with the api-server"
         for source in mounts.values():
             assert source.startswith((".", "/")) or source in stack_volumes, f"{name}: undeclared volume {source}"
