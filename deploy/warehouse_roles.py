@@ -58,7 +58,8 @@ def ensure_pipeline_login(eng: sa.Engine, user: str, password: str) -> bool:
             conn.exec_driver_sql(f"CREATE ROLE {PIPELINE_ROLE} NOLOGIN")
         conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {schemas} TO {PIPELINE_ROLE}")
         conn.exec_driver_sql(f"GRANT CREATE ON SCHEMA staging TO {PIPELINE_ROLE}")   # validation's work tables
-        conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schemas} TO {PIPELINE_ROLE}")
+        conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schemas}"
+                             f" TO {PIPELINE_ROLE}")
         conn.exec_driver_sql(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schemas} TO {PIPELINE_ROLE}")
         conn.exec_driver_sql(f"GRANT SELECT ON public.schema_migration TO {PIPELINE_ROLE}")
         # the engineers' lineage (dtks lineage NIK), unmasked: the pipeline login is theirs

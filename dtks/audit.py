@@ -41,7 +41,8 @@ from dtks.identifiers import mask_file_name, mask_identifier, mask_nik
 from dtks.spreadsheet_safety import neutralise_formula
 
 __all__ = [
-    "AUDITOR_ROLE", "LINEAGE_ROLE", "mask_identifier", "mask_nik", "mask_file_name", "initials", "scrub_identifiers", "mask_value_sent", "auditor_engine",
+    "AUDITOR_ROLE", "LINEAGE_ROLE", "mask_identifier", "mask_nik", "mask_file_name", "initials", "scrub_identifiers",
+    "mask_value_sent", "auditor_engine",
     "AuditReader", "lineage", "format_lineage", "task_result_counts", "render_audit_export",
     "write_audit_export",
 ]
@@ -162,10 +163,10 @@ class AuditReader:
             SELECT r.round_id, r.opens_on, r.cutoff_on, r.grace_days, r.penetapan_on, r.status,
                    (SELECT count(*) FROM audit.round_expected_district e WHERE e.round_id = r.round_id) AS expected,
                    (SELECT count(*) FROM audit.submission_masked s WHERE s.round_id = r.round_id) AS submissions,
-                   (SELECT count(*) FROM audit.submission_masked s WHERE s.round_id = r.round_id AND s.status = 'merged')
-                       AS merged,
-                   (SELECT count(*) FROM audit.submission_masked s WHERE s.round_id = r.round_id AND s.status = 'rejected')
-                       AS rejected,
+                   (SELECT count(*) FROM audit.submission_masked s
+                     WHERE s.round_id = r.round_id AND s.status = 'merged') AS merged,
+                   (SELECT count(*) FROM audit.submission_masked s
+                     WHERE s.round_id = r.round_id AND s.status = 'rejected') AS rejected,
                    n.accepted_districts, n.reporting_rate, n.on_time_rate, n.coverage_24m, n.acceptance_rate,
                    n.computed_at
             FROM audit.round r LEFT JOIN metrics.national_round n USING (round_id)
@@ -280,7 +281,8 @@ class AuditReader:
         """Task runs of a round (its own or of runs that touched its submissions), or of one submission's runs."""
         return self._q("""
             WITH touched AS (
-                SELECT e.run_id FROM audit.submission_event_masked e JOIN audit.submission_masked s USING (submission_id)
+                SELECT e.run_id FROM audit.submission_event_masked e
+                JOIN audit.submission_masked s USING (submission_id)
                 WHERE (CAST(:r AS text) IS NOT NULL AND s.round_id = :r) OR s.submission_id = :sid
                 UNION
                 SELECT s.registered_by_run FROM audit.submission_masked s

@@ -70,7 +70,8 @@ def test_the_pipeline_login_runs_a_round_but_cannot_switch_off_the_audit_trail(l
         ingest.merge(pipe, r.submission_id, "run-1")
     metrics.compute_round_metrics(pipe, scenario.ROUND)
     with pipe.connect() as conn:
-        statuses = sorted(conn.execute(sa.text("SELECT status FROM audit.submission WHERE kind = 'district'")).scalars())
+        statuses = sorted(conn.execute(sa.text(
+            "SELECT status FROM audit.submission WHERE kind = 'district'")).scalars())
         assert statuses == ["merged", "merged"]
         assert conn.execute(sa.text("SELECT count(*) FROM metrics.district_round")).scalar() > 0
 
