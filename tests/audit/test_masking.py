@@ -45,7 +45,7 @@ def test_mask_record_of_a_bilingual_feedback_line():
     from dtks.feedback_sheets import ROW_HEADERS
     row = ["3", "baris ditolak / row not accepted", "nik", NIK, "nik_checksum", "Alasan", "Reason", "Perbaiki", "2"]
     masked = audit.mask_record(list(ROW_HEADERS), row)
-    assert masked[3] == audit.mask_identifier(NIK) and NIK not in masked
+    assert masked[3] == audit.mask_nik(NIK) and NIK not in masked
     assert masked[:3] == row[:3] and masked[4:] == row[4:]
 
 
