@@ -16,7 +16,7 @@ or NIK-like numbers (``perbaikan NIK ****************.csv``). NIK-like numbers
 in free text are scrubbed to ``3171**********01``.
 
 Lineage lookups by auditors are requests recorded in ``audit.lineage_lookup``
-(migration 009): a committed request first, then the masked answer, within an
+(migration 014): a committed request first, then the masked answer, within an
 hourly limit per login, by members of ``dtks_lineage`` only.
 """
 

@@ -1,4 +1,4 @@
--- 009: masking that cannot be reversed by asking many questions (issue 13, items 7 and 12),
+-- 014: masking that cannot be reversed by asking many questions (issue 13, items 7 and 12),
 -- and lineage that shows every attempt (issue 14, item 8).
 --
 -- 1. The NIK itself encodes region (digits 1-6), birth date (7-12, day + 40 for
