@@ -13,6 +13,7 @@ parent; rounds that opened earlier keep their snapshot.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, time
 
@@ -41,9 +42,13 @@ def apply_edition(conn: sa.Connection, edition, diff) -> Recoded:
 
     at = effective_at(edition.effective_on)
     run_id = f"reference-load:{edition.name}"
+    # the latest thing that happened to them: a version, or a confirmation (an event without a version,
+    # which moved their coverage state at its own time)
     affected = conn.execute(sa.text(
-        "SELECT count(*) AS persons, max(i.valid_from) AS latest FROM registry.individual i"
-        " JOIN load_successor s ON s.code = i.kode_desa::text")).one()
+        "SELECT count(*) AS persons, max(greatest(i.valid_from, e.latest)) AS latest FROM registry.individual i"
+        " JOIN load_successor s ON s.code = i.kode_desa::text"
+        " LEFT JOIN LATERAL (SELECT max(received_at) AS latest FROM registry.individual_event e"
+        "                    WHERE e.nik = i.nik) e ON true")).one()
     later_household = conn.execute(sa.text(
         "SELECT max(h.valid_from) FROM registry.household h JOIN load_successor s ON s.code = h.kode_desa::text")
     ).scalar()
@@ -74,7 +79,7 @@ def apply_edition(conn: sa.Connection, edition, diff) -> Recoded:
         conn.execute(sa.text("INSERT INTO audit.submission_event (submission_id, event, run_id, detail)"
                              " VALUES (:sid, 'merged', :run, CAST(:d AS jsonb))"),
                      {"sid": sid, "run": run_id,
-                      "d": f'{{"persons_recoded": {persons}, "households_recoded": {households}}}'})
+                      "d": json.dumps({"persons_recoded": persons, "households_recoded": households})})
     rounds_extended = ()
     if diff.splits:
         rounds_extended = tuple(sorted(set(conn.execute(sa.text(
@@ -103,7 +108,8 @@ def _lineage_submission(conn: sa.Connection, edition, at: datetime, run_id: str)
          # editions is two loads
          "sha": hashlib.sha256(data + f"\n{edition.name}|{edition.effective_on}".encode()).hexdigest(),
          "size": len(data), "at": at, "run": run_id, "rows": moves,
-         "manifest": f'{{"edition": "{edition.name}", "effective_on": "{edition.effective_on}"}}'}).scalar_one()
+         "manifest": json.dumps({"edition": edition.name, "effective_on": edition.effective_on.isoformat()})}
+    ).scalar_one()
     conn.execute(sa.text("INSERT INTO audit.submission_event (submission_id, event, run_id) VALUES (:sid, 'received', :run)"),
                  {"sid": sid, "run": run_id})
     return sid

@@ -157,11 +157,6 @@ def diff_codes(old: dict[str, dict[str, tuple[str, str | None]]], new: Edition) 
     return EditionDiff(added, retired, changed, moves, splits)
 
 
-def diff_editions(old: str | Path, new: str | Path, reference_dir: Path = REFERENCE_DIR) -> EditionDiff:
-    """What loading ``new`` after ``old`` would add, retire, change and move (read from the folders only)."""
-    return diff_codes(read_edition(old, reference_dir).codes, read_edition(new, reference_dir))
-
-
 def format_diff(old_name: str, new: Edition, diff: EditionDiff) -> str:
     names = {lv: new.codes[lv] for lv in LEVELS}
     lines = [f"{old_name} → {new.name} (effective {new.effective_on.isoformat()})"]

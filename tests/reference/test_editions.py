@@ -180,3 +180,22 @@ def test_an_edition_taking_effect_inside_a_closed_round_is_refused(wh, split_fol
     # effective after the close: loaded, the person re-attributed
     loaded = reference.load_reference(wh, split_folder)
     assert (loaded.edition, loaded.persons_recoded) == (split.NAME, 1)
+
+
+def test_a_confirmation_after_the_effective_date_also_blocks_the_rewrite(wh, split_folder, tmp_path, dirs):
+    from datetime import datetime
+
+    from dtks import rounds
+    from tests.builders import WIB, land
+    from tests.ingest.helpers import run_pipeline
+
+    p = _baseline_in_a_moved_village(wh, tmp_path, datetime(2026, 7, 31, 9, 0, tzinfo=WIB))
+    rounds.create_round(wh, rounds.default_round("2026-09"))
+    land(dirs["landing"], "2026-09", "3501", "p.csv", [p.but(tanggal_verifikasi="2026-09-01")],
+         datetime(2026, 9, 2, 9, 0, tzinfo=WIB))
+    run_pipeline(wh, dirs)
+    with wh.connect() as conn:   # a confirmation: an event, no new version
+        assert conn.execute(sa.text("SELECT array_agg(event ORDER BY received_at) FROM registry.individual_event"
+                                    " WHERE nik = :n"), {"n": p.nik}).scalar() == ["inserted", "confirmed"]
+    with pytest.raises(reference.EditionRefused, match="received later .*2026-09-02 09:00 WIB"):
+        reference.load_reference(wh, split_folder)
