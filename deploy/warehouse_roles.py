@@ -7,7 +7,9 @@ other service holds that login.
 The pipeline login (``DTKS_WAREHOUSE_USER``, member of ``dtks_pipeline``) is no
 superuser and owns none of the audit, registry or quarantine tables: it reads
 and writes their rows (the append-only triggers decide which changes pass),
-creates its own work tables in ``staging`` and temporary tables, and cannot
+owns the ``staging`` tables (scratch space) and creates temporary tables; its
+ANALYZE of registry tables after a baseline load is skipped by PostgreSQL (a
+warning: autovacuum keeps their statistics). It cannot
 ALTER TABLE ... DISABLE TRIGGER, drop a table, set session_replication_role or
 COPY ... TO PROGRAM.
 
@@ -69,6 +71,11 @@ def ensure_pipeline_login(eng: sa.Engine, user: str, password: str) -> bool:
                              f" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {PIPELINE_ROLE}")
         conn.exec_driver_sql(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schemas}"
                              f" GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {PIPELINE_ROLE}")
+        # Staging is the pipeline's scratch space (no audit trail): it owns those tables, so its
+        # ANALYZE before validation is not skipped. Audit, registry and quarantine stay the init login's.
+        staging = conn.execute(sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'staging'")).scalars()
+        for table in staging.all():
+            conn.exec_driver_sql(f'ALTER TABLE staging."{table}" OWNER TO {PIPELINE_ROLE}')
         created = not conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": user}).scalar()
         if created:
             conn.exec_driver_sql(f'CREATE ROLE "{user}" LOGIN')

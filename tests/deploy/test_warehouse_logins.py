@@ -74,6 +74,13 @@ def test_the_pipeline_login_runs_a_round_but_cannot_switch_off_the_audit_trail(l
             "SELECT status FROM audit.submission WHERE kind = 'district'")).scalars())
         assert statuses == ["merged", "merged"]
         assert conn.execute(sa.text("SELECT count(*) FROM metrics.district_round")).scalar() > 0
+        # its own scratch tables (ANALYZE before validation works); no audit, registry or quarantine table
+        owners = dict(conn.execute(sa.text(
+            "SELECT schemaname, array_agg(DISTINCT tableowner::text) FROM pg_tables"
+            " WHERE schemaname IN ('staging', 'audit', 'registry', 'quarantine') GROUP BY 1")).all())
+        assert owners["staging"] == ["dtks_pipeline"]
+        assert all("dtks_pipeline" not in owners[s] and pipe.url.username not in owners[s]
+                   for s in ("audit", "registry", "quarantine"))
 
     # ... and what an insider holding its password would try
     for table, trigger in (("audit.submission_event", "submission_event_append_only"),
