@@ -128,11 +128,12 @@ def cmd_round_reopen(args) -> None:
           f"calendar → {rounds.export_calendar(_engine())}")
 
 
-def cmd_round_close(args) -> None:
-    from dtks import closing, rounds
-    rounds.get_round(_engine(), args.round_id)
-    state = closing.run_close_dag(round_id=args.round_id)
-    print(f"dtks_close_round {args.round_id}: {state}; calendar → {rounds.export_calendar(_engine())}")
+def cmd_round_close(args) -> int:
+    from dtks import rounds
+    status = cmd_close_round(args)  # the same run, progress and outcome as `dtks close-round`
+    if status == 0:
+        print(f"calendar → {rounds.export_calendar(_engine())}")
+    return status
 
 
 def cmd_round_backfill(args) -> None:
@@ -228,13 +229,14 @@ def cmd_ingest(args) -> int:
 
 def cmd_close_round(args) -> int:
     from dtks import run_outcomes
-    run_id, state = _run_on_screen("dtks_close_round", {"round_id": args.round_id}, quiet=args.json)
+    as_json = getattr(args, "json", False)
+    run_id, state = _run_on_screen("dtks_close_round", {"round_id": args.round_id}, quiet=as_json)
     failure = _run_failed("dtks_close_round", run_id, state)
     if failure:
         print(f"dtks: error: {failure}", file=sys.stderr)
         return 1
     outcome = run_outcomes.close_outcome(_engine(), args.round_id, run_id)
-    print(run_outcomes.as_json(outcome) if args.json else run_outcomes.format_close(outcome))
+    print(run_outcomes.as_json(outcome) if as_json else run_outcomes.format_close(outcome))
     return 0
 
 
@@ -247,6 +249,11 @@ def cmd_table(args) -> int:
         return 1
     terminal_table.write(districts, args.round_id, args.format, sys.stdout)
     return 0
+
+
+def cmd_ui(args) -> int:
+    from dtks import ui
+    return ui.serve(port=args.port, host=args.host)
 
 
 def cmd_demo(args) -> None:
@@ -370,6 +377,11 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--format", choices=("table", "csv", "json"), default="table",
                        help="table: for reading (full names, legend); csv / json: for other programs")
     table.set_defaults(func=cmd_table)
+
+    uip = sub.add_parser("ui", help="Airflow's UI with the DAGs and the auditor page on this machine (Ctrl-C stops)")
+    uip.add_argument("--port", type=int, default=8080, help="port of the UI (default 8080)")
+    uip.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    uip.set_defaults(func=cmd_ui)
 
     sub.add_parser("demo", help="three demo rounds end to end (what `make demo` runs)").set_defaults(func=cmd_demo)
 

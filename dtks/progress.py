@@ -137,7 +137,7 @@ class StepProgress(logging.Handler):
 
     def _show(self, task_id: str, done: int, total: int, finished: bool = False) -> None:
         mapped = task_id in self.totals
-        what = f"{task_id} ({'districts' if mapped else 'step'})" if mapped else task_id
+        what = f"{task_id} (districts)" if mapped else task_id
         if self._progress is not None:
             if task_id not in self._bars:
                 self._bars[task_id] = self._progress.add_task(what, total=total)

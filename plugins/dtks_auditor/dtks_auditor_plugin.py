@@ -36,7 +36,7 @@ from urllib.parse import urlencode
 
 import jinja2
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup, escape
 from sqlalchemy import exc as sa_exc
@@ -174,6 +174,13 @@ async def require_airflow_user(request: Request) -> None:
     request.state.dtks_user_name = user.get_name()   # recorded with each lineage lookup
 
 
+def _login_url(next_url: str) -> str:
+    """Airflow's login page (its auth manager's), coming back to ``next_url`` after logging in."""
+    from airflow.api_fastapi.app import get_auth_manager
+
+    return get_auth_manager().get_url_login(next_url=next_url)
+
+
 # ---------------------------------------------------------------- the app
 def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
     """The auditor app. ``engine``: default ``dtks.audit.auditor_engine()`` (created on first use)."""
@@ -225,6 +232,9 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 401 and request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+            # A browser without a login: to Airflow's login page, and back here afterwards.
+            return RedirectResponse(_login_url(str(request.url)), status_code=303)
         if exc.status_code in (401, 403):
             return Response(json.dumps({"detail": exc.detail}), status_code=exc.status_code,
                             media_type="application/json", headers=exc.headers)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,13 +19,9 @@ from pathlib import Path
 
 import requests
 
+from dtks.ui import free_port, stop_process_groups  # what `dtks ui` uses to start and stop the same trio
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def airflow_uri(sqlalchemy_url: str) -> str:
@@ -122,26 +116,7 @@ class AirflowStack:
             log.close()
 
     def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)  # the group this stack started, by its id
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + 10
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-        for proc in self.procs.values():
-            # Children (task processes) may outlive a leader that exited: end the whole group.
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            if proc.poll() is None:
-                proc.wait(timeout=10)
+        stop_process_groups(self.procs.values())
 
     def check_alive(self) -> None:
         for name, proc in self.procs.items():
