@@ -9,11 +9,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
-from dtks import airflow_env
-from dtks import cli_input
+from dtks import airflow_env, cli_input
 from dtks.cli_input import DATE_HELP, ROUND_HELP, TIMESTAMP_HELP, iso_date, iso_timestamp, round_id
 
 
@@ -176,28 +175,6 @@ def cmd_baseline_load(args) -> None:
 EXIT_REJECTED = 3  # --fail-on-rejection: the pipeline ran and refused at least one file whole
 
 
-def _run_on_screen(dag_id: str, conf: dict, quiet: bool, **kwargs) -> tuple[str, str]:
-    """Run a DAG with its steps on screen and the libraries' output in the log; (run id, final state)."""
-    from dtks import progress
-    with progress.library_output_to_log() as terminal:
-        dag = airflow_env.get_dag(dag_id)  # first: importing Airflow configures logging anew
-        if dag is None:
-            raise RuntimeError(f"DAG {dag_id} not found in {airflow_env.PROJECT_ROOT / 'dags'}")
-        with progress.StepProgress(terminal, quiet=quiet):
-            return airflow_env.test_run(dag, conf, **kwargs)
-
-
-def _run_failed(dag_id: str, run_id: str, state: str) -> str | None:
-    """One line saying a run did not succeed and where to look, or None when it did."""
-    if state == "success":
-        return None
-    from dtks import progress
-    failed = airflow_env.failed_tasks(dag_id, run_id)
-    return (f"{dag_id} run {run_id} ended {state}"
-            + (f": task {', '.join(failed)} failed" if failed else "")
-            + f"; details in {progress.log_path()}")
-
-
 def _landing_folder(given: str | None) -> Path:
     """The landing folder to scan, refused in one line when it cannot be read."""
     import os
@@ -212,13 +189,13 @@ def _landing_folder(given: str | None) -> Path:
 
 
 def cmd_ingest(args) -> int:
-    from dtks import run_outcomes
+    from dtks import progress, run_outcomes
     landing = _landing_folder(args.landing)
     with _engine().connect():  # an unreachable warehouse is one line, before Airflow starts
         pass
-    run_id, state = _run_on_screen("dtks_ingest", {"landing_dir": str(landing)}, quiet=args.json)
+    run_id, state = progress.run_on_screen("dtks_ingest", {"landing_dir": str(landing)}, quiet=args.json)
     outcome = run_outcomes.ingest_outcomes(_engine(), run_id)
-    failure = _run_failed("dtks_ingest", run_id, state)
+    failure = progress.run_failed("dtks_ingest", run_id, state)
     outcome.update(state=state, landing=str(landing), error=failure)
     print(run_outcomes.as_json(outcome) if args.json else run_outcomes.format_ingest(outcome))
     if failure:
@@ -228,10 +205,10 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_close_round(args) -> int:
-    from dtks import run_outcomes
+    from dtks import progress, run_outcomes
     as_json = getattr(args, "json", False)
-    run_id, state = _run_on_screen("dtks_close_round", {"round_id": args.round_id}, quiet=as_json)
-    failure = _run_failed("dtks_close_round", run_id, state)
+    run_id, state = progress.run_on_screen("dtks_close_round", {"round_id": args.round_id}, quiet=as_json)
+    failure = progress.run_failed("dtks_close_round", run_id, state)
     if failure:
         print(f"dtks: error: {failure}", file=sys.stderr)
         return 1

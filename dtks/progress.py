@@ -162,3 +162,27 @@ def _mapped_total(ti) -> int:
         return session.scalar(select(func.count()).select_from(TaskInstance).where(
             TaskInstance.dag_id == ti.dag_id, TaskInstance.run_id == ti.run_id, TaskInstance.task_id == ti.task_id,
             TaskInstance.map_index >= 0)) or 0
+
+
+def run_on_screen(dag_id: str, conf: dict, quiet: bool = False, **kwargs) -> tuple[str, str]:
+    """Run a DAG (dag.test) with its steps on screen and the libraries' output in the log; (run id, final state)."""
+    from dtks import airflow_env
+
+    with library_output_to_log() as terminal:
+        dag = airflow_env.get_dag(dag_id)  # first: importing Airflow configures logging anew
+        if dag is None:
+            raise RuntimeError(f"DAG {dag_id} not found in {airflow_env.PROJECT_ROOT / 'dags'}")
+        with StepProgress(terminal, quiet=quiet):
+            return airflow_env.test_run(dag, conf, **kwargs)
+
+
+def run_failed(dag_id: str, run_id: str, state: str) -> str | None:
+    """One line saying a run did not succeed (which tasks failed, where the details are), or None."""
+    if state == "success":
+        return None
+    from dtks import airflow_env
+
+    failed = airflow_env.failed_tasks(dag_id, run_id)
+    return (f"{dag_id} run {run_id} ended {state}"
+            + (f": task {', '.join(failed)} failed" if failed else "")
+            + f"; details in {log_path()}")
