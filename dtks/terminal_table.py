@@ -17,7 +17,9 @@ from decimal import Decimal
 from typing import TextIO
 
 from dtks.metrics import DISTRICT_COLUMNS
-from dtks.report import COLUMN_NOTES, num, pct, write_district_csv_to
+from dtks.report import COLUMN_NOTES, num, write_district_csv_to
+from dtks.report_charts import by_place as _by_place
+from dtks.report_charts import pct
 
 FORMATS = ("table", "csv", "json")
 
@@ -49,10 +51,6 @@ COLUMNS = (
 )
 LEGEND_FOR = ("accepted", "on_time", "days_late", "submission_lag_days", "coverage_12m", "coverage_24m",
               "record_age_median_days", "acceptance_rate", "update_index")
-
-
-def _by_place(districts: list[dict]) -> list[dict]:
-    return sorted(districts, key=lambda d: (str(d.get("province_code") or ""), str(d.get("kabkota_code") or "")))
 
 
 def legend() -> list[str]:
