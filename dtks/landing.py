@@ -26,7 +26,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from dtks import feedback, ingest
+from dtks import feedback, landed_files
 
 EXPECTED_LAYOUT = "<landing>/<round>/<kab/kota code>/<file>, e.g. 2026-08/3504/data.csv"
 UNROUTED_REASONS = ("file_misplaced", "round_unknown", "district_unknown")
@@ -43,9 +43,9 @@ class LandingReport:
 
 def _relative(path: Path | str, root: Path) -> str:
     try:
-        return ingest._text(str(Path(path).relative_to(root)))
+        return landed_files.printable_name(str(Path(path).relative_to(root)))
     except ValueError:
-        return ingest._text(str(path))
+        return landed_files.printable_name(str(path))
 
 
 def _skipped(landing: Path) -> list[dict]:
@@ -62,7 +62,7 @@ def _skipped(landing: Path) -> list[dict]:
                 why = "symbolic link: never followed / tautan simbolik: tidak dibaca"
             elif not stat.S_ISREG(mode):
                 why = "not a regular file (FIFO, device …) / bukan berkas biasa"
-            elif name.lower().endswith(ingest._PARTIAL_SUFFIXES):
+            elif name.lower().endswith(landed_files.PARTIAL_SUFFIXES):
                 why = "partial upload: waits until renamed / unggahan belum selesai"
             elif name.startswith(".") or any(p.startswith(".") for p in Path(dirpath).relative_to(landing).parts):
                 why = "hidden file or folder / berkas tersembunyi"
@@ -92,11 +92,11 @@ def landing_report(eng: Engine, landing_dir: Path, outbox_dir: Path, since_days:
             {"reasons": list(UNROUTED_REASONS),
              "since": datetime.now(timezone.utc) - timedelta(days=since_days)}).mappings().all()
     problem_paths = {p["landing_path"] for p in problems}
-    for landed in ingest.discover(landing):
-        if ingest._text(str(landed.path)) in problem_paths:
+    for landed in landed_files.discover(landing):
+        if landed_files.printable_name(str(landed.path)) in problem_paths:
             continue  # listed under "not read"
         if landed.misplaced:
-            goes = (f"misplaced, found in {ingest.misplaced_location(landed)}: will be refused;"
+            goes = (f"misplaced, found in {landed_files.misplaced_location(landed)}: will be refused;"
                     f" move it to {EXPECTED_LAYOUT}")
         elif landed.round_id not in rounds:
             goes = f"round '{landed.round_id}' does not exist (see `dtks round list`): will be refused"
