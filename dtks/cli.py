@@ -261,7 +261,7 @@ def cmd_landing(args) -> None:
     conf = settings()
     report = landing.landing_report(_engine(), Path(args.landing) if args.landing else conf.landing_dir,
                                     conf.outbox_dir, args.days)
-    print(landing.format_landing(report))
+    print(landing.format_landing(report, args.show_names))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -370,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     lnd = sub.add_parser("landing", help="what waits in landing, what could not be routed or read, and why")
     lnd.add_argument("--landing", help="landing folder (default: DTKS_LANDING_DIR)")
     lnd.add_argument("--days", type=int, default=30, help="archived-but-not-routed files of the last N days (default 30)")
+    lnd.add_argument("--show-names", action="store_true", help="print file names as they are (default: masked)")
     lnd.set_defaults(func=cmd_landing)
     rq = sub.add_parser("review-queue", help="NIKs sent while active in another district (quarantined for review)")
     rq.add_argument("--round", type=round_id, help=f"only this round: {ROUND_HELP}"); rq.add_argument("--all", action="store_true",

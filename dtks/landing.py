@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dtks import feedback, landed_files
+from dtks.identifiers import mask_file_name
 
 EXPECTED_LAYOUT = "<landing>/<round>/<kab/kota code>/<file>, e.g. 2026-08/3504/data.csv"
 UNROUTED_REASONS = ("file_misplaced", "round_unknown", "district_unknown")
@@ -121,16 +122,29 @@ def landing_report(eng: Engine, landing_dir: Path, outbox_dir: Path, since_days:
     return report
 
 
-def format_landing(report: LandingReport) -> str:
-    lines = [f"landing folder {report.landing_dir}", f"expected layout: {EXPECTED_LAYOUT}", ""]
+def _shown(path: str, show_names: bool) -> str:
+    """A landing-relative path as printed: folder names as they are, the file's name masked unless asked."""
+    if show_names:
+        return path
+    folder, _, name = path.rpartition("/")
+    return (folder + "/" if folder else "") + mask_file_name(name)
+
+
+def format_landing(report: LandingReport, show_names: bool = False) -> str:
+    """The report as text. File names are masked (districts name files after people) unless ``show_names``."""
+    lines = [f"landing folder {report.landing_dir}", f"expected layout: {EXPECTED_LAYOUT}"]
+    if not show_names:
+        lines.append("file names masked (they may hold NIKs or names): --show-names prints them as they are")
+    lines.append("")
     lines.append(f"waiting for the next ingest run: {len(report.waiting)}")
-    lines += [f"  {w['path']}  ({w['size_bytes']} bytes) → {w['goes_to']}" for w in report.waiting]
+    lines += [f"  {_shown(w['path'], show_names)}  ({w['size_bytes']} bytes) → {w['goes_to']}" for w in report.waiting]
     lines.append(f"could not be read (they stay in landing until fixed): {len(report.unreadable)}")
-    lines += [f"  {u['path']}  {u['problem']} ({u['detail']}), since {u['first_seen_at']:%Y-%m-%d %H:%M} UTC"
+    lines += [f"  {_shown(u['path'], show_names)}  {u['problem']} ({u['detail']}), since {u['first_seen_at']:%Y-%m-%d %H:%M} UTC"
               for u in report.unreadable]
     lines.append(f"skipped (never read): {len(report.skipped)}")
-    lines += [f"  {s['path']}  {s['why']}" for s in report.skipped]
+    lines += [f"  {_shown(s['path'], show_names)}  {s['why']}" for s in report.skipped]
     lines.append(f"archived but not routed (re-land in the right folder to process): {len(report.unrouted)}")
-    lines += [f"  #{u['submission_id']} {u['found']}  {u['reason']}: {u['why']}\n"
-              f"      archive copy: {u['archive_path']}\n      feedback: {u['feedback']}" for u in report.unrouted]
+    lines += [f"  #{u['submission_id']} {_shown(u['found'], show_names)}  {u['reason']}: {u['why']}\n"
+              f"      archive copy: {u['archive_path'] if show_names else _shown(u['archive_path'], False)}\n"
+              f"      feedback: {u['feedback']}" for u in report.unrouted]
     return "\n".join(lines)

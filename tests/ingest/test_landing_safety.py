@@ -124,7 +124,7 @@ def _unreadable_files_case(wh, dirs, warehouse_url):
                         "dengan_manifest.csv": ("manifest_unreadable", "PermissionError", None)}
     # the operator sees them, and where they are
     from dtks import landing
-    shown = landing.format_landing(landing.landing_report(wh, dirs["landing"], dirs["outbox"]))
+    shown = landing.format_landing(landing.landing_report(wh, dirs["landing"], dirs["outbox"]), show_names=True)
     assert "could not be read (they stay in landing until fixed): 2" in shown
     assert "2026-08/3503/terkunci.csv  file_unreadable (PermissionError)" in shown
     assert "2026-08/3504/dengan_manifest.csv  manifest_unreadable (PermissionError)" in shown
@@ -293,7 +293,14 @@ def test_misplaced_files_get_a_reason_where_they_were_found_and_no_placeholder_f
     too_deep.write_bytes(h.csv_bytes(h.rows_of(h.family(v, 3, 9, 2))))
     h.land_bytes(dirs["landing"], "3504", "benar.csv", h.csv_bytes(h.rows_of(h.family(v, 4, 13, 2))))
     env = _child_env(warehouse_url, dirs)
-    cli = [sys.executable, "-m", "dtks.cli", "landing"]
+    named = h.land_bytes(dirs["landing"], "3504", "perbaikan NIK 3578010101800021 BUDI SANTOSO.csv", b"x")
+    masked = subprocess.run([sys.executable, "-m", "dtks.cli", "landing"], cwd=PROJECT_ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert masked.returncode == 0, masked.stderr
+    assert f"{h.ROUND}/3504/perbaikan NIK ****************.csv" in masked.stdout
+    assert "3578010101800021" not in masked.stdout and "BUDI" not in masked.stdout
+    named.unlink()
+    cli = [sys.executable, "-m", "dtks.cli", "landing", "--show-names"]
     before = subprocess.run(cli, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert before.returncode == 0, before.stderr
     assert "waiting for the next ingest run: 4" in before.stdout
