@@ -9,20 +9,13 @@ paths of its outputs. Both also as JSON for scripts.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dtks.config import settings
-
-_SIXTEEN_DIGITS = re.compile(r"(?<![0-9])[0-9]{16}(?![0-9])")
-
-
-def shown_file_name(name: str) -> str:
-    """A file name as shown to people: any 16-digit run (a NIK or KK number) masked."""
-    return _SIXTEEN_DIGITS.sub(lambda m: m.group()[:4] + "*" * 12, name or "")
+from dtks.identifiers import mask_file_name  # names may carry a NIK or a person's name: the shared mask
 
 
 OUTCOME_WORDS = {  # status -> what the line says
@@ -52,7 +45,7 @@ def ingest_outcomes(eng: Engine, run_id: str) -> dict:
             files.append({
                 "submission_id": s["submission_id"], "round_id": round_id,
                 "kabkota_code": (s["kabkota_code"] or "").strip() or None, "kabkota_name": s["kabkota_name"],
-                "file_name": shown_file_name(s["file_name"]), "outcome": s["status"],
+                "file_name": mask_file_name(s["file_name"]), "outcome": s["status"],
                 "rows_sent": s["rows_in"], "rows_accepted": s["rows_accepted"],
                 "rows_quarantined": s["rows_quarantined"], "rows_warned": s["rows_warned"],
                 "reason_code": s["reject_reason"] if reasons else None,
@@ -67,7 +60,7 @@ def ingest_outcomes(eng: Engine, run_id: str) -> dict:
             files.append({
                 "submission_id": None, "duplicate_of": d["duplicate_of"], "round_id": d["round_folder"],
                 "kabkota_code": d["kabkota_folder"], "kabkota_name": d["kabkota_name"],
-                "file_name": shown_file_name(d["file_name"]), "outcome": "duplicate",
+                "file_name": mask_file_name(d["file_name"]), "outcome": "duplicate",
                 "rows_sent": None, "rows_accepted": None, "rows_quarantined": None, "rows_warned": None,
                 "reason_code": "file_duplicate", "reason": f"same content as submission #{d['duplicate_of']}",
                 "feedback": str(feedback_paths(outbox, d["round_folder"], d["kabkota_folder"],
@@ -96,7 +89,8 @@ def format_ingest(outcome: dict) -> str:
     lines = []
     for f in outcome["files"]:
         district = " ".join(x for x in (f["kabkota_code"], f["kabkota_name"]) if x) or "district unknown"
-        line = (f"{f['round_id'] or 'round unknown'}  {district}  {f['file_name']}: "
+        which = f"#{f['submission_id']}" if f["submission_id"] else f"duplicate of #{f['duplicate_of']}"
+        line = (f"{f['round_id'] or 'round unknown'}  {district}  {which} {f['file_name']}: "
                 f"{OUTCOME_WORDS.get(f['outcome'], f['outcome'])}")
         if any(f[k] is not None for k in ("rows_sent", "rows_accepted", "rows_quarantined", "rows_warned")):
             line += (f" — rows sent {_n(f['rows_sent'])}, accepted {_n(f['rows_accepted'])}, "

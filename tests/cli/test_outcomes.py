@@ -22,7 +22,7 @@ def test_ingest_outcome_lines_totals_json_and_close(run_cli, wh, dirs, airflow_r
     people = family(sby[0], 1, 1, 3) + family(sby[1], 2, 10, 2)
     people[4] = people[4].but(nama="")  # one row quarantined (nama_blank): 5 sent, 4 accepted
     land_bytes(landing, SURABAYA, "surabaya_agustus.csv", csv_bytes(rows_of(people)))
-    nik_named = f"pacitan_{people[0].nik}.csv"  # a NIK in a file name must not reach the screen
+    nik_named = f"perbaikan NIK {people[0].nik} ADI SANTOSO.csv"  # a NIK and a name must not reach the screen
     land_bytes(landing, PACITAN, nik_named, b"nik,nama\r\n3501010101010001,BUDI\r\n")  # lacks columns
     land_bytes(landing, JAKPUS, "jakpus.xlsx", b"this is not a workbook")  # unreadable
 
@@ -30,19 +30,20 @@ def test_ingest_outcome_lines_totals_json_and_close(run_cli, wh, dirs, airflow_r
     assert result.returncode == 0, result.stderr
     lines = _file_lines(result.stdout)
     assert len(lines) == 3, result.stdout
-    sby_line, = [l for l in lines if "surabaya_agustus.csv" in l]
-    assert sby_line.startswith(f"{ROUND}  {SURABAYA} Kota Surabaya  ")
-    assert ": merged — rows sent 5, accepted 4, quarantined 1, warnings 0 — feedback " in sby_line
-    pac_line, = [l for l in lines if l.startswith(f"{ROUND}  {PACITAN} Kabupaten Pacitan")]
-    assert people[0].nik not in result.stdout + result.stderr
-    assert f"pacitan_{people[0].nik[:4]}{'*' * 12}.csv: REJECTED" in pac_line
-    assert "file_missing_columns: Required columns not found" in pac_line
-    jak_line, = [l for l in lines if "jakpus.xlsx" in l]
-    assert f"{JAKPUS} Kota Administrasi Jakarta Pusat" in jak_line and ": REJECTED" in jak_line
     with wh.connect() as conn:
+        ids = dict(conn.execute(sa.text("SELECT kabkota_code, submission_id FROM audit.submission")).all())
         reason = conn.execute(sa.text("SELECT reject_reason FROM audit.submission WHERE file_name = 'jakpus.xlsx'")
                               ).scalar()
-    assert f": REJECTED — {reason}: " in jak_line
+    sby_line, = [l for l in lines if l.startswith(f"{ROUND}  {SURABAYA} Kota Surabaya  #{ids[SURABAYA]} ")]
+    # file names as people may see them (dtks.identifiers.mask_file_name): only listed words, no NIK, no name
+    assert f"#{ids[SURABAYA]} agustus.csv: merged — rows sent 5, accepted 4, quarantined 1, warnings 0 — feedback " \
+        in sby_line
+    pac_line, = [l for l in lines if l.startswith(f"{ROUND}  {PACITAN} Kabupaten Pacitan  #{ids[PACITAN]} ")]
+    assert people[0].nik not in result.stdout + result.stderr and "SANTOSO" not in result.stdout + result.stderr
+    assert f"#{ids[PACITAN]} perbaikan NIK {'*' * 16}.csv: REJECTED" in pac_line
+    assert "file_missing_columns: Required columns not found" in pac_line
+    jak_line, = [l for l in lines if l.startswith(f"{ROUND}  {JAKPUS} Kota Administrasi Jakarta Pusat  ")]
+    assert f"#{ids[JAKPUS]} berkas.xlsx: REJECTED — {reason}: " in jak_line
     for line in lines:  # every line names its feedback file, which exists
         path = Path(line.rsplit(" — feedback ", 1)[1])
         assert path.exists() and path.is_relative_to(dirs["outbox"]), line
@@ -64,11 +65,13 @@ def test_ingest_outcome_lines_totals_json_and_close(run_cli, wh, dirs, airflow_r
     assert again.stderr == ""  # --json: no progress display
     doc = json.loads(again.stdout)
     assert doc["state"] == "success" and doc["error"] is None
-    by_name = {f["file_name"]: f for f in doc["files"]}
-    assert set(by_name) == {"surabaya_lagi.csv", "pacitan_kosong.csv"}
-    assert by_name["surabaya_lagi.csv"]["outcome"] == "duplicate"
-    assert by_name["pacitan_kosong.csv"]["outcome"] == "rejected"
-    assert by_name["pacitan_kosong.csv"]["reason_code"] == "file_empty"
+    by_outcome = {f["outcome"]: f for f in doc["files"]}
+    assert sorted(by_outcome) == ["duplicate", "rejected"] and len(doc["files"]) == 2
+    assert by_outcome["duplicate"]["kabkota_code"] == SURABAYA
+    assert by_outcome["duplicate"]["duplicate_of"] == ids[SURABAYA]
+    assert by_outcome["rejected"]["kabkota_code"] == PACITAN
+    assert by_outcome["rejected"]["reason_code"] == "file_empty"
+    assert {f["file_name"] for f in doc["files"]} == {"berkas.csv"}  # no listed word in either name
     assert doc["totals"] == {"files": 2, "merged": 0, "rejected": 1, "duplicate": 1, "unfinished": 0,
                              "rows_sent": 0, "rows_accepted": 0, "rows_quarantined": 0, "rows_warned": 0}
 
