@@ -6,16 +6,17 @@ STAMP  := $(VENV)/.installed
 export GX_ANALYTICS_ENABLED := false
 export XDG_RUNTIME_DIR := $(CURDIR)/var/run
 
-.PHONY: venv demo test test-fast stop clean browser bench mutate
+.PHONY: venv demo test test-fast stop clean browser redis bench mutate
 .PHONY: test-deploy stack-env stack-up stack-down
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt deploy/requirements-celery.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed, found " + sys.version) if sys.version_info < (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	# The image's Celery pins too (Dockerfile): tests/deploy runs real Celery workers on them.
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r deploy/requirements-celery.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m pip check
 	mkdir -p var/run
@@ -24,13 +25,19 @@ $(STAMP): requirements.txt pyproject.toml
 demo: $(STAMP)
 	$(BIN)/dtks demo
 
-test: $(STAMP) browser
+test: $(STAMP) browser redis
 	$(BIN)/python -m pytest -q
 
 # Headless Debian chromium for the auditor page's browser test (tests/audit); CI runs as root.
 browser:
 	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || (apt-get update && apt-get install -y --no-install-recommends chromium)
 	@command -v chromium >/dev/null || echo "note: chromium not installed (needs root: apt-get install chromium); the browser test will be skipped"
+
+# Debian redis-server: the Celery broker of tests/deploy/test_celery_workers.py (started by the
+# test on a free port with a password; the package's own service is not used). CI runs as root.
+redis:
+	@command -v redis-server >/dev/null || [ "$$(id -u)" != 0 ] || (apt-get update && apt-get install -y --no-install-recommends redis-server)
+	@command -v redis-server >/dev/null || echo "note: redis-server not installed (needs root: apt-get install redis-server); the Celery tests will be skipped"
 
 # Not part of `make test`: a national round (default 5 million rows, 514 districts) through the
 # real path, beside the COPY floor and a naive pandas/GX/to_sql baseline. See BENCHMARKS.md.
@@ -50,7 +57,7 @@ clean: stop
 
 # ---- the production-like stack (docker-compose.yml; docs/operations.md). Needs a Docker engine,
 # except test-deploy: the compose/Dockerfile consistency checks and a real multi-process Airflow, here.
-test-deploy: $(STAMP)
+test-deploy: $(STAMP) redis
 	$(BIN)/python -m pytest -q tests/deploy
 
 stack-env:

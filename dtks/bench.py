@@ -143,17 +143,18 @@ def _villages_by_district(reference: Path) -> dict[str, list[str]]:
     return villages
 
 
-def generate_national(folder: Path, total_rows: int, seed: int = 514) -> dict:
+def generate_national(folder: Path, total_rows: int, seed: int = 514, districts: int | None = None) -> dict:
     """Baseline registry + one round's district files, streamed to disk.
 
     Each round file re-sends every person of the district's baseline: 85%
     unchanged (confirmed), 10% with a changed programme flag, 2% deceased, and
     3% new people on top; 1% of the rows carry an error (a NIK short of a
-    digit, an unknown status code) and are quarantined.
+    digit, an unknown status code) and are quarantined. ``districts`` keeps
+    the first N kab/kota in code order.
     """
     rng = random.Random(seed)
     villages = _villages_by_district(REFERENCE_DIR / DEFAULT_REFERENCE_EDITION)
-    kabkota = sorted(villages)
+    kabkota = sorted(villages)[:districts]  # all 514, or the first N (smaller rounds for tests)
     sizes = _district_sizes(kabkota, int(total_rows / 1.03), rng)
     baseline_path = folder / "baseline.csv"
     landing = folder / "landing" / BENCH_ROUND
