@@ -34,6 +34,11 @@ def test_requirements_are_exact_pins_and_installed_here():
     wrong = {name: (version, metadata.version(name)) for name, version in pinned.items()
              if metadata.version(name) != version}
     assert not wrong, f"requirements.txt differs from the virtualenv the tests ran in: {wrong}"
+    # The Celery pins too: tests/deploy/test_celery_workers.py runs real workers on them.
+    celery = sf.pins(sf.CELERY_REQUIREMENTS)
+    wrong = {name: (version, metadata.version(name)) for name, version in celery.items()
+             if metadata.version(name) != version}
+    assert not wrong, f"deploy/requirements-celery.txt differs from the test virtualenv: {wrong}"
 
 
 def test_image_installs_exactly_these_pins():
