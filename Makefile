@@ -11,11 +11,11 @@ export XDG_RUNTIME_DIR := $(CURDIR)/var/run
 
 venv: $(STAMP)
 
+# requirements.txt and, as the image installs them, the Celery pins (tests/deploy runs real workers).
 $(STAMP): requirements.txt deploy/requirements-celery.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed, found " + sys.version) if sys.version_info < (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# The image's Celery pins too (Dockerfile): tests/deploy runs real Celery workers on them.
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r deploy/requirements-celery.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m pip check
