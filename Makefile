@@ -11,12 +11,13 @@ export XDG_RUNTIME_DIR := $(CURDIR)/var/run
 
 venv: $(STAMP)
 
-# requirements.txt and, as the image installs them, the Celery pins (tests/deploy runs real workers).
-$(STAMP): requirements.txt deploy/requirements-celery.txt pyproject.toml
+# requirements.txt and, as the image installs them, the Celery and FAB pins (tests/deploy runs the
+# compose file's services for real: Celery workers, FAB users). The laptop's auth manager stays simple.
+$(STAMP): requirements.txt deploy/requirements-celery.txt deploy/requirements-fab.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed, found " + sys.version) if sys.version_info < (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -r deploy/requirements-celery.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r deploy/requirements-celery.txt -r deploy/requirements-fab.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m pip check
 	mkdir -p var/run

@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     auditor = f"dtks_auditor_b{tag}"
     stack = CeleryStack(
         home=root / "airflow", metadata_url=url["meta"],
-        env_extra={"DTKS_AUDITOR_DB_USER": auditor, "DTKS_AUDITOR_DB_PASSWORD": "bench-pw",
+        env_extra={"DTKS_ARRIVAL_FROM_MTIME": "1", "DTKS_WAREHOUSE_USER": f"dtks_pipeline_b{tag}",
+                   "DTKS_AUDITOR_DB_USER": auditor, "DTKS_AUDITOR_DB_PASSWORD": "bench-pw",
                    "DTKS_AUDITOR_WAREHOUSE_URL": make_url(url["wh"]).set(username=auditor, password="bench-pw")
                    .render_as_string(hide_password=False)},
         redis_server=RedisServer(root / "redis"), warehouse_url=url["wh"], data_root=root / "stack-data",
@@ -97,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         with admin.connect() as conn:
             for name in names.values():
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(sa.text(f'DROP ROLE IF EXISTS "{auditor}"'))
+            for role in (auditor, f"dtks_pipeline_b{tag}"):
+                conn.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
         admin.dispose()
         shutil.rmtree(root, ignore_errors=True)
 

@@ -102,12 +102,17 @@ class CeleryStack(AirflowStack):
     def dotenv(self) -> dict[str, str]:
         """The .env this stack runs with (as `make stack-env` would write, secrets fresh)."""
         values = sf.env_example()
+        # As deploy/make_env.py: every empty secret gets a fresh value.
+        values.update({k: secrets.token_urlsafe(12) for k, v in values.items()
+                       if not v and k.endswith(("_PASSWORD", "_SECRET", "_KEY"))})
         values.update({
             "AIRFLOW_DB_PASSWORD": secrets.token_urlsafe(12),
             "REDIS_PASSWORD": self.redis_server.password,
             "DTKS_WAREHOUSE_PASSWORD": secrets.token_urlsafe(12),
             "DTKS_AUDITOR_DB_PASSWORD": self.env_extra["DTKS_AUDITOR_DB_PASSWORD"],
             "DTKS_AUDITOR_DB_USER": self.env_extra["DTKS_AUDITOR_DB_USER"],
+            # Logins are shared by the whole embedded server: the pipeline's is this stack's own.
+            "DTKS_WAREHOUSE_USER": self.env_extra["DTKS_WAREHOUSE_USER"],
             "AIRFLOW_ADMIN_PASSWORD": self.password,
             "AIRFLOW_AUDITOR_PASSWORD": self.auditor_password,
             "AIRFLOW_FERNET_KEY": self._secret("fernet"),
@@ -151,8 +156,6 @@ class CeleryStack(AirflowStack):
             "AIRFLOW__CELERY__RESULT_BACKEND": _same_scheme(env["AIRFLOW__CELERY__RESULT_BACKEND"], self.metadata_url),
             "AIRFLOW__CELERY__BROKER_URL": broker.replace("@redis:6379/", f"@127.0.0.1:{self.redis_server.port}/"),
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": api.replace("http://airflow-apiserver:8080", self.base_url),
-            "AIRFLOW_CONN_DTKS_WAREHOUSE": airflow_uri(self.warehouse_url),
-            "DTKS_VAR_DIR": str(self.home / "dtks-var"),
             "AIRFLOW_HOME": str(self.home),
             # Ports: the containers' fixed ones would collide here.
             "AIRFLOW__API__HOST": "127.0.0.1",
@@ -167,6 +170,12 @@ class CeleryStack(AirflowStack):
             # Only runs triggered through the API: no hourly run racing the test's runs.
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
         }
+        # The warehouse as its owner, not the pipeline login: each test re-creates the database
+        # (and with it the login's grants). Not the api-server's: it holds the auditor login only.
+        if "AIRFLOW_CONN_DTKS_WAREHOUSE" in env:
+            changes["AIRFLOW_CONN_DTKS_WAREHOUSE"] = airflow_uri(self.warehouse_url)
+        if "DTKS_VAR_DIR" in env:
+            changes["DTKS_VAR_DIR"] = str(self.home / "dtks-var")
         if "DTKS_AUDITOR_WAREHOUSE_URL" in env:
             changes["DTKS_AUDITOR_WAREHOUSE_URL"] = self.env_extra["DTKS_AUDITOR_WAREHOUSE_URL"]
         return changes
@@ -179,6 +188,7 @@ class CeleryStack(AirflowStack):
         env["XDG_RUNTIME_DIR"] = str(self.home / "run")
         env.update({k: self._relocate(v) for k, v in sf.service_env(spec).items()})
         env.update(self.relocated(env, hostname or name))
+        env.update(self.env_extra)  # the test's own (e.g. DTKS_ARRIVAL_FROM_MTIME for a replayed round)
         argv = [self._relocate(a) for a in sf.as_argv(spec["command"])]
         if argv[0] != "bash":  # the image's entrypoint runs Airflow sub-commands as `airflow …`
             argv = [sys.executable, "-m", "airflow", *argv]

@@ -25,7 +25,8 @@ from tests.deploy import celery_round as cr
 from tests.deploy.celery_stack import CeleryStack, RedisServer
 from tests.faults.state import warehouse_state
 
-pytestmark = [pytest.mark.postgres, pytest.mark.airflow, pytest.mark.timeout(600)]
+# 900 s: the first test's time includes starting the module's stack and the dag.test() reference.
+pytestmark = [pytest.mark.postgres, pytest.mark.airflow, pytest.mark.timeout(900)]
 
 RUN_TIMEOUT = 300
 # Test-sized timing (.env values the compose file reads): a lost worker's tasks are failed
@@ -92,6 +93,8 @@ def stack(server_url, template_url, tmp_path_factory):
     auditor = f"dtks_auditor_c{tag}"
     stack = CeleryStack(
         home=root / "airflow", metadata_url=metadata, env_extra={
+            "DTKS_ARRIVAL_FROM_MTIME": "1",  # the generated round arrives at its simulated time
+            "DTKS_WAREHOUSE_USER": f"dtks_pipeline_c{tag}",
             "DTKS_AUDITOR_DB_USER": auditor, "DTKS_AUDITOR_DB_PASSWORD": "auditor-pw",
             "DTKS_AUDITOR_WAREHOUSE_URL": make_url(warehouse_url).set(username=auditor, password="auditor-pw")
             .render_as_string(hide_password=False)},
@@ -110,7 +113,8 @@ def stack(server_url, template_url, tmp_path_factory):
         _drop(server_url, make_url(metadata).database, make_url(warehouse_url).database)
         admin = sa.create_engine(make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP ROLE IF EXISTS "{auditor}"'))
+            for role in (auditor, f"dtks_pipeline_c{tag}"):
+                conn.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
         admin.dispose()
 
 

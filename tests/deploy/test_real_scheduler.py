@@ -76,6 +76,7 @@ def stack(tmp_path, metadata_url, warehouse_url, dirs, auditor_login):
             "DTKS_CALENDAR_FILE": str(tmp_path / "calendar" / "rounds.json"),
             "DTKS_VAR_DIR": str(tmp_path / "var"),
             "DTKS_WAREHOUSE_POOL_SLOTS": "3",
+            "DTKS_ARRIVAL_FROM_MTIME": "1",  # the scenario's files arrive at their set times (tests/conftest.py)
         },
     )
     try:
