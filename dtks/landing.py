@@ -87,7 +87,12 @@ def landing_report(eng: Engine, landing_dir: Path, outbox_dir: Path, since_days:
             " WHERE resolved_at IS NULL ORDER BY landing_path")).mappings().all()
         unrouted = conn.execute(sa.text(
             "SELECT submission_id, file_name, landing_path, archive_path, reject_reason, reject_detail, received_at,"
-            " coalesce(round_id, landed_round_id) AS round_id, kabkota_code FROM audit.submission"
+            " coalesce(round_id, landed_round_id) AS round_id, kabkota_code,"
+            # The English message as recorded: reject_detail joins both languages with " / ", which
+            # the messages themselves may contain ("folder utama / the landing root").
+            " (SELECT e.detail->>'message_en' FROM audit.submission_event e WHERE e.submission_id = s.submission_id"
+            "  AND e.event = 'rejected' ORDER BY e.event_id DESC LIMIT 1) AS message_en"
+            " FROM audit.submission s"
             " WHERE kind = 'district' AND reject_reason = ANY(:reasons) AND received_at >= :since"
             " ORDER BY received_at, submission_id"),
             {"reasons": list(UNROUTED_REASONS),
@@ -116,7 +121,7 @@ def landing_report(eng: Engine, landing_dir: Path, outbox_dir: Path, since_days:
     for s in unrouted:
         paths = feedback.feedback_paths(outbox_dir, s["round_id"], s["kabkota_code"], s["submission_id"])
         report.unrouted.append({"submission_id": s["submission_id"], "found": _relative(s["landing_path"], landing),
-                                "reason": s["reject_reason"], "why": (s["reject_detail"] or "").split(" / ")[-1],
+                                "reason": s["reject_reason"], "why": s["message_en"] or s["reject_detail"] or "",
                                 "archive_path": s["archive_path"], "feedback": str(paths["csv"]),
                                 "received_at": s["received_at"]})
     return report
@@ -128,6 +133,15 @@ def _shown(path: str, show_names: bool) -> str:
         return path
     folder, _, name = path.rpartition("/")
     return (folder + "/" if folder else "") + mask_file_name(name)
+
+
+def _archive_shown(path: str) -> str:
+    """An archive path with the landed name masked but its content-hash prefix kept, so `ls PREFIX*` finds it."""
+    folder, _, name = path.rpartition("/")
+    prefix, sep, landed_name = name.partition("__")
+    if not sep:
+        return _shown(path, False)
+    return f"{folder}/{prefix}__{mask_file_name(landed_name)}"
 
 
 def format_landing(report: LandingReport, show_names: bool = False) -> str:
@@ -145,6 +159,6 @@ def format_landing(report: LandingReport, show_names: bool = False) -> str:
     lines += [f"  {_shown(s['path'], show_names)}  {s['why']}" for s in report.skipped]
     lines.append(f"archived but not routed (re-land in the right folder to process): {len(report.unrouted)}")
     lines += [f"  #{u['submission_id']} {_shown(u['found'], show_names)}  {u['reason']}: {u['why']}\n"
-              f"      archive copy: {u['archive_path'] if show_names else _shown(u['archive_path'], False)}\n"
+              f"      archive copy: {u['archive_path'] if show_names else _archive_shown(u['archive_path'])}\n"
               f"      feedback: {u['feedback']}" for u in report.unrouted]
     return "\n".join(lines)

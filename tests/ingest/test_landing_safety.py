@@ -338,3 +338,12 @@ def test_misplaced_files_get_a_reason_where_they_were_found_and_no_placeholder_f
     assert "archived but not routed (re-land in the right folder to process): 3" in after.stdout
     assert "3504/x.csv  file_misplaced: The file was found in <landing>/3504/" in after.stdout
     assert f"feedback: {dirs['outbox'] / feedback.OPERATOR_FOLDER}" in after.stdout
+    # Masked (the default): the whole English reason, although it holds " / " itself, and an
+    # archive path whose content-hash prefix is the real file's, so the operator can find it.
+    masked_after = subprocess.run([sys.executable, "-m", "dtks.cli", "landing"], cwd=PROJECT_ROOT, env=env,
+                                  capture_output=True, text=True, timeout=120)
+    assert masked_after.returncode == 0, masked_after.stderr
+    assert "berkas.csv  file_misplaced: The file was found in <landing>/ (folder utama / the landing root), not in" \
+        in masked_after.stdout
+    lepas = next(p for p in archived if p.name.endswith("__lepas.csv"))
+    assert f"archive copy: {lepas.parent}/{lepas.name.split('__')[0]}__berkas.csv" in masked_after.stdout
