@@ -97,6 +97,11 @@ def cmd_round_create(args) -> None:
     provinces = args.provinces.split(",") if args.provinces else None
     created = rounds.create_round(_engine(), rnd, provinces)
     print(f"round {rnd.round_id} {'created' if created else 'already exists'}; calendar → {rounds.export_calendar(_engine())}")
+    if created and rnd.close_at <= datetime.now(timezone.utc):
+        # Else every file sent from now on is refused round_closed while `round list` says "open".
+        print(f"note: round {rnd.round_id} closed on {rnd.last_grace_day} (end of day WIB), before today: files "
+              f"landing now are refused (round_closed); give it later dates with `dtks round move "
+              f"{rnd.round_id} --reason ... --cutoff YYYY-MM-DD`", file=sys.stderr)
 
 
 def _round_dates(args) -> dict:

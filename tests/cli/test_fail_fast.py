@@ -72,6 +72,18 @@ def test_wrong_date_spelling_is_one_line_and_creates_nothing(run_cli, wh):
         assert conn.execute(sa.text("SELECT count(*) FROM audit.round WHERE round_id = '2026-12'")).scalar() == 0
 
 
+def test_creating_a_round_that_has_already_closed_says_so(run_cli, wh):
+    # Default calendar for 2020-01: cut-off 14 Jan, 3 grace days, closed at the end of 17 Jan 2020.
+    past = run_cli("round", "create", "2020-01", timeout=60)
+    assert past.returncode == 0, past.stderr
+    assert "round 2020-01 created" in past.stdout
+    assert "closed on 2020-01-17" in past.stderr and "round_closed" in past.stderr
+    assert "dtks round move 2020-01" in past.stderr
+    future = run_cli("round", "create", "2099-05", timeout=60)
+    assert future.returncode == 0, future.stderr
+    assert "round 2099-05 created" in future.stdout and future.stderr == ""
+
+
 def test_wrong_round_id_spelling_is_one_line(run_cli):
     result = run_cli("table", "11-2026", timeout=60)
     assert result.returncode == 2
