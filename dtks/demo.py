@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from dtks import airflow_env, closing, generate, ingest, metrics, reference, report, rounds, terminal_table, warehouse
+from dtks import (airflow_env, closing, generate, ingest, metrics, progress, reference, report, rounds, terminal_table,
+                  warehouse)
 from dtks.config import settings
 
 DEMO_SEED = 20260801
@@ -71,10 +73,10 @@ def run_demo(households_per_district: int = 60) -> Path:
     for run in (r for r in closing.scheduled_close_runs() if r.round_id in wanted):
         delivered = deliver_round(generated / "landing", run.round_id, conf.landing_dir)
         print(f"round {run.round_id}: {delivered} files delivered to {conf.landing_dir}; running dtks_ingest")
-        airflow_env.run_dag("dtks_ingest", {"landing_dir": str(conf.landing_dir)})
+        _run_shown("dtks_ingest", {"landing_dir": str(conf.landing_dir)})
         print(f"round {run.round_id}: closes {_wib(run.close_at)}; running dtks_close_round as scheduled "
               f"({_wib(run.run_after)}, data interval {_wib(run.opens_at)} – {_wib(run.close_at)})")
-        closing.run_close_dag(logical_date=run.run_after)
+        _run_shown("dtks_close_round", {}, logical_date=run.run_after)
     last = generate.DEMO_ROUNDS[-1]
     print(terminal_table.render_table(metrics.district_table(eng, last), last))
     nat = metrics.national_row(eng, last) or {}
@@ -85,6 +87,15 @@ def run_demo(households_per_district: int = 60) -> Path:
     out = conf.out_dir / last
     print(f"\nwritten: {out / 'district_metrics.csv'}\n         {out / 'report.html'}")
     return out
+
+
+def _run_shown(dag_id: str, conf: dict, **kwargs) -> None:
+    """A DAG run with its steps on screen and the libraries' warnings in the CLI log, as `dtks ingest` shows it."""
+    # Progress bars on a terminal; piped (CI logs), one line per district would bury the demo's own lines.
+    run_id, state = progress.run_on_screen(dag_id, conf, quiet=not sys.stderr.isatty(), **kwargs)
+    failure = progress.run_failed(dag_id, run_id, state)
+    if failure:
+        raise RuntimeError(failure)
 
 
 def _wib(moment: datetime) -> str:
