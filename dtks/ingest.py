@@ -23,7 +23,7 @@ import psycopg2
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from dtks import value_mapping
+from dtks import lifecycle, value_mapping
 from dtks.config import settings
 from dtks.faults import failpoint
 from dtks.landed_files import (
@@ -52,7 +52,6 @@ from dtks.validation import (
     ROW_SUITE_FILE,
     load_suite_spec,
     record_file_checks,
-    record_parse_rejection,
     record_suite_definition,
     record_validation,
     run_file_suite,
@@ -173,18 +172,19 @@ def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | N
                  "manifest": json.dumps(manifest) if manifest is not None else None},
             ).scalar_one()
             if assignment is not None:
-                rounds.record_assignment(conn, sub_id, assignment)
-            _event(conn, sub_id, "received", run_id, {"size_bytes": size, "sha256": sha, **arrival,
-                                                      **(assignment.detail() if assignment else {})})
-            _event(conn, sub_id, "archived", run_id, {"archive_path": str(archive_path)})
+                lifecycle.record_assignment(conn, sub_id, assignment)
+            lifecycle.record_event(conn, sub_id, "received", run_id, {"size_bytes": size, "sha256": sha, **arrival,
+                                                                      **(assignment.detail() if assignment else {})})
+            lifecycle.record_event(conn, sub_id, "archived", run_id, {"archive_path": str(archive_path)})
             if misplaced:
-                _reject(conn, sub_id, SubmissionRejected("file_misplaced", found=misplaced_location(landed)), run_id)
+                lifecycle.reject(conn, sub_id, SubmissionRejected("file_misplaced", found=misplaced_location(landed)),
+                                 run_id)
             elif kind == "district":
                 if not round_known:
-                    _reject(conn, sub_id, SubmissionRejected(assignment.reject_code,
-                                                             round_id=safe_file_name(landed.round_id)), run_id)
+                    lifecycle.reject(conn, sub_id, SubmissionRejected(assignment.reject_code,
+                                                                      round_id=safe_file_name(landed.round_id)), run_id)
                 elif not district_known:
-                    _reject(conn, sub_id, SubmissionRejected(
+                    lifecycle.reject(conn, sub_id, SubmissionRejected(
                         "district_unknown", district=safe_file_name(landed.kabkota_code or "")), run_id)
     failpoint("register.after_commit")
     # Leave landing only once the archive holds the file (or it was known already), and
@@ -205,39 +205,6 @@ def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | N
     return SubmissionRef(sub_id, landed.kabkota_code if not misplaced else None,
                          assignment.round_id if round_known else (landed.round_id or None),
                          printable_name(landed.path.name))
-
-
-def _event(conn: sa.Connection, submission_id: int, event: str, run_id: str, detail: dict | None = None) -> None:
-    conn.execute(
-        sa.text("INSERT INTO audit.submission_event (submission_id, event, run_id, detail)"
-                " VALUES (:sid, :event, :run, CAST(:detail AS jsonb))"),
-        {"sid": submission_id, "event": event, "run": run_id, "detail": json.dumps(detail or {})},
-    )
-
-
-def _reject(conn: sa.Connection, submission_id: int, why: SubmissionRejected, run_id: str) -> None:
-    conn.execute(
-        sa.text("UPDATE audit.submission SET status = 'rejected', reject_reason = :code, reject_detail = :detail"
-                " WHERE submission_id = :sid"),
-        {"sid": submission_id, "code": why.code, "detail": f"{why.message_id} / {why.message_en}"},
-    )
-    # Which NIK/KK the rejected file carried: lineage lists every attempt (registry.attempts_of).
-    conn.execute(sa.text(
-        "INSERT INTO quarantine.rejected_file_row (submission_id, file_row, nik, no_kk)"
-        " SELECT submission_id, file_row, nullif(btrim(nik), ''), nullif(btrim(no_kk), '')"
-        " FROM staging.submission_row WHERE submission_id = :sid AND (nik IS NOT NULL OR no_kk IS NOT NULL)"
-        " ON CONFLICT DO NOTHING"), {"sid": submission_id})
-    conn.execute(sa.text("DELETE FROM staging.submission_row WHERE submission_id = :sid"), {"sid": submission_id})
-    _event(conn, submission_id, "rejected", run_id, {"reason": why.code, "message_id": why.message_id,
-                                                     "message_en": why.message_en})
-    log.info("submission %s rejected: %s", submission_id, why.code)
-
-
-def _status(conn: sa.Connection, submission_id: int, lock: bool = False) -> str:
-    return conn.execute(
-        sa.text("SELECT status FROM audit.submission WHERE submission_id = :sid" + (" FOR UPDATE" if lock else "")),
-        {"sid": submission_id},
-    ).scalar_one()
 
 
 # ----------------------------------------------------------------- stage
@@ -316,7 +283,7 @@ def stage(eng: Engine, submission_id: int, run_id: str) -> dict:
     """
     lim = limits()
     with eng.begin() as conn:
-        status = _status(conn, submission_id, lock=True)
+        status = lifecycle.status(conn, submission_id, lock=True)
         if status != "received":
             return {"submission_id": submission_id, "status": status, "skipped": True}
         path, expected_sha, size = conn.execute(
@@ -349,14 +316,9 @@ def stage(eng: Engine, submission_id: int, run_id: str) -> dict:
             if rows_in > lim.max_rows:
                 raise SubmissionRejected("file_too_many_rows", limit=lim.max_rows)
         except SubmissionRejected as why:
-            record_parse_rejection(conn, submission_id, why.code, run_id)
-            _reject(conn, submission_id, why, run_id)
+            lifecycle.reject_unreadable(conn, submission_id, why, run_id)
             return {"submission_id": submission_id, "status": "rejected", "reason": why.code}
-        conn.execute(
-            sa.text("UPDATE audit.submission SET status = 'staged', rows_in = :n WHERE submission_id = :sid"),
-            {"sid": submission_id, "n": rows_in},
-        )
-        _event(conn, submission_id, "staged", run_id, {"rows": rows_in, **read_as})
+        lifecycle.mark_staged(conn, submission_id, rows_in, run_id, read_as)
         failpoint("stage.before_commit")
     return {"submission_id": submission_id, "status": "staged", "rows_in": rows_in}
 
@@ -393,12 +355,12 @@ def validate(eng: Engine, submission_ids: list[int], run_id: str) -> dict[int, d
     ready: list[int] = []
     for sid in staged:
         with eng.begin() as conn:
-            if _status(conn, sid, lock=True) != "staged":
+            if lifecycle.status(conn, sid, lock=True) != "staged":
                 continue
             failed = critical.get(sid, [])
             record_file_checks(conn, sid, file_spec, failed, run_id)
             if failed:
-                _reject(conn, sid, failed[0], run_id)
+                lifecycle.reject(conn, sid, failed[0], run_id)
                 outcome[sid] = {"status": "rejected", "reason": failed[0].code}
                 continue
         ready.append(sid)
@@ -411,20 +373,13 @@ def validate(eng: Engine, submission_ids: list[int], run_id: str) -> dict[int, d
             if position == 2:
                 failpoint("validate.between_submissions")
             with eng.begin() as conn:
-                if _status(conn, sid, lock=True) != "staged":
+                if lifecycle.status(conn, sid, lock=True) != "staged":
                     continue
                 counts = record_validation(conn, sid, batch, run_id)
-                conn.execute(
-                    sa.text("UPDATE audit.submission SET status = 'validated', rows_quarantined = :q,"
-                            " rows_warned = :w, suite_name = :suite, suite_version = :version"
-                            " WHERE submission_id = :sid"),
-                    {"sid": sid, "q": counts["rows_quarantined"], "w": counts["rows_warned"],
-                     "suite": row_spec.name, "version": row_spec.version},
-                )
-                _event(conn, sid, "validated", run_id, {"suite": row_spec.name, "version": row_spec.version,
-                                                        "critical_suite": file_spec.name,
-                                                        "critical_version": file_spec.version,
-                                                        "value_mapping": mapping_version, **counts})
+                lifecycle.mark_validated(conn, sid, counts, row_spec.name, row_spec.version, run_id,
+                                         {"suite": row_spec.name, "version": row_spec.version,
+                                          "critical_suite": file_spec.name, "critical_version": file_spec.version,
+                                          "value_mapping": mapping_version, **counts})
                 outcome[sid] = {"status": "validated", **counts}
     return outcome
 
@@ -492,21 +447,16 @@ def merge(eng: Engine, submission_id: int, run_id: str) -> dict:
 
 def _merge_one(conn: sa.Connection, submission_id: int, run_id: str) -> dict:
     with conn.begin():
-        status = _status(conn, submission_id, lock=True)
+        status = lifecycle.status(conn, submission_id, lock=True)
         if status != "validated":
             return {"submission_id": submission_id, "status": status, "skipped": True}
         events = dict(conn.execute(sa.text(read_sql("merge_submission.sql")),
                                    {"sid": submission_id, "run_id": run_id}).all())
         accepted = sum(events.values())
-        conn.execute(
-            sa.text("UPDATE audit.submission SET status = 'merged', rows_accepted = :n, merged_at = now()"
-                    " WHERE submission_id = :sid"),
-            {"sid": submission_id, "n": accepted},
-        )
+        lifecycle.mark_merged(conn, submission_id, accepted, run_id, {"rows_accepted": accepted, "events": events})
         conn.execute(sa.text("DELETE FROM staging.submission_row WHERE submission_id = :sid"), {"sid": submission_id})
-        _event(conn, submission_id, "merged", run_id, {"rows_accepted": accepted, "events": events})
-        from dtks import rounds  # resubmission policy: the district's latest accepted file of the round stands
-        superseded = rounds.supersede_earlier(conn, submission_id, run_id)
+        # resubmission policy: the district's latest accepted file of the round stands
+        superseded = lifecycle.supersede_earlier(conn, submission_id, run_id)
         failpoint("merge.before_commit")
     failpoint("merge.after_commit")
     log.info("submission %s merged: %s", submission_id, events)
@@ -529,8 +479,8 @@ def load_baseline(eng: Engine, path: Path, run_id: str, received_at: datetime) -
         return {"status": "already loaded"}
     staged = stage(eng, ref.submission_id, run_id)
     with eng.begin() as conn:
-        conn.execute(sa.text("UPDATE audit.submission SET status = 'validated', rows_quarantined = 0, rows_warned = 0"
-                             " WHERE submission_id = :sid AND status = 'staged'"), {"sid": ref.submission_id})
+        if lifecycle.status(conn, ref.submission_id, lock=True) == "staged":  # (not when stage rejected the file)
+            lifecycle.trust_baseline(conn, ref.submission_id)
     merged = merge(eng, ref.submission_id, run_id)
     with eng.connect() as conn:
         # a bulk load: the next merges plan with statistics of the registry as it now is
@@ -566,8 +516,8 @@ def register_landing(run_id: str, landing_dir: str | Path | None = None,
     with eng.connect() as conn:
         rows = conn.execute(sa.text(
             "SELECT submission_id, kabkota_code, round_id, file_name FROM audit.submission"
-            " WHERE kind = 'district' AND status IN ('received', 'staged', 'validated')"
-            " ORDER BY received_at, submission_id")).all()
+            " WHERE kind = 'district' AND status = ANY(:unfinished)"
+            " ORDER BY received_at, submission_id"), {"unfinished": list(lifecycle.UNFINISHED)}).all()
     return [SubmissionRef(r.submission_id, r.kabkota_code, r.round_id, r.file_name).to_dict() for r in rows]
 
 
@@ -622,6 +572,6 @@ def summarise(eng: Engine, submission_ids: list[int]) -> dict:
     return {
         "submissions_merged": by_status.get("merged", 0),
         "submissions_rejected": by_status.get("rejected", 0),
-        "submissions_unfinished": sum(by_status.get(s, 0) for s in ("received", "staged", "validated")),
+        "submissions_unfinished": sum(by_status.get(s, 0) for s in lifecycle.UNFINISHED),
         "rows_accepted": int(sum(r.accepted for r in rows if r.status == "merged")),
     }

@@ -19,6 +19,7 @@ from datetime import datetime, time
 
 import sqlalchemy as sa
 
+from dtks import lifecycle
 from dtks.warehouse import read_sql
 
 
@@ -74,12 +75,8 @@ def apply_edition(conn: sa.Connection, edition, diff) -> Recoded:
         counts = conn.execute(sa.text(read_sql("recode_registry.sql")),
                               {"sid": sid, "at": at, "run_id": run_id}).one()
         persons, households = int(counts.persons), int(counts.households)
-        conn.execute(sa.text("UPDATE audit.submission SET rows_accepted = :n, status = 'merged', merged_at = now()"
-                             " WHERE submission_id = :sid"), {"n": persons, "sid": sid})
-        conn.execute(sa.text("INSERT INTO audit.submission_event (submission_id, event, run_id, detail)"
-                             " VALUES (:sid, 'merged', :run, CAST(:d AS jsonb))"),
-                     {"sid": sid, "run": run_id,
-                      "d": json.dumps({"persons_recoded": persons, "households_recoded": households})})
+        lifecycle.mark_edition_merged(conn, sid, persons, run_id,
+                                      {"persons_recoded": persons, "households_recoded": households})
     rounds_extended = ()
     if diff.splits:
         rounds_extended = tuple(sorted(set(conn.execute(sa.text(
@@ -110,6 +107,5 @@ def _lineage_submission(conn: sa.Connection, edition, at: datetime, run_id: str)
          "size": len(data), "at": at, "run": run_id, "rows": moves,
          "manifest": json.dumps({"edition": edition.name, "effective_on": edition.effective_on.isoformat()})}
     ).scalar_one()
-    conn.execute(sa.text("INSERT INTO audit.submission_event (submission_id, event, run_id) VALUES (:sid, 'received', :run)"),
-                 {"sid": sid, "run": run_id})
+    lifecycle.record_event(conn, sid, "received", run_id)
     return sid

@@ -417,26 +417,6 @@ def assign_round(conn: sa.Connection, folder_round_id: str | None, received_at: 
     return Assignment(folder, nxt, "after_grace") if nxt else Assignment(folder, None, "round_closed")
 
 
-def record_assignment(conn: sa.Connection, submission_id: int, assignment: Assignment) -> None:
-    conn.execute(sa.text("UPDATE audit.submission SET landed_round_id = :landed, round_rule = :rule"
-                         " WHERE submission_id = :sid"),
-                 {"sid": submission_id, "landed": assignment.landed_round_id, "rule": assignment.rule})
-
-
-def supersede_earlier(conn: sa.Connection, submission_id: int, run_id: str) -> list[int]:
-    """After a merge: the district's latest accepted submission of the round stands, earlier ones are superseded.
-
-    Runs inside the merge's transaction (under the district's merge lock).
-    "Latest" is by arrival, so merging two files out of order still leaves the
-    later-received one standing. Superseded submissions stay in the warehouse
-    (their rows in history, their events in audit); returns their ids.
-    """
-    from dtks.warehouse import read_sql
-
-    return list(conn.execute(sa.text(read_sql("round_supersede.sql")),
-                             {"sid": submission_id, "run_id": run_id}).scalars())
-
-
 def round_info(rnd: Round) -> dict:
     """A round as a plain dict for reports, with its instants."""
     return {**asdict(rnd), "last_grace_day": rnd.last_grace_day, "close_at": rnd.close_at}

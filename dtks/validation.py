@@ -340,21 +340,6 @@ def record_file_checks(conn: sa.Connection, submission_id: int, spec: SuiteSpec,
     )
 
 
-def record_parse_rejection(conn: sa.Connection, submission_id: int, code: str, run_id: str) -> None:
-    """A file the parser refused, recorded under the critical suite (it has no rows to check)."""
-    spec = load_suite_spec(FILE_SUITE_FILE)
-    record_suite_definition(conn, spec)
-    conn.execute(
-        sa.text(
-            "INSERT INTO audit.validation_result (submission_id, suite_name, suite_version, expectation_type,"
-            " reason_code, severity, column_name, element_count, unexpected_count, success, run_id)"
-            " VALUES (:sid, :suite, :version, 'dtks_parse_file', :code, 'critical', NULL, 1, 1, false, :run)"
-            " ON CONFLICT (submission_id, suite_name, reason_code) DO NOTHING"
-        ),
-        {"sid": submission_id, "suite": spec.name, "version": spec.version, "code": code, "run": run_id},
-    )
-
-
 def record_validation(conn: sa.Connection, submission_id: int, batch: BatchValidation, run_id: str) -> dict:
     """Write one submission's share of a batch result; return its row counts."""
     spec = batch.suite

@@ -1,5 +1,6 @@
--- Resubmission policy (run by dtks.rounds.supersede_earlier inside the merge
--- transaction of :sid, under the district's merge lock).
+-- Resubmission policy (run by dtks.lifecycle.supersede_earlier inside the merge
+-- transaction of :sid, under the district's merge lock): the lifecycle's
+-- move merged -> superseded, for every submission it applies to at once.
 --
 -- Of a district's accepted submissions in a round (merged, at least one row
 -- accepted), the latest by arrival stands; the others become 'superseded',
