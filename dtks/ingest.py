@@ -3,7 +3,8 @@
 Each step is a plain function that the ``dtks_ingest`` DAG's tasks call and
 tests call directly. Each is idempotent: it looks at the submission's status
 and does nothing if its work is already done, so a retried task or a re-run
-DAG changes nothing the second time. Nothing in this module logs a NIK or a
+DAG changes nothing the second time. Every status change goes through
+``dtks.lifecycle`` (the table of states and moves). Nothing in this module logs a NIK or a
 name: log lines carry submission ids, district codes and counts.
 """
 
