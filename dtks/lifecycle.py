@@ -25,7 +25,8 @@ merged           supersede             superseded    ingest.merge, through super
 ===============  ====================  ============  ===================================================
 
 ``rejected`` and ``superseded`` are final; ``merged`` is final except for
-supersession. Other events that change no state: ``archived`` (ingest.register).
+supersession (the database holds to that too: ``audit.guard_submission``,
+migration 003, refuses any change to a final submission). Other events that change no state: ``archived`` (ingest.register).
 Which round a file counts for is the calendar's rule (``dtks.rounds.assign_round``);
 the submission keeps it through :func:`record_assignment`.
 """
