@@ -97,6 +97,10 @@ def _record_duplicate(conn: sa.Connection, landed: LandedFile, duplicate_of: int
 
 
 UNROUTED_ARCHIVE = "_unrouted"  # archive folder of files that landed outside <round>/<kabkota>/
+# Refused at registration for where or when they landed, never read: the same bytes landing again
+# (in the right folder, or after the round was created or moved) are a new submission, not a
+# duplicate. Same list as the partial unique index of migration 015.
+REFUSED_BEFORE_READING = ("file_misplaced", "round_unknown", "round_closed", "district_unknown")
 
 
 def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | None = None,
@@ -145,7 +149,10 @@ def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | N
     with eng.begin() as conn:
         # Two runs registering the same content at once: the second waits, then sees a duplicate.
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('dtks-register-' || :s))"), {"s": sha})
-        existing = conn.execute(sa.text("SELECT submission_id FROM audit.submission WHERE sha256 = :s"), {"s": sha}).first()
+        existing = conn.execute(sa.text(
+            "SELECT submission_id FROM audit.submission WHERE sha256 = :s"
+            " AND (reject_reason IS NULL OR reject_reason <> ALL(:refused))"),
+            {"s": sha, "refused": list(REFUSED_BEFORE_READING)}).first()
         if existing is not None:
             log.info("file with sha256 %s… already registered as submission %s: duplicate upload recorded",
                      sha[:12], existing[0])

@@ -347,3 +347,30 @@ def test_misplaced_files_get_a_reason_where_they_were_found_and_no_placeholder_f
         in masked_after.stdout
     lepas = next(p for p in archived if p.name.endswith("__lepas.csv"))
     assert f"archive copy: {lepas.parent}/{lepas.name.split('__')[0]}__berkas.csv" in masked_after.stdout
+
+
+def test_a_misplaced_file_re_landed_in_the_right_folder_is_processed_not_a_duplicate(wh, dirs):
+    # `dtks landing` tells the operator to re-land a misplaced file from its archive copy: the very same
+    # bytes. They were never read, so they are a new submission; after it merges, a third copy is a duplicate.
+    h.create_round(wh)
+    v = h.villages(wh, "3504", 1)[0]
+    data = h.csv_bytes(h.rows_of(h.family(v, 1, 1, 3)))
+    (dirs["landing"] / "lepas.csv").write_bytes(data)
+    h.run_pipeline(wh, dirs)
+    archived = next(p for p in (dirs["archive"] / ingest.UNROUTED_ARCHIVE).iterdir() if p.name.endswith("lepas.csv"))
+    assert archived.read_bytes() == data
+    h.land_bytes(dirs["landing"], "3504", "lepas.csv", archived.read_bytes())
+    h.run_pipeline(wh, dirs)
+    h.land_bytes(dirs["landing"], "3504", "lepas lagi.csv", data)
+    h.run_pipeline(wh, dirs)
+    with wh.connect() as conn:
+        subs = conn.execute(sa.text(
+            "SELECT submission_id, status, reject_reason, kabkota_code, rows_accepted FROM audit.submission"
+            " WHERE kind = 'district' ORDER BY submission_id")).all()
+        duplicates = conn.execute(sa.text("SELECT duplicate_of, file_name FROM audit.duplicate_upload")).all()
+        registered = conn.execute(sa.text("SELECT count(*) FROM registry.individual")).scalar()
+    assert [(s.status, s.reject_reason, s.kabkota_code) for s in subs] == [
+        ("rejected", "file_misplaced", None), ("merged", None, "3504")]
+    assert subs[1].rows_accepted == 3
+    assert [(d.duplicate_of, d.file_name) for d in duplicates] == [(subs[1].submission_id, "lepas lagi.csv")]
+    assert registered == 3
