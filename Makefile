@@ -43,7 +43,7 @@ redis:
 # Not part of `make test`: a national round (default 5 million rows, 514 districts) through the
 # real path, beside the COPY floor and a naive pandas/GX/to_sql baseline. See BENCHMARKS.md.
 bench: $(STAMP)
-	$(BIN)/python -m dtks.bench $(BENCH_ARGS)
+	$(BIN)/python -m dtks.devtools.bench $(BENCH_ARGS)
 
 # Not part of `make test`: each declared mutation (tests/mutations.toml) applied in a scratch copy,
 # its test subset run; fails if any survives. MUTATE_ARGS="--only id,id" for a few. CONTRIBUTING.md.

@@ -30,8 +30,8 @@ def _engine():
 
 
 def cmd_init(args) -> None:
-    from dtks import demo
-    loaded = demo.init_warehouse()
+    from dtks.warehouse_setup import init_warehouse
+    loaded = init_warehouse()
     airflow_env.ensure_metadata_db()
     codes = (f"reference codes loaded: {loaded.edition}" if loaded.load_id is not None
              else f"reference codes left as they are: current edition {loaded.edition}")
@@ -75,7 +75,7 @@ def cmd_reference_diff(args) -> None:
 
 
 def cmd_generate(args) -> None:
-    from dtks import generate
+    from dtks.devtools import generate
     summary = generate.generate(Path(args.out), seed=args.seed,
                                 households_per_district=args.households_per_district,
                                 defect_rate=args.defect_rate)
@@ -239,7 +239,7 @@ def cmd_ui(args) -> int:
 
 
 def cmd_demo(args) -> None:
-    from dtks import demo
+    from dtks.devtools import demo
     demo.run_demo()
 
 

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from dtks import ingest, rounds
 from dtks.feedback import feedback_paths
-from dtks.generate import DEFECT_REASONS, DEMO_ROUNDS, generate
+from dtks.devtools.generate import DEFECT_REASONS, DEMO_ROUNDS, generate
 from tests.ingest import helpers as h
 
 pytestmark = pytest.mark.postgres

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from dtks import cli, demo, reference
+from dtks import cli, reference, warehouse_setup
 from tests.reference import split_edition as split
 
 pytestmark = pytest.mark.postgres
@@ -29,7 +29,7 @@ def test_init_after_a_newer_edition_leaves_it_current(wh, split_folder):
     assert (loaded.previous_edition, loaded.edition) == (DEFAULT, split.NAME)
     assert current_codes(wh) == (split.NAME, None, "3530012001", "3501 2026-09-01", 515, 83762)
 
-    again = demo.init_warehouse()            # what `dtks init` runs
+    again = warehouse_setup.init_warehouse()            # what `dtks init` runs
     assert again.load_id is None and again.edition == split.NAME
     # the newer codes are still current, the parent's moved codes still retired with their successor
     assert current_codes(wh) == (split.NAME, None, "3530012001", "3501 2026-09-01", 515, 83762)
@@ -56,10 +56,10 @@ def test_init_loads_the_default_edition_into_an_empty_warehouse_only(server_url,
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     monkeypatch.setenv("DTKS_WAREHOUSE_URL", url)
     try:
-        first = demo.init_warehouse()
+        first = warehouse_setup.init_warehouse()
         assert (first.edition, first.previous_edition) == (DEFAULT, None) and first.load_id is not None
         assert first.counts.villages == 83762
-        assert demo.init_warehouse().load_id is None
+        assert warehouse_setup.init_warehouse().load_id is None
         assert [r["edition"] for r in reference.edition_loads(warehouse.engine(url))] == [DEFAULT]
     finally:
         warehouse._engine_for.cache_clear()

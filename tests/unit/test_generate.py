@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from dtks.generate import (
+from dtks.devtools.generate import (
     DEFECT_REASONS,
     DEMO_PROVINCES,
     DEMO_ROUNDS,
     FILE_DEFECTS,
     ROW_DEFECTS,
-    default_calendar,
     generate,
 )
+from dtks.rounds import default_round
 from dtks.identifiers import looks_excel_corrupted, nik_birth_part, nik_problems
 from dtks.parsing import open_submission
 from dtks.reasons import SubmissionRejected
@@ -118,7 +118,7 @@ def test_summary_and_calendar(generated):
     assert [r["round_id"] for r in rounds] == list(DEMO_ROUNDS)
     assert rounds[0] == {"round_id": "2026-08", "opens_on": "2026-08-01",
                          "cutoff_on": "2026-08-14", "grace_days": 3}
-    cal = default_calendar("2026-09")
+    cal = default_round("2026-09")
     assert (cal.opens_on, cal.cutoff_on, cal.grace_days) == (date(2026, 9, 1), date(2026, 9, 14), 3)
 
 
@@ -232,7 +232,7 @@ def test_landing_layout_mtimes_and_timeliness(generated):
         assert os.stat(data_path).st_mtime == submitted.timestamp()
         assert os.stat(manifest_path).st_mtime == submitted.timestamp()
         assert date.fromisoformat(manifest["pengesahan_date"]) <= submitted.date()
-        cal = default_calendar(round_id)
+        cal = default_round(round_id)
         if not data_path.stem.endswith("_v2"):
             assert cal.opens_on <= submitted.date() <= cal.cutoff_on + timedelta(days=cal.grace_days)
             late += submitted.date() > cal.cutoff_on

@@ -34,7 +34,7 @@ bare Excel serial numbers. The values are the same in every format, so the
 answer key does not depend on it. XLSX files are written with the standard
 library (fixed zip times), so the bytes stay deterministic.
 
-Run ``python -m dtks.generate OUT_DIR [--seed N]`` for the demo data set.
+Run ``python -m dtks.devtools.generate OUT_DIR [--seed N]`` for the demo data set.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ from typing import Iterable, Sequence
 
 from dtks.config import DEFAULT_REFERENCE_EDITION, REFERENCE_DIR
 from dtks.identifiers import build_kk, build_nik, nik_birth_part
+from dtks.rounds import Round, default_round
 from dtks.schema import CANONICAL_COLUMNS, HEAD_OF_FAMILY, STATUS_FOUND
 
 # DKI Jakarta, Jawa Timur, NTB, NTT, Sulawesi Selatan: exactly 100 kab/kota.
@@ -183,31 +184,14 @@ _HOUSEHOLD_SIZE_WEIGHTS = ((1, 10), (2, 18), (3, 24), (4, 24), (5, 13), (6, 7), 
 # --------------------------------------------------------------------------- public types
 
 
-@dataclass
-class RoundCalendar:
-    round_id: str
-    opens_on: date
-    cutoff_on: date
-    grace_days: int
-
-    def as_dict(self) -> dict:
-        return {
-            "round_id": self.round_id,
-            "opens_on": self.opens_on.isoformat(),
-            "cutoff_on": self.cutoff_on.isoformat(),
-            "grace_days": self.grace_days,
-        }
-
-
-def default_calendar(round_id: str) -> RoundCalendar:
-    """A monthly round `YYYY-MM`: opens day 1, cut-off day 14, 3 days' grace."""
-    year, month = (int(part) for part in round_id.split("-"))
-    return RoundCalendar(
-        round_id=round_id,
-        opens_on=date(year, month, 1),
-        cutoff_on=date(year, month, 14),
-        grace_days=3,
-    )
+def _calendar_entry(cal: Round) -> dict:
+    """One round as written to ``rounds.json``: the fields the generator used to draw arrivals."""
+    return {
+        "round_id": cal.round_id,
+        "opens_on": cal.opens_on.isoformat(),
+        "cutoff_on": cal.cutoff_on.isoformat(),
+        "grace_days": cal.grace_days,
+    }
 
 
 @dataclass
@@ -737,7 +721,7 @@ class _Generator:
 
     # -- a district's update ------------------------------------------------------
 
-    def build_update(self, rng: random.Random, district: _District, cal: RoundCalendar,
+    def build_update(self, rng: random.Random, district: _District, cal: Round,
                      arrival: datetime) -> list[_Row]:
         """The intended (clean) rows of a district's submission; state is not touched."""
         households = [h for h in district.households if h.active_members()]
@@ -983,7 +967,7 @@ class _Generator:
 
     # -- rounds -------------------------------------------------------------------
 
-    def run_rounds(self, calendars: list[RoundCalendar], landing: Path) -> None:
+    def run_rounds(self, calendars: list[Round], landing: Path) -> None:
         codes = sorted(self.districts)
         rng = self.rng("never")
         stale = [c for c in codes if self.districts[c].behaviour == "stale"]
@@ -1106,14 +1090,14 @@ def generate(
     out_dir: Path,
     seed: int = 20260801,
     provinces: Sequence[str] = DEMO_PROVINCES,
-    rounds: Sequence[str | RoundCalendar] = DEMO_ROUNDS,
+    rounds: Sequence[str | Round] = DEMO_ROUNDS,
     households_per_district: int = 60,
     defect_rate: float = 0.03,
     reference_dir: Path = DEFAULT_REFERENCE_PATH,
 ) -> GenerationSummary:
     """Write the baseline registry, the landing files of every round and the answer key."""
     out_dir = Path(out_dir)
-    calendars = [r if isinstance(r, RoundCalendar) else default_calendar(r) for r in rounds]
+    calendars = [r if isinstance(r, Round) else default_round(r) for r in rounds]
     ref = _load_reference(Path(reference_dir), provinces)
     gen = _Generator(seed, ref, households_per_district, defect_rate)
 
@@ -1132,7 +1116,7 @@ def generate(
     _write_csv(expected_path, EXPECTED_DEFECTS_COLUMNS,
                ([r, k, f, str(n), reason] for r, k, f, n, reason in sorted(gen.expected)))
     rounds_path = out_dir / "rounds.json"
-    _write_json(rounds_path, [cal.as_dict() for cal in calendars])
+    _write_json(rounds_path, [_calendar_entry(cal) for cal in calendars])
 
     return GenerationSummary(
         baseline_rows=baseline_rows,

@@ -18,21 +18,13 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from dtks import (airflow_env, closing, generate, ingest, metrics, progress, reference, report, rounds, terminal_table,
-                  warehouse)
+from dtks import airflow_env, closing, ingest, metrics, progress, report, rounds, terminal_table, warehouse
 from dtks.config import settings
+from dtks.devtools import generate
+from dtks.warehouse_setup import init_warehouse
 
 DEMO_SEED = 20260801
 BASELINE_RECEIVED_AT = datetime(2026, 7, 31, 17, 0, tzinfo=timezone.utc)  # 1 Aug 00:00 WIB
-
-
-def init_warehouse() -> reference.LoadResult:
-    """Migrate; load the default edition into an empty warehouse only (a newer edition stays current)."""
-    eng = warehouse.engine()
-    warehouse.migrate(eng)
-    loaded = reference.init_reference(eng)
-    rounds.export_calendar(eng)  # the timetable's copy of the calendar (empty on a new warehouse)
-    return loaded
 
 
 def deliver_round(generated_landing: Path, round_id: str, landing_dir: Path) -> int:
