@@ -36,6 +36,7 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from dtks.config import settings
 from dtks.display import wib
 from dtks.identifiers import mask_file_name, mask_identifier, mask_nik
 from dtks.spreadsheet_safety import neutralise_formula
@@ -138,7 +139,7 @@ def auditor_engine(url: str | None = None) -> Engine:
     """
     from dtks.warehouse import normalise_url, warehouse_url
 
-    url = url or os.environ.get("DTKS_AUDITOR_WAREHOUSE_URL") or warehouse_url()
+    url = url or settings().auditor_warehouse_url or warehouse_url()
     return _auditor_engine_for(normalise_url(url))
 
 
@@ -588,8 +589,6 @@ def render_audit_export(eng: Engine, round_id: str) -> str:
 
 def write_audit_export(eng: Engine, round_id: str, out: Path | None = None) -> tuple[Path, str]:
     """Write the export (default ``$DTKS_OUT_DIR/<round>/audit_export_<round>.html``); return path and sha256."""
-    from dtks.config import settings
-
     html = render_audit_export(eng, round_id).encode("utf-8")
     path = Path(out) if out else settings().out_dir / round_id / f"audit_export_{round_id}.html"
     path.parent.mkdir(parents=True, exist_ok=True)

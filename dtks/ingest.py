@@ -63,8 +63,6 @@ from dtks.warehouse import read_sql
 log = logging.getLogger(__name__)
 
 _COPY_CHUNK_ROWS = 20_000
-# Rows per run of the row suite: a national round is checked in batches of whole files.
-_VALIDATION_BATCH_ROWS = 500_000
 
 
 @dataclass(frozen=True)
@@ -394,8 +392,7 @@ def validate(eng: Engine, submission_ids: list[int], run_id: str) -> dict[int, d
 
 def validation_batch_rows() -> int:
     """Staged rows checked together in one run of the row suite (DTKS_VALIDATION_BATCH_ROWS)."""
-    value = os.environ.get("DTKS_VALIDATION_BATCH_ROWS", "").strip()
-    return max(1, int(value)) if value else _VALIDATION_BATCH_ROWS
+    return settings().validation_batch_rows
 
 
 def _validation_batches(eng: Engine, submission_ids: list[int]) -> list[list[int]]:
@@ -511,7 +508,7 @@ def register_landing(run_id: str, landing_dir: str | Path | None = None,
     eng = engine()
     conf = settings()
     landing = Path(landing_dir) if landing_dir else conf.landing_dir
-    settle = float(os.environ.get("DTKS_LANDING_SETTLE_SECONDS", "0")) if settle_seconds is None else settle_seconds
+    settle = conf.landing_settle_seconds if settle_seconds is None else settle_seconds
     problems: dict[str, LandingProblem] = {}
     for landed in discover(landing, settle):
         # One file that cannot be read must not stop the others (nor every later run).

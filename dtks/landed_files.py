@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from dtks.config import settings
+
 log = logging.getLogger(__name__)
 
 PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".filepart")
@@ -214,7 +216,6 @@ class Captured:
     identity: tuple               # (device, inode, size, mtime_ns) of the landed file copied
 
 
-ARRIVAL_FROM_MTIME_ENV = "DTKS_ARRIVAL_FROM_MTIME"
 
 
 def arrival_time(info: os.stat_result) -> tuple[datetime, str]:
@@ -227,7 +228,7 @@ def arrival_time(info: os.stat_result) -> tuple[datetime, str]:
     mtime instead: only for replaying past rounds from generated files (the
     demo, the tests, the benchmark), never in production.
     """
-    if os.environ.get(ARRIVAL_FROM_MTIME_ENV, "").strip() in ("1", "true", "yes"):
+    if settings().arrival_from_mtime:
         return datetime.fromtimestamp(info.st_mtime, tz=timezone.utc), "mtime_replay"
     return datetime.fromtimestamp(info.st_ctime, tz=timezone.utc), "ctime"
 

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import html
 import logging
-import os
+
+from dtks.config import settings
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ DEFAULT_SMTP_CONN_ID = "smtp_default"
 
 def alert_recipients() -> list[str]:
     """Addresses from ``DTKS_ALERT_EMAIL`` (comma or semicolon separated)."""
-    raw = os.environ.get("DTKS_ALERT_EMAIL", "")
+    raw = settings().alert_email
     return [a.strip() for a in raw.replace(";", ",").split(",") if a.strip()]
 
 
@@ -92,13 +93,14 @@ def send_alert(subject: str, html_content: str, recipients: list[str]) -> bool:
     from airflow.providers.smtp.hooks.smtp import SmtpHook
     from airflow.sdk import Connection
 
-    conn_id = os.environ.get("DTKS_ALERT_SMTP_CONN_ID") or DEFAULT_SMTP_CONN_ID
+    conf = settings()
+    conn_id = conf.alert_smtp_conn_id or DEFAULT_SMTP_CONN_ID
     try:
         conn = Connection.get(conn_id)
     except Exception:  # AirflowNotFoundException: SMTP not configured
         log.warning("DTKS_ALERT_EMAIL is set but the Airflow connection %s is not defined: no alert sent", conn_id)
         return False
-    from_email = os.environ.get("DTKS_ALERT_FROM") or (conn.extra_dejson or {}).get("from_email")
+    from_email = conf.alert_from or (conn.extra_dejson or {}).get("from_email")
     if not from_email:
         from airflow.configuration import conf
         from_email = conf.get("email", "from_email", fallback=None) or "dtks-airflow@localhost"

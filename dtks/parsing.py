@@ -42,7 +42,6 @@ import csv
 import io
 import itertools
 import json
-import os
 import re
 import zipfile
 import zlib
@@ -52,7 +51,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from dtks.config import PROJECT_ROOT
+from dtks.config import PROJECT_ROOT, Settings, settings
 from dtks.reasons import SubmissionRejected
 from dtks.schema import (
     CANONICAL_COLUMNS,
@@ -90,36 +89,28 @@ _MARKUP_START = re.compile(rb"^\s*<(\?xml|!doctype|html|table|workbook)", re.IGN
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits per submission (environment, with documented defaults)."""
+    """Resource limits per submission (environment, defaults documented in ``dtks.config.Settings``)."""
 
-    max_file_bytes: int = 4 << 30           # DTKS_MAX_FILE_BYTES: 4 GiB
-    max_rows: int = 10_000_000              # DTKS_MAX_ROWS
-    max_xlsx_expanded_bytes: int = 1 << 30  # DTKS_MAX_XLSX_EXPANDED_BYTES: 1 GiB of XML
+    max_file_bytes: int = Settings.max_file_bytes            # DTKS_MAX_FILE_BYTES
+    max_rows: int = Settings.max_rows                        # DTKS_MAX_ROWS
+    max_xlsx_expanded_bytes: int = Settings.max_xlsx_expanded_bytes  # DTKS_MAX_XLSX_EXPANDED_BYTES
     max_xlsx_ratio: int = 200               # expanded / compressed, for members over 10 MiB
     max_xlsx_members: int = 500
     max_line_chars: int = 1 << 20           # one CSV line; a row is a few hundred characters
-    # openpyxl holds all of sharedStrings.xml in memory (about 4x its size): 16 MiB is
-    # some 300,000 distinct names and addresses; a bigger district file should come as CSV.
-    max_xlsx_shared_strings_bytes: int = 16 << 20  # DTKS_MAX_XLSX_SHARED_STRINGS_BYTES
-    max_xlsx_part_bytes: int = 512 << 20    # DTKS_MAX_XLSX_PART_BYTES: any one part, expanded
-    # A district file has a few dozen columns; thousands are a wrong export (or an attack
-    # on the database's row size), refused whole before any row is read.
-    max_columns: int = 500                  # DTKS_MAX_COLUMNS
+    max_xlsx_shared_strings_bytes: int = Settings.max_xlsx_shared_strings_bytes  # DTKS_MAX_XLSX_SHARED_STRINGS_BYTES
+    max_xlsx_part_bytes: int = Settings.max_xlsx_part_bytes  # DTKS_MAX_XLSX_PART_BYTES
+    max_columns: int = Settings.max_columns                  # DTKS_MAX_COLUMNS
 
     @classmethod
     def from_env(cls) -> "Limits":
-        def get(name: str, default: int) -> int:
-            value = os.environ.get(name, "").strip()
-            return int(value) if value else default
-
+        conf = settings()
         return cls(
-            max_file_bytes=get("DTKS_MAX_FILE_BYTES", cls.max_file_bytes),
-            max_rows=get("DTKS_MAX_ROWS", cls.max_rows),
-            max_xlsx_expanded_bytes=get("DTKS_MAX_XLSX_EXPANDED_BYTES", cls.max_xlsx_expanded_bytes),
-            max_xlsx_shared_strings_bytes=get("DTKS_MAX_XLSX_SHARED_STRINGS_BYTES",
-                                              cls.max_xlsx_shared_strings_bytes),
-            max_xlsx_part_bytes=get("DTKS_MAX_XLSX_PART_BYTES", cls.max_xlsx_part_bytes),
-            max_columns=get("DTKS_MAX_COLUMNS", cls.max_columns),
+            max_file_bytes=conf.max_file_bytes,
+            max_rows=conf.max_rows,
+            max_xlsx_expanded_bytes=conf.max_xlsx_expanded_bytes,
+            max_xlsx_shared_strings_bytes=conf.max_xlsx_shared_strings_bytes,
+            max_xlsx_part_bytes=conf.max_xlsx_part_bytes,
+            max_columns=conf.max_columns,
         )
 
 

@@ -282,8 +282,7 @@ def calendar_path() -> Path:
     """Where the calendar is exported for the timetable: $DTKS_CALENDAR_FILE or <var>/calendar/rounds.json."""
     from dtks.config import settings
 
-    configured = os.environ.get("DTKS_CALENDAR_FILE")
-    return Path(configured).resolve() if configured else settings().var_dir / "calendar" / "rounds.json"
+    return settings().calendar_file
 
 
 def calendar_document(rounds: list[Round]) -> dict:

@@ -37,7 +37,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from dtks.config import EXPECTATIONS_DIR
+from dtks.config import EXPECTATIONS_DIR, settings
 from dtks.reasons import CRITICAL_REASONS, SubmissionRejected
 from dtks.warehouse import read_sql
 
@@ -139,7 +139,7 @@ def build_gx_suite(spec: SuiteSpec, only: set[str] | None = None):
 
 def require_manifest() -> bool:
     """Policy: must a submission carry its process evidence (DTKS_REQUIRE_MANIFEST=1)?"""
-    return os.environ.get("DTKS_REQUIRE_MANIFEST", "0").strip().lower() in ("1", "true", "yes", "on")
+    return settings().require_manifest
 
 
 @lru_cache(maxsize=1)

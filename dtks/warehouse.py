@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -64,7 +63,8 @@ def warehouse_url() -> str:
     """
     import sys
 
-    conn_env = os.environ.get("AIRFLOW_CONN_DTKS_WAREHOUSE")
+    conf = settings()
+    conn_env = conf.airflow_warehouse_conn
     if conn_env or "airflow.sdk" in sys.modules:
         try:
             from airflow.sdk import Connection
@@ -85,9 +85,8 @@ def warehouse_url() -> str:
                 "postgresql+psycopg2", username=conn.login or None, password=conn.password or None,
                 host=conn.host or None, port=conn.port or None, database=conn.schema or None, query=query,
             ).render_as_string(hide_password=False)
-    configured = os.environ.get("DTKS_WAREHOUSE_URL")
-    if configured:
-        return normalise_url(configured)
+    if conf.warehouse_url:
+        return normalise_url(conf.warehouse_url)
     return normalise_url(embedded_server_url())
 
 

@@ -21,7 +21,6 @@ The decision logic is plain Python in ``dtks.rounds`` (``close_runs``,
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,7 @@ from airflow.plugins_manager import AirflowPlugin
 from airflow.timetables.base import DagRunInfo, DataInterval, Timetable
 
 from dtks import rounds
+from dtks.config import settings
 
 if TYPE_CHECKING:
     from pendulum import DateTime
@@ -46,8 +46,7 @@ def _aware(value) -> pendulum.DateTime:
 
 def settle_from_env() -> timedelta:
     """``DTKS_CLOSE_SETTLE_MINUTES`` (default 120): how long after a round's close its run starts."""
-    minutes = os.environ.get("DTKS_CLOSE_SETTLE_MINUTES")
-    return timedelta(minutes=int(minutes)) if minutes else rounds.DEFAULT_SETTLE
+    return timedelta(minutes=settings().close_settle_minutes)
 
 
 class RoundCloseTimetable(Timetable):

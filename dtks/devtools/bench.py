@@ -36,7 +36,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from dtks.config import PROJECT_ROOT, REFERENCE_DIR, DEFAULT_REFERENCE_EDITION
+from dtks.config import DEFAULT_REFERENCE_EDITION, PROJECT_ROOT, REFERENCE_DIR, settings
 from dtks.schema import CANONICAL_COLUMNS
 
 WIB = timezone(timedelta(hours=7))
@@ -449,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     from dtks import airflow_env, reference, warehouse
 
     airflow_env.configure()
-    server = warehouse.normalise_url(os.environ.get("DTKS_WAREHOUSE_URL") or warehouse.embedded_server_url())
+    server = warehouse.normalise_url(settings().warehouse_url or warehouse.embedded_server_url())
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
     print(f"generating a national round of {args.rows:,} rows in {work} …", flush=True)

@@ -27,7 +27,6 @@ import csv
 import io
 import json
 import mimetypes
-import os
 import re
 from datetime import date, datetime
 from decimal import Decimal
@@ -169,7 +168,9 @@ async def require_airflow_user(request: Request) -> None:
         user = await security.resolve_user_from_token(token)  # 401 / 403 when missing or invalid
     if not get_auth_manager().is_authorized_view(access_view=AccessView.WEBSITE, user=user):
         raise HTTPException(status_code=403, detail="Forbidden")
-    if not auditor_page_allowed(user, os.environ.get("DTKS_AUDITOR_AIRFLOW_ROLE")):
+    from dtks.config import settings
+
+    if not auditor_page_allowed(user, settings().auditor_airflow_role):
         raise HTTPException(status_code=403, detail="Forbidden: the auditor page needs the auditor role")
     request.state.dtks_user_name = user.get_name()   # recorded with each lineage lookup
 
@@ -189,12 +190,12 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
     from dtks.display import detail_facts, event_label, status_label
 
     if require_login is None:
-        require_login = os.environ.get("DTKS_AUDITOR_REQUIRE_LOGIN", "true").lower() not in ("0", "false", "no")
+        require_login = settings().auditor_require_login
     app = FastAPI(title=TITLE, docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(require_airflow_user)] if require_login else [])
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined if os.environ.get("DTKS_STRICT_TEMPLATES") else
+                             undefined=jinja2.StrictUndefined if settings().strict_templates else
                              jinja2.Undefined)
     env.globals.update(num=_num, pct=_pct, idx=_idx, yn=_yn, ts=_ts, js=_js, status=status_label,
                        event_label=event_label, facts=detail_facts)
