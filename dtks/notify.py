@@ -93,14 +93,14 @@ def send_alert(subject: str, html_content: str, recipients: list[str]) -> bool:
     from airflow.providers.smtp.hooks.smtp import SmtpHook
     from airflow.sdk import Connection
 
-    conf = settings()
-    conn_id = conf.alert_smtp_conn_id or DEFAULT_SMTP_CONN_ID
+    configured = settings()
+    conn_id = configured.alert_smtp_conn_id or DEFAULT_SMTP_CONN_ID
     try:
         conn = Connection.get(conn_id)
     except Exception:  # AirflowNotFoundException: SMTP not configured
         log.warning("DTKS_ALERT_EMAIL is set but the Airflow connection %s is not defined: no alert sent", conn_id)
         return False
-    from_email = conf.alert_from or (conn.extra_dejson or {}).get("from_email")
+    from_email = configured.alert_from or (conn.extra_dejson or {}).get("from_email")
     if not from_email:
         from airflow.configuration import conf
         from_email = conf.get("email", "from_email", fallback=None) or "dtks-airflow@localhost"
