@@ -13,6 +13,7 @@ import os
 import uuid
 
 import atexit
+import contextlib
 import shutil
 import tempfile
 
@@ -125,3 +126,31 @@ def make_warehouse(server_url: str, template_url: str):
         for name in created:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@contextlib.contextmanager
+def module_warehouse(server_url: str, template_url: str, tmp):
+    """A fresh warehouse and landing/archive/outbox/out folders under ``tmp`` for a whole module's
+    story, with the DTKS_* variables pointing at them; dropped afterwards. Yields (url, dirs)."""
+    dirs = {n: tmp / n for n in ("landing", "archive", "outbox", "out")}
+    for p in dirs.values():
+        p.mkdir()
+    name = f"dtks_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = _admin_engine(server_url)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template_url).database}"'))
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("DTKS_WAREHOUSE_URL", url)
+            for key, path in dirs.items():
+                mp.setenv(f"DTKS_{key.upper()}_DIR", str(path))
+            yield url, dirs
+    finally:
+        from dtks import audit
+
+        warehouse._engine_for.cache_clear()
+        audit._auditor_engine_for.cache_clear()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

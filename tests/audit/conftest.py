@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
-import uuid
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from dtks import warehouse
 from dtks.config import PROJECT_ROOT
 from tests.audit import scenario3
+from tests.conftest import module_warehouse
 
 PLUGIN_FILE = PROJECT_ROOT / "plugins" / "dtks_auditor" / "dtks_auditor_plugin.py"
 
@@ -41,30 +38,11 @@ def plugin():
 def three_rounds(server_url, template_url, tmp_path_factory):
     """A fresh warehouse with the three-round scenario, its files, and env pointing at both."""
     tmp = tmp_path_factory.mktemp("three_rounds")
-    dirs = {n: tmp / n for n in ("landing", "archive", "outbox", "out")}
-    for p in dirs.values():
-        p.mkdir()
-    name = f"dtks_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template_url).database}"'))
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DTKS_WAREHOUSE_URL", url)
-        mp.setenv("DTKS_LANDING_DIR", str(dirs["landing"]))
-        mp.setenv("DTKS_ARCHIVE_DIR", str(dirs["archive"]))
-        mp.setenv("DTKS_OUTBOX_DIR", str(dirs["outbox"]))
-        mp.setenv("DTKS_OUT_DIR", str(dirs["out"]))
+    with module_warehouse(server_url, template_url, tmp) as (url, dirs):
         eng = warehouse.engine(url)
         scenario3.build(eng, dirs, tmp)
         scenario3.write_round_files(dirs)
         yield {"url": url, "engine": eng, "dirs": dirs, "tmp": tmp}
-    warehouse._engine_for.cache_clear()
-    from dtks import audit
-    audit._auditor_engine_for.cache_clear()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture(scope="module")

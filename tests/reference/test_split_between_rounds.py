@@ -32,9 +32,10 @@ from decimal import Decimal as D
 import pytest
 import sqlalchemy as sa
 
-from dtks import airflow_env, closing, ingest, metrics, reference, rounds
+from dtks import airflow_env, closing, ingest, reference, rounds
 from dtks.schema import STAGED_COLUMNS
 from tests.builders import SURABAYA, SURABAYA_KEC, SURABAYA_VILLAGE, WIB, person, write_csv
+from tests.conftest import module_warehouse
 from tests.reference import split_edition as split
 
 pytestmark = [pytest.mark.postgres, pytest.mark.airflow]
@@ -92,26 +93,10 @@ def pick(row, keys=FIGURES):
 @pytest.fixture(scope="module")
 def story(server_url, template_url, split_folder, tmp_path_factory):
     """The whole story run once: (engine, folders, R1 figures as first published, load result)."""
-    import os
-    import uuid
-
-    from sqlalchemy.engine import make_url
-
     from dtks import warehouse
 
     tmp = tmp_path_factory.mktemp("split_rounds")
-    dirs = {n: tmp / n for n in ("landing", "archive", "outbox", "out")}
-    for p in dirs.values():
-        p.mkdir()
-    name = f"dtks_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template_url).database}"'))
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DTKS_WAREHOUSE_URL", url)
-        for key in ("landing", "archive", "outbox", "out"):
-            mp.setenv(f"DTKS_{key.upper()}_DIR", str(dirs[key]))
+    with module_warehouse(server_url, template_url, tmp) as (url, dirs):
         airflow_env.ensure_metadata_db()
         eng = warehouse.engine(url)
         for r in (R1, R2):
@@ -148,12 +133,6 @@ def story(server_url, template_url, split_folder, tmp_path_factory):
         airflow_env.run_dag("dtks_close_round", {"round_id": R2})
         yield {"eng": eng, "dirs": dirs, "url": url, "r1_first": r1_first, "r1_report": r1_report,
                "loaded": loaded, "between": between}
-    warehouse._engine_for.cache_clear()
-    from dtks import audit
-    audit._auditor_engine_for.cache_clear()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_the_load_recodes_the_registry_and_extends_the_next_round_only(story):
