@@ -6,18 +6,19 @@ STAMP  := $(VENV)/.installed
 export GX_ANALYTICS_ENABLED := false
 export XDG_RUNTIME_DIR := $(CURDIR)/var/run
 
-.PHONY: venv demo test test-fast stop clean browser redis bench mutate
+.PHONY: venv demo test test-fast lint stop clean browser redis bench mutate
 .PHONY: test-deploy stack-env stack-up stack-down
 
 venv: $(STAMP)
 
 # requirements.txt and, as the image installs them, the Celery and FAB pins (tests/deploy runs the
 # compose file's services for real: Celery workers, FAB users). The laptop's auth manager stays simple.
-$(STAMP): requirements.txt deploy/requirements-celery.txt deploy/requirements-fab.txt pyproject.toml
+# requirements-dev.txt: the linters of `make lint` (not in the image).
+$(STAMP): requirements.txt requirements-dev.txt deploy/requirements-celery.txt deploy/requirements-fab.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed, found " + sys.version) if sys.version_info < (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -r deploy/requirements-celery.txt -r deploy/requirements-fab.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt -r deploy/requirements-celery.txt -r deploy/requirements-fab.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m pip check
 	mkdir -p var/run
@@ -28,6 +29,12 @@ demo: $(STAMP)
 
 test: $(STAMP) browser redis
 	$(BIN)/python -m pytest -q
+
+# ruff (lint + format check) on the whole tree, mypy strict on dtks/; settings in pyproject.toml.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Headless Debian chromium for the auditor page's browser test (tests/audit); CI runs as root.
 browser:

@@ -39,6 +39,12 @@ def test_requirements_are_exact_pins_and_installed_here():
     wrong = {name: (version, metadata.version(name)) for name, version in celery.items()
              if metadata.version(name) != version}
     assert not wrong, f"deploy/requirements-celery.txt differs from the test virtualenv: {wrong}"
+    # The linters of `make lint` too: a version bump changes what the lint run accepts.
+    dev = sf.pins(sf.ROOT / "requirements-dev.txt")
+    assert {"ruff", "mypy"} <= set(dev)
+    wrong = {name: (version, metadata.version(name)) for name, version in dev.items()
+             if metadata.version(name) != version}
+    assert not wrong, f"requirements-dev.txt differs from the test virtualenv: {wrong}"
 
 
 def test_image_installs_exactly_these_pins():
