@@ -35,7 +35,8 @@ Runs hourly (and on demand). For every file waiting in
    brings the round's Data Docs site `out/<round>/data_docs/` up to date (`dtks.datadocs`), and
    emits the `dtks_registry_updated` asset when anything was merged.
 
-XCom carries submission ids and counts only. Logic: `dtks.ingest`.
+XCom carries submission ids and counts only. Logic: `dtks.ingest` (the steps in order), `dtks.intake`,
+`dtks.staging`, `dtks.merging`.
 """
 
 @dag(
@@ -55,15 +56,15 @@ XCom carries submission ids and counts only. Logic: `dtks.ingest`.
 def dtks_ingest():
     @task
     def register_landed_files(**context) -> list[dict]:
-        from dtks.ingest import register_landing
+        from dtks.intake import register_landing
         return register_landing(context["run_id"], context["params"].get("landing_dir"))
 
     @task(map_index_template="{{ district_label }}")
     def stage_submission(submission: dict, **context) -> dict:
-        from dtks import ingest
+        from dtks import ingest, staging
         from dtks.warehouse import engine
         get_current_context()["district_label"] = ingest.district_label(submission)
-        return ingest.stage(engine(), submission["submission_id"], context["run_id"])
+        return staging.stage(engine(), submission["submission_id"], context["run_id"])
 
     # all_done: one district's failed task must not hold back the others; each
     # step acts only on submissions whose warehouse status says they are ready.
@@ -77,10 +78,10 @@ def dtks_ingest():
 
     @task(map_index_template="{{ district_label }}", pool=WAREHOUSE_POOL, trigger_rule=TriggerRule.ALL_DONE)
     def merge_submission(submission: dict, **context) -> dict:
-        from dtks import ingest
+        from dtks import ingest, merging
         from dtks.warehouse import engine
         get_current_context()["district_label"] = ingest.district_label(submission)
-        return ingest.merge(engine(), submission["submission_id"], context["run_id"])
+        return merging.merge(engine(), submission["submission_id"], context["run_id"])
 
     @task(outlets=[REGISTRY_UPDATED], trigger_rule=TriggerRule.ALL_DONE)
     def summarise_run(submissions: list[dict], **context) -> dict:

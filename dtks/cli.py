@@ -172,9 +172,9 @@ def cmd_round_penetapan(args) -> None:
 
 
 def cmd_baseline_load(args) -> None:
-    from dtks import ingest
+    from dtks import merging
     received = args.received_at or datetime.now(timezone.utc)
-    print(ingest.load_baseline(_engine(), Path(args.file), "cli-baseline", received))
+    print(merging.load_baseline(_engine(), Path(args.file), "cli-baseline", received))
 
 
 EXIT_REJECTED = 3  # --fail-on-rejection: the pipeline ran and refused at least one file whole

@@ -6,7 +6,7 @@ is then opened without following links and must be the very inode discovery
 saw; one read copies it into ``<archive>/.intake/`` and hashes it; the
 arrival time is the file's ctime; and a landed file is removed only if it is
 still the file that was archived. Nothing here touches the database
-(``dtks.ingest.register`` records what this module captured).
+(``dtks.intake.register`` records what this module captured).
 """
 
 from __future__ import annotations

@@ -9,24 +9,24 @@ applies ``WHERE status`` is one of the move's sources.
 ===============  ====================  ============  ===================================================
 state            move (event)          next state    who calls it
 ===============  ====================  ============  ===================================================
-(new row)        received              received      ingest.register; recoding (an edition's successors)
-received         reject (rejected)     rejected      ingest.register (misplaced, round or district
-                                                     unknown); ingest.stage (unreadable file)
-received         stage (staged)        staged        ingest.stage
+(new row)        received              received      intake.register; recoding (an edition's successors)
+received         reject (rejected)     rejected      intake.register (misplaced, round or district
+                                                     unknown); staging.stage (unreadable file)
+received         stage (staged)        staged        staging.stage
 staged           reject (rejected)     rejected      ingest.validate (a critical rule failed)
 staged           validate (validated)  validated     ingest.validate (row suite run)
-staged           trust_baseline (-)    validated     ingest.load_baseline (kind baseline: not validated,
+staged           trust_baseline (-)    validated     merging.load_baseline (kind baseline: not validated,
                                                      no event)
-validated        merge (merged)        merged        ingest.merge
+validated        merge (merged)        merged        merging.merge
 received         merge_edition         merged        recoding (kind edition: re-attribution, no
                  (merged)                            staging or validation)
-merged           supersede             superseded    ingest.merge, through supersede_earlier
+merged           supersede             superseded    merging.merge, through supersede_earlier
                  (superseded)                        (include/sql/round_supersede.sql)
 ===============  ====================  ============  ===================================================
 
 ``rejected`` and ``superseded`` are final; ``merged`` is final except for
 supersession (the database holds to that too: ``audit.guard_submission``,
-migration 003, refuses any change to a final submission). Other events that change no state: ``archived`` (ingest.register).
+migration 003, refuses any change to a final submission). Other events that change no state: ``archived`` (intake.register).
 Which round a file counts for is the calendar's rule (``dtks.rounds.assign_round``);
 the submission keeps it through :func:`record_assignment`.
 """

@@ -378,7 +378,7 @@ def open_csv(path: Path, lim: Limits | None = None) -> ParsedFile:
 class BulkCopyPlan:
     """How PostgreSQL can COPY a plain CSV straight in, with the parser's outcome.
 
-    ``dtks.ingest.stage`` uses it for the plainest and most common files (a
+    ``dtks.staging.stage`` uses it for the plainest and most common files (a
     SIKS-NG or spreadsheet export without quotes): the rows go to the
     database without passing through Python, and the mapping to staged
     columns and the trimming happen in SQL. Anything else, or a file COPY

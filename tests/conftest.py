@@ -19,7 +19,7 @@ import tempfile
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 # Tests replay rounds in the past: a landed file's mtime stands for its arrival
-# (dtks.ingest.arrival_time). The tests of the real rule (ctime) unset it.
+# (dtks.landed_files.arrival_time). The tests of the real rule (ctime) unset it.
 os.environ.setdefault("DTKS_ARRIVAL_FROM_MTIME", "1")
 # Airflow reads its configuration when first imported: point it at a home of
 # this test session's own (SQLite does not like concurrent sessions sharing one).

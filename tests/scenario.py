@@ -66,7 +66,7 @@ def land_round(landing: Path) -> None:
 
 def prepare(eng, tmp: Path) -> None:
     """Round created, baseline loaded; submissions not yet landed."""
-    from dtks import ingest, rounds
+    from dtks import merging, rounds
 
     rounds.create_round(eng, rounds.default_round(ROUND), districts=EXPECTED)
-    ingest.load_baseline(eng, write_baseline(tmp), "test-baseline", BASELINE_AT)
+    merging.load_baseline(eng, write_baseline(tmp), "test-baseline", BASELINE_AT)

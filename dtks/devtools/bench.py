@@ -249,11 +249,11 @@ def run_pipeline(eng, data: dict, archive: Path, results: Results, workers: int)
     DAG's mapped tasks do (bounded by the ``dtks_warehouse`` pool); validation is one task."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from dtks import ingest, metrics, rounds
+    from dtks import ingest, intake, landed_files, merging, metrics, rounds, staging
 
     rounds.create_round(eng, rounds.default_round(BENCH_ROUND))
     with timed() as t:
-        ingest.load_baseline(eng, data["baseline"], "bench-baseline", BASELINE_AT)
+        merging.load_baseline(eng, data["baseline"], "bench-baseline", BASELINE_AT)
     results.add("baseline import (setup)", data["baseline_rows"], t["seconds"])
 
     def each(step, refs):
@@ -261,18 +261,18 @@ def run_pipeline(eng, data: dict, archive: Path, results: Results, workers: int)
             list(pool.map(lambda r: step(eng, r.submission_id, "bench"), refs))
 
     rows = data["round_rows"]
-    landed = ingest.discover(data["landing"])
+    landed = landed_files.discover(data["landing"])
     with timed() as t:
-        refs = [r for r in (ingest.register(eng, f, "bench", archive) for f in landed) if r]
+        refs = [r for r in (intake.register(eng, f, "bench", archive) for f in landed) if r]
     results.add("register (hash + archive)", rows, t["seconds"])
     with timed() as t:
-        each(ingest.stage, refs)
+        each(staging.stage, refs)
     results.add("stage (parse + COPY)", rows, t["seconds"])
     with timed() as t:
         ingest.validate(eng, [r.submission_id for r in refs], "bench")
     results.add("validate (GX, in-database)", rows, t["seconds"])
     with timed() as t:
-        each(ingest.merge, refs)
+        each(merging.merge, refs)
     results.add("merge (history, quarantine)", rows, t["seconds"])
     with timed() as t:
         metrics.compute_round_metrics(eng, BENCH_ROUND)
@@ -356,7 +356,7 @@ def run_naive(eng, data: dict, results: Results, sample_rows: int) -> None:
 
 def run_orchestration_overhead(results: Results, tmp: Path, server_url: str, submissions: int = 12) -> None:
     """Seconds Airflow adds per submission: dag.test of dtks_ingest vs the same functions called directly."""
-    from dtks import airflow_env, ingest, rounds, warehouse
+    from dtks import airflow_env, ingest, intake, landed_files, merging, rounds, staging, warehouse
 
     airflow_env.ensure_metadata_db()
     timings = {}
@@ -379,12 +379,12 @@ def run_orchestration_overhead(results: Results, tmp: Path, server_url: str, sub
             if mode == "airflow":
                 airflow_env.run_dag("dtks_ingest", {"landing_dir": str(landing)})
             else:
-                refs = [r for r in (ingest.register(eng, f, "direct", archive) for f in ingest.discover(landing)) if r]
+                refs = [r for r in (intake.register(eng, f, "direct", archive) for f in landed_files.discover(landing)) if r]
                 for r in refs:
-                    ingest.stage(eng, r.submission_id, "direct")
+                    staging.stage(eng, r.submission_id, "direct")
                 ingest.validate(eng, [r.submission_id for r in refs], "direct")
                 for r in refs:
-                    ingest.merge(eng, r.submission_id, "direct")
+                    merging.merge(eng, r.submission_id, "direct")
         timings[mode] = t["seconds"]
     per_submission = (timings["airflow"] - timings["direct"]) / submissions
     results.extra["orchestration"] = {"submissions": submissions, **timings,

@@ -18,7 +18,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from dtks import airflow_env, closing, ingest, metrics, progress, report, rounds, terminal_table, warehouse
+from dtks import airflow_env, closing, merging, metrics, progress, report, rounds, terminal_table, warehouse
 from dtks.config import settings
 from dtks.devtools import generate
 from dtks.warehouse_setup import init_warehouse
@@ -58,7 +58,7 @@ def run_demo(households_per_district: int = 60) -> Path:
     calendar = rounds.export_calendar(eng)
     print(f"calendar: {', '.join(generate.DEMO_ROUNDS)} (monthly: cut-off the 14th, "
           f"{rounds.DEFAULT_GRACE_DAYS} grace days) → {calendar}")
-    baseline = ingest.load_baseline(eng, generated / "baseline" / "registry.csv", "demo-baseline",
+    baseline = merging.load_baseline(eng, generated / "baseline" / "registry.csv", "demo-baseline",
                                     BASELINE_RECEIVED_AT)
     print(f"baseline: {baseline.get('status')}")
     wanted = set(generate.DEMO_ROUNDS)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from dtks import ingest, metrics, rounds, runs
+from dtks import ingest, intake, landed_files, merging, metrics, rounds, runs, staging
 from tests import scenario
 from tests.builders import JAKPUS, PACITAN, SURABAYA, WIB, land, write_csv
 
@@ -63,16 +63,16 @@ def _callback(run_id, task_id, result, map_index=-1, dag_id="dtks_ingest", param
 
 def ingest_landing(eng, dirs, run_id: str) -> list[dict]:
     """register → stage → validate → merge, recording each step as the DAG's callbacks do."""
-    refs = [ingest.register(eng, f, run_id, dirs["archive"]) for f in ingest.discover(dirs["landing"])]
+    refs = [intake.register(eng, f, run_id, dirs["archive"]) for f in landed_files.discover(dirs["landing"])]
     refs = [r for r in refs if r]
     _callback(run_id, "register_landed_files", [r.to_dict() for r in refs])
     for i, r in enumerate(refs):
-        _callback(run_id, "stage_submission", ingest.stage(eng, r.submission_id, run_id), map_index=i)
+        _callback(run_id, "stage_submission", staging.stage(eng, r.submission_id, run_id), map_index=i)
     validated = ingest.validate(eng, [r.submission_id for r in refs], run_id)
     _callback(run_id, "validate_submissions", {str(k): v for k, v in validated.items()})
     merged = []
     for i, r in enumerate(refs):
-        result = ingest.merge(eng, r.submission_id, run_id)
+        result = merging.merge(eng, r.submission_id, run_id)
         _callback(run_id, "merge_submission", result, map_index=i)
         merged.append(result)
     return merged

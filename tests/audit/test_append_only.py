@@ -3,7 +3,7 @@
 import pytest
 import sqlalchemy as sa
 
-from dtks import ingest
+from dtks import ingest, intake, landed_files, merging, staging
 from tests import scenario
 
 pytestmark = pytest.mark.postgres
@@ -20,12 +20,12 @@ def merged(wh, dirs, tmp_path):
     """The hand-computed round merged, plus one task_run row."""
     scenario.prepare(wh, tmp_path)
     scenario.land_round(dirs["landing"])
-    refs = [ingest.register(wh, f, "run-1", dirs["archive"]) for f in ingest.discover(dirs["landing"])]
+    refs = [intake.register(wh, f, "run-1", dirs["archive"]) for f in landed_files.discover(dirs["landing"])]
     for r in refs:
-        ingest.stage(wh, r.submission_id, "run-1")
+        staging.stage(wh, r.submission_id, "run-1")
     ingest.validate(wh, [r.submission_id for r in refs], "run-1")
     for r in refs:
-        ingest.merge(wh, r.submission_id, "run-1")
+        merging.merge(wh, r.submission_id, "run-1")
     with wh.begin() as conn:
         conn.execute(sa.text(
             "INSERT INTO audit.task_run (run_id, dag_id, task_id, started_at, ended_at, outcome, rows_in, rows_out)"
@@ -84,8 +84,8 @@ def test_submission_identity_and_outcome_are_protected(merged):
 def test_unfinished_submission_lifecycle_still_moves(wh, dirs, tmp_path):
     scenario.prepare(wh, tmp_path)
     scenario.land_round(dirs["landing"])
-    ref = ingest.register(wh, ingest.discover(dirs["landing"])[0], "run-1", dirs["archive"])
-    assert ingest.stage(wh, ref.submission_id, "run-1")["status"] == "staged"
+    ref = intake.register(wh, landed_files.discover(dirs["landing"])[0], "run-1", dirs["archive"])
+    assert staging.stage(wh, ref.submission_id, "run-1")["status"] == "staged"
     with wh.begin() as conn:  # recovery may send a staged file back to 'received'
         conn.execute(sa.text("UPDATE audit.submission SET status = 'received', rows_in = NULL"
                              " WHERE submission_id = :s"), {"s": ref.submission_id})

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from dtks import audit, ingest
+from dtks import audit, ingest, intake, landed_files, merging, staging
 from tests import scenario
 
 pytestmark = pytest.mark.postgres
@@ -16,12 +16,12 @@ pytestmark = pytest.mark.postgres
 def auditor_login(wh, dirs, tmp_path, warehouse_url):
     scenario.prepare(wh, tmp_path)
     scenario.land_round(dirs["landing"])
-    refs = [ingest.register(wh, f, "run-1", dirs["archive"]) for f in ingest.discover(dirs["landing"])]
+    refs = [intake.register(wh, f, "run-1", dirs["archive"]) for f in landed_files.discover(dirs["landing"])]
     for r in refs:
-        ingest.stage(wh, r.submission_id, "run-1")
+        staging.stage(wh, r.submission_id, "run-1")
     ingest.validate(wh, [r.submission_id for r in refs], "run-1")
     for r in refs:
-        ingest.merge(wh, r.submission_id, "run-1")
+        merging.merge(wh, r.submission_id, "run-1")
     user, password = f"dtks_audit_test_{secrets.token_hex(4)}", secrets.token_hex(16)
     with wh.begin() as conn:
         conn.execute(sa.text(f"CREATE ROLE {user} LOGIN PASSWORD '{password}' IN ROLE dtks_auditor"))

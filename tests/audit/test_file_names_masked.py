@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from dtks import audit, datadocs, feedback, ingest
+from dtks import audit, datadocs, feedback, ingest, intake, landed_files, merging, staging
 from dtks.identifiers import mask_file_name
 from tests.audit import scenario3
 from tests.builders import SURABAYA, land
@@ -41,11 +41,11 @@ def named_after_a_person(three_rounds):
     eng, dirs = three_rounds["engine"], three_rounds["dirs"]
     path = land(dirs["landing"], "2026-10", SURABAYA, NAME, [scenario3.a1.but(tanggal_verifikasi="2026-10-07")],
                 scenario3.RECEIVED["2026-10"])
-    landed = next(f for f in ingest.discover(dirs["landing"]) if f.path == path)
-    ref = ingest.register(eng, landed, "run-named", dirs["archive"])
-    ingest.stage(eng, ref.submission_id, "run-named")
+    landed = next(f for f in landed_files.discover(dirs["landing"]) if f.path == path)
+    ref = intake.register(eng, landed, "run-named", dirs["archive"])
+    staging.stage(eng, ref.submission_id, "run-named")
     ingest.validate(eng, [ref.submission_id], "run-named")
-    ingest.merge(eng, ref.submission_id, "run-named")
+    merging.merge(eng, ref.submission_id, "run-named")
     return ref.submission_id
 
 

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from dtks import audit, ingest
+from dtks import audit, ingest, intake, landed_files, staging
 from dtks.config import PROJECT_ROOT
 from dtks.identifiers import build_nik, mask_file_name
 from tests.audit import scenario3
@@ -198,9 +198,9 @@ def test_lineage_lists_quarantined_rows_and_files_rejected_whole(three_rounds, l
                                                       for s in range(10, 14)]
     name = f"perbaikan NIK {scenario3.a2.nik} BUDI ASTUTI.csv"
     path = land(dirs["landing"], "2026-10", SURABAYA, name, wrong, scenario3.RECEIVED["2026-10"])
-    landed = next(f for f in ingest.discover(dirs["landing"]) if f.path == path)
-    ref = ingest.register(eng, landed, "run-attempt", dirs["archive"])
-    ingest.stage(eng, ref.submission_id, "run-attempt")
+    landed = next(f for f in landed_files.discover(dirs["landing"]) if f.path == path)
+    ref = intake.register(eng, landed, "run-attempt", dirs["archive"])
+    staging.stage(eng, ref.submission_id, "run-attempt")
     ingest.validate(eng, [ref.submission_id], "run-attempt")
     with eng.connect() as conn:
         status, reason = conn.execute(sa.text("SELECT status, reject_reason FROM audit.submission"

@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from dtks import ingest, metrics
+from dtks import ingest, intake, landed_files, merging, metrics, staging
 from tests import scenario
 from tests.builders import JAKPUS, JAKPUS_KEC, JAKPUS_VILLAGE, WIB, land, person
 
@@ -68,13 +68,13 @@ def auditor(wh, dirs, tmp_path, warehouse_url):
     # The same content again, named after the person it corrects: recorded as a duplicate upload.
     land(dirs["landing"], scenario.ROUND, JAKPUS, f"perbaikan NIK {_c2.nik} {_c2.nama}.csv", JAKPUS_FILE,
          datetime(2026, 8, 11, 9, 30, tzinfo=WIB))
-    refs = [r for r in (ingest.register(wh, f, "run-1", dirs["archive"]) for f in ingest.discover(dirs["landing"]))
+    refs = [r for r in (intake.register(wh, f, "run-1", dirs["archive"]) for f in landed_files.discover(dirs["landing"]))
             if r]
     for r in refs:
-        ingest.stage(wh, r.submission_id, "run-1")
+        staging.stage(wh, r.submission_id, "run-1")
     ingest.validate(wh, [r.submission_id for r in refs], "run-1")
     for r in refs:
-        ingest.merge(wh, r.submission_id, "run-1")
+        merging.merge(wh, r.submission_id, "run-1")
     metrics.compute_round_metrics(wh, scenario.ROUND)
     with wh.connect() as conn:
         refused = conn.execute(sa.text("SELECT count(*) FROM quarantine.row_issue"

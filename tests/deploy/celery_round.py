@@ -16,7 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from dtks import ingest, reference, rounds, warehouse
+from dtks import merging, reference, rounds, warehouse
 from dtks.devtools import bench
 from tests.deploy.celery_stack import CeleryStack
 
@@ -59,7 +59,7 @@ def prepare_round(url: str, data: dict, landing: Path, archive: Path) -> None:
     old_archive = os.environ.get("DTKS_ARCHIVE_DIR")
     os.environ["DTKS_ARCHIVE_DIR"] = str(archive.parent / "baseline-archive")  # not among the round's files
     try:
-        ingest.load_baseline(eng, Path(baseline), "baseline", bench.ROUND_ARRIVAL)
+        merging.load_baseline(eng, Path(baseline), "baseline", bench.ROUND_ARRIVAL)
     finally:
         os.environ.pop("DTKS_ARCHIVE_DIR") if old_archive is None else os.environ.update(DTKS_ARCHIVE_DIR=old_archive)
     eng.dispose()

@@ -7,18 +7,18 @@ DTKS_FAILPOINT, if set, kills this process at that point).
 
 import sys
 
-from dtks import ingest
+from dtks import ingest, intake, merging, staging
 from dtks.warehouse import engine
 
 
 def main(run_id: str) -> None:
     eng = engine()
-    submissions = ingest.register_landing(run_id)
+    submissions = intake.register_landing(run_id)
     for s in submissions:
-        ingest.stage(eng, s["submission_id"], run_id)
+        staging.stage(eng, s["submission_id"], run_id)
     ingest.validate(eng, [s["submission_id"] for s in submissions], run_id)
     for s in submissions:
-        ingest.merge(eng, s["submission_id"], run_id)
+        merging.merge(eng, s["submission_id"], run_id)
 
 
 if __name__ == "__main__":

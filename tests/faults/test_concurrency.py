@@ -13,7 +13,7 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
-from dtks import ingest, warehouse
+from dtks import ingest, intake, landed_files, merging, staging, warehouse
 from tests import scenario
 from tests.builders import SURABAYA, WIB, land
 from tests.faults.state import warehouse_state
@@ -47,9 +47,9 @@ def _second_file_of_a(landing):
 
 
 def _validated_pair(eng, dirs):
-    refs = [r for r in (ingest.register(eng, f, "run", dirs["archive"]) for f in ingest.discover(dirs["landing"])) if r]
+    refs = [r for r in (intake.register(eng, f, "run", dirs["archive"]) for f in landed_files.discover(dirs["landing"])) if r]
     for r in refs:
-        ingest.stage(eng, r.submission_id, "run")
+        staging.stage(eng, r.submission_id, "run")
     ingest.validate(eng, [r.submission_id for r in refs], "run")
     return refs
 
@@ -74,7 +74,7 @@ def test_two_files_of_one_district_merged_at_once(make_warehouse, tmp_path, monk
         others = [r for r in refs if r.kabkota_code != SURABAYA]
         if mode == "sequential":
             for r in a_files + others:
-                ingest.merge(eng, r.submission_id, "run")
+                merging.merge(eng, r.submission_id, "run")
         else:
             # the later file first, from two threads released together
             barrier = threading.Barrier(2)
@@ -83,7 +83,7 @@ def test_two_files_of_one_district_merged_at_once(make_warehouse, tmp_path, monk
             def worker(ref):
                 try:
                     barrier.wait()
-                    ingest.merge(eng, ref.submission_id, "run")
+                    merging.merge(eng, ref.submission_id, "run")
                 except Exception as exc:  # surfaced below
                     errors.append(exc)
 
@@ -94,7 +94,7 @@ def test_two_files_of_one_district_merged_at_once(make_warehouse, tmp_path, monk
                 t.join()
             assert errors == []
             for r in others:
-                ingest.merge(eng, r.submission_id, "run")
+                merging.merge(eng, r.submission_id, "run")
         states[mode] = warehouse_state(eng)
     assert states["concurrent"] == states["sequential"]
     statuses = [row[2] for row in states["sequential"]["submissions"]]
@@ -124,7 +124,7 @@ def _waiting_on_a_lock(eng) -> bool:
 def _merge_in_thread(eng, submission_id: int, errors: list) -> threading.Thread:
     def work():
         try:
-            ingest.merge(eng, submission_id, "run")
+            merging.merge(eng, submission_id, "run")
         except Exception as exc:  # surfaced by the test
             errors.append(exc)
 
@@ -161,10 +161,10 @@ def _surabaya_statuses(eng) -> dict:
 
 
 def _refs_by_name(eng, dirs) -> dict:
-    refs = {r.file_name: r for r in (ingest.register(eng, f, "run", dirs["archive"])
-                                     for f in ingest.discover(dirs["landing"])) if r}
+    refs = {r.file_name: r for r in (intake.register(eng, f, "run", dirs["archive"])
+                                     for f in landed_files.discover(dirs["landing"])) if r}
     for r in refs.values():
-        ingest.stage(eng, r.submission_id, "run")
+        staging.stage(eng, r.submission_id, "run")
     return refs
 
 
@@ -193,7 +193,7 @@ def test_later_file_held_inside_its_merge_while_the_earlier_starts(make_warehous
         a_files = sorted((r for r in refs if r.kabkota_code == SURABAYA), key=lambda r: r.file_name)
         if mode == "sequential":
             for r in a_files:
-                ingest.merge(eng, r.submission_id, "run")
+                merging.merge(eng, r.submission_id, "run")
         else:
             hold = tmp_path / "hold-later-first"
             hold.mkdir()
@@ -201,7 +201,7 @@ def test_later_file_held_inside_its_merge_while_the_earlier_starts(make_warehous
             _held_then_second(eng, hold, a_files[1].submission_id, a_files[0].submission_id)
         for r in refs:
             if r.kabkota_code != SURABAYA:
-                ingest.merge(eng, r.submission_id, "run")
+                merging.merge(eng, r.submission_id, "run")
         states[mode] = warehouse_state(eng)
     assert states["forced"] == states["sequential"]
     assert _surabaya_statuses(eng) == {"dtks_3578_2026-08.csv": "superseded", "dtks_3578_2026-08_v2.csv": "merged"}
@@ -228,8 +228,8 @@ def test_earlier_file_validated_while_a_later_one_merges_waits_its_turn(make_war
         first, second = refs["a_earlier.csv"].submission_id, refs["a_later.csv"].submission_id
         if mode == "sequential":
             ingest.validate(eng, [first, second], "run")
-            ingest.merge(eng, first, "run")
-            ingest.merge(eng, second, "run")
+            merging.merge(eng, first, "run")
+            merging.merge(eng, second, "run")
         else:
             ingest.validate(eng, [second], "run")   # the earlier file is still being checked
             hold = tmp_path / "hold-one-at-a-time"

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from dtks import ingest, metrics
+from dtks import ingest, intake, landed_files, merging, metrics, staging
 from tests import scenario
 from tests.builders import PACITAN, SURABAYA
 
@@ -16,13 +16,13 @@ pytestmark = pytest.mark.postgres
 def test_merge_committing_during_metrics_is_not_half_seen(wh, dirs, tmp_path, monkeypatch):
     scenario.prepare(wh, tmp_path)
     scenario.land_round(dirs["landing"])
-    refs = [r for r in (ingest.register(wh, f, "run", dirs["archive"]) for f in ingest.discover(dirs["landing"])) if r]
+    refs = [r for r in (intake.register(wh, f, "run", dirs["archive"]) for f in landed_files.discover(dirs["landing"])) if r]
     for r in refs:
-        ingest.stage(wh, r.submission_id, "run")
+        staging.stage(wh, r.submission_id, "run")
     ingest.validate(wh, [r.submission_id for r in refs], "run")
     surabaya = next(r for r in refs if r.kabkota_code == SURABAYA)
     pacitan = next(r for r in refs if r.kabkota_code == PACITAN)
-    ingest.merge(wh, pacitan.submission_id, "run")
+    merging.merge(wh, pacitan.submission_id, "run")
 
     # Metrics take their snapshot, then pause; Surabaya's merge commits meanwhile.
     monkeypatch.setenv("DTKS_FAILPOINT_PAUSE", "metrics.after_snapshot=3")
@@ -30,7 +30,7 @@ def test_merge_committing_during_metrics_is_not_half_seen(wh, dirs, tmp_path, mo
     worker = threading.Thread(target=lambda: done.setdefault("n", metrics.compute_round_metrics(wh, scenario.ROUND)))
     worker.start()
     time.sleep(1.0)
-    assert ingest.merge(wh, surabaya.submission_id, "run")["status"] == "merged"
+    assert merging.merge(wh, surabaya.submission_id, "run")["status"] == "merged"
     worker.join(timeout=60)
     monkeypatch.delenv("DTKS_FAILPOINT_PAUSE")
     assert done.get("n") == 3

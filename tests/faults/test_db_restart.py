@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from dtks import ingest, reference, warehouse
+from dtks import ingest, intake, landed_files, merging, reference, staging, warehouse
 from tests import scenario
 from tests.faults.state import warehouse_state
 
@@ -53,8 +53,8 @@ def test_restart_during_stage_then_retry(own_server, tmp_path, monkeypatch, refe
     eng = warehouse.engine(url)
     scenario.prepare(eng, tmp_path)
     scenario.land_round(tmp_path / "landing")
-    refs = [r for r in (ingest.register(eng, f, "run", tmp_path / "archive")
-                        for f in ingest.discover(tmp_path / "landing")) if r]
+    refs = [r for r in (intake.register(eng, f, "run", tmp_path / "archive")
+                        for f in landed_files.discover(tmp_path / "landing")) if r]
 
     # Hold the first stage transaction open at its commit point, restart the server under it.
     monkeypatch.setenv("DTKS_FAILPOINT_PAUSE", "stage.before_commit=3")
@@ -62,7 +62,7 @@ def test_restart_during_stage_then_retry(own_server, tmp_path, monkeypatch, refe
 
     def stage_first():
         try:
-            outcome["result"] = ingest.stage(eng, refs[0].submission_id, "run")
+            outcome["result"] = staging.stage(eng, refs[0].submission_id, "run")
         except Exception as exc:
             outcome["error"] = exc
 
@@ -80,8 +80,8 @@ def test_restart_during_stage_then_retry(own_server, tmp_path, monkeypatch, refe
 
     # the retry: the rest of the run as the next DAG run does it
     for r in refs:
-        ingest.stage(eng, r.submission_id, "retry")
+        staging.stage(eng, r.submission_id, "retry")
     ingest.validate(eng, [r.submission_id for r in refs], "retry")
     for r in refs:
-        ingest.merge(eng, r.submission_id, "retry")
+        merging.merge(eng, r.submission_id, "retry")
     assert warehouse_state(eng) == reference_state

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import sqlalchemy as sa
 
-from dtks import feedback, ingest
+from dtks import feedback, ingest, intake, landed_files, merging, staging
 from tests import scenario
 from tests.faults.state import warehouse_state
 
@@ -15,23 +15,23 @@ pytestmark = pytest.mark.postgres
 
 
 def _register_all(eng, dirs):
-    return [r for r in (ingest.register(eng, f, "run", dirs["archive"]) for f in ingest.discover(dirs["landing"])) if r]
+    return [r for r in (intake.register(eng, f, "run", dirs["archive"]) for f in landed_files.discover(dirs["landing"])) if r]
 
 
 def _finish(eng, refs):
     for r in refs:
-        ingest.stage(eng, r.submission_id, "run")
+        staging.stage(eng, r.submission_id, "run")
     ingest.validate(eng, [r.submission_id for r in refs], "run")
     for r in refs:
-        ingest.merge(eng, r.submission_id, "run")
+        merging.merge(eng, r.submission_id, "run")
 
 
 def test_landing_file_vanishes_before_registration(wh, dirs, tmp_path):
     scenario.prepare(wh, tmp_path)
     scenario.land_round(dirs["landing"])
-    landed = ingest.discover(dirs["landing"])
+    landed = landed_files.discover(dirs["landing"])
     landed[0].path.unlink()                      # the district's upload was withdrawn
-    results = [ingest.register(wh, f, "run", dirs["archive"]) for f in landed]
+    results = [intake.register(wh, f, "run", dirs["archive"]) for f in landed]
     assert results[0] is None and results[1] is not None
     with wh.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM audit.submission WHERE kind = 'district'")).scalar() == 1
@@ -46,7 +46,7 @@ def test_archived_file_changed_before_staging_is_rejected_with_reason(wh, dirs, 
                             {"s": refs[0].submission_id}).scalar()
     with open(path, "ab") as f:                  # bit rot / tampering in the archive
         f.write(b"tampered\n")
-    result = ingest.stage(wh, refs[0].submission_id, "run")
+    result = staging.stage(wh, refs[0].submission_id, "run")
     assert (result["status"], result["reason"]) == ("rejected", "archive_integrity")
     with wh.connect() as conn:
         row = conn.execute(sa.text("SELECT status, reject_reason, reject_detail FROM audit.submission"
@@ -54,7 +54,7 @@ def test_archived_file_changed_before_staging_is_rejected_with_reason(wh, dirs, 
     assert row.status == "rejected" and row.reject_reason == "archive_integrity"
     assert "sha256" in row.reject_detail
     # the other district is not held back
-    assert ingest.stage(wh, refs[1].submission_id, "run")["status"] == "staged"
+    assert staging.stage(wh, refs[1].submission_id, "run")["status"] == "staged"
 
 
 def test_unwritable_archive_keeps_the_file_in_landing(wh, dirs, tmp_path):
@@ -62,14 +62,14 @@ def test_unwritable_archive_keeps_the_file_in_landing(wh, dirs, tmp_path):
     scenario.land_round(dirs["landing"])
     blocked = tmp_path / "archive-is-a-file"
     blocked.write_text("not a folder")           # the archive mount is broken
-    landed = ingest.discover(dirs["landing"])
+    landed = landed_files.discover(dirs["landing"])
     with pytest.raises(OSError):
-        ingest.register(wh, landed[0], "run", blocked)
+        intake.register(wh, landed[0], "run", blocked)
     assert landed[0].path.exists()               # nothing lost: still waiting in landing
     with wh.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM audit.submission WHERE kind = 'district'")).scalar() == 0
     # once the archive is back, the same file registers normally
-    assert ingest.register(wh, landed[0], "run", dirs["archive"]) is not None
+    assert intake.register(wh, landed[0], "run", dirs["archive"]) is not None
 
 
 @pytest.fixture

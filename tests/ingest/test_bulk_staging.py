@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from dtks import ingest
+from dtks import intake, landed_files, staging
 from dtks.parsing import bulk_copy_plan, open_submission
 from dtks.schema import STAGED_COLUMNS
 from tests.ingest import helpers as h
@@ -37,9 +37,9 @@ def _lines(village: str) -> list[str]:
 def _stage(wh, dirs, district: str, name: str, data: bytes) -> tuple[int, str, list[tuple]]:
     h.create_round(wh)
     h.land_bytes(dirs["landing"], district, name, data)
-    (landed,) = ingest.discover(dirs["landing"])
-    ref = ingest.register(wh, landed, "bulk-test", dirs["archive"])
-    outcome = ingest.stage(wh, ref.submission_id, "bulk-test")
+    (landed,) = landed_files.discover(dirs["landing"])
+    ref = intake.register(wh, landed, "bulk-test", dirs["archive"])
+    outcome = staging.stage(wh, ref.submission_id, "bulk-test")
     assert outcome["status"] == "staged", outcome
     with wh.connect() as conn:
         path = conn.execute(sa.text("SELECT detail->>'path' FROM audit.submission_event"
@@ -110,9 +110,9 @@ def test_row_limit_applies_to_the_bulk_path(wh, dirs, monkeypatch):
     data = ("\n".join([HEADER, *_lines(village)]) + "\n").encode()
     h.create_round(wh)
     h.land_bytes(dirs["landing"], "3578", "many.csv", data)
-    (landed,) = ingest.discover(dirs["landing"])
-    ref = ingest.register(wh, landed, "bulk-test", dirs["archive"])
-    outcome = ingest.stage(wh, ref.submission_id, "bulk-test")
+    (landed,) = landed_files.discover(dirs["landing"])
+    ref = intake.register(wh, landed, "bulk-test", dirs["archive"])
+    outcome = staging.stage(wh, ref.submission_id, "bulk-test")
     assert outcome == {"submission_id": ref.submission_id, "status": "rejected", "reason": "file_too_many_rows"}
     with wh.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM staging.submission_row WHERE submission_id = :s"),

@@ -17,7 +17,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from dtks import datadocs, feedback, feedback_sheets, ingest
+from dtks import datadocs, feedback, feedback_sheets, merging
 from dtks.spreadsheet_safety import neutralise_formula
 from dtks.validation import FILE_SUITE_FILE, ROW_SUITE_FILE, load_suite_spec
 from tests import browser
@@ -36,7 +36,7 @@ def run(module_wh, module_dirs, tmp_path_factory):
     v = h.villages(eng, DEFECTIVE, 1)[0]
     baseline_family = h.family(v, 9, 90, 6, verified="2025-01-01")
     baseline = write_csv(tmp_path_factory.mktemp("b") / "baseline.csv", h.rows_of(baseline_family))
-    ingest.load_baseline(eng, baseline, "baseline", datetime(2026, 7, 31, 9, 0, tzinfo=WIB))
+    merging.load_baseline(eng, baseline, "baseline", datetime(2026, 7, 31, 9, 0, tzinfo=WIB))
 
     people = h.family(v, 1, 1, 3)
     rows = h.rows_of(people)

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from dtks import ingest, rounds
+from dtks import merging, rounds
 from dtks.feedback import feedback_paths
 from dtks.devtools.generate import DEFECT_REASONS, DEMO_ROUNDS, generate
 from tests.ingest import helpers as h
@@ -49,7 +49,7 @@ def demo(module_wh, module_dirs, tmp_path_factory):
     generate(out, seed=4, provinces=PROVINCES, households_per_district=4, defect_rate=0.08)
     for round_id in DEMO_ROUNDS:
         rounds.create_round(eng, rounds.default_round(round_id), provinces=list(PROVINCES))
-    ingest.load_baseline(eng, out / "baseline" / "registry.csv", "baseline", BASELINE_AT)
+    merging.load_baseline(eng, out / "baseline" / "registry.csv", "baseline", BASELINE_AT)
     for round_id in DEMO_ROUNDS:
         _deliver(out / "landing", round_id, module_dirs["landing"])
         h.run_pipeline(eng, module_dirs, f"run-{round_id}")

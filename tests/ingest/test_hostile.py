@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from dtks import ingest
+from dtks import intake, landed_files
 from dtks.reasons import CRITICAL_REASONS
 from tests.ingest import helpers as h
 
@@ -258,9 +258,9 @@ def test_file_still_being_written_waits_for_a_later_run(wh, dirs):
     writer = threading.Thread(target=keep_writing)
     writer.start()
     try:
-        landed = ingest.discover(dirs["landing"])
+        landed = landed_files.discover(dirs["landing"])
         assert [f.path for f in landed] == [path]
-        assert ingest.register(wh, landed[0], "run-1", dirs["archive"]) is None
+        assert intake.register(wh, landed[0], "run-1", dirs["archive"]) is None
     finally:
         stop.set()
         writer.join()
@@ -269,8 +269,8 @@ def test_file_still_being_written_waits_for_a_later_run(wh, dirs):
     assert path.exists()
     assert [p for p in dirs["archive"].rglob("*") if p.is_file()] == []
     # a settle time keeps a just-touched file waiting; once quiet it is taken
-    assert ingest.discover(dirs["landing"], settle_seconds=3600) == []
+    assert landed_files.discover(dirs["landing"], settle_seconds=3600) == []
     os.utime(path, (h.ARRIVAL.timestamp(),) * 2)
-    landed = ingest.discover(dirs["landing"], settle_seconds=3600)
-    assert ingest.register(wh, landed[0], "run-2", dirs["archive"]) is not None
+    landed = landed_files.discover(dirs["landing"], settle_seconds=3600)
+    assert intake.register(wh, landed[0], "run-2", dirs["archive"]) is not None
     assert not path.exists()

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from dtks import feedback, ingest, rounds
+from dtks import feedback, intake, landed_files, rounds
 from dtks.config import PROJECT_ROOT
 from tests.ingest import helpers as h
 
@@ -258,7 +258,7 @@ def test_file_swapped_after_discovery_is_never_read(wh, dirs, tmp_path):
     secret.write_bytes(_good(wh, "3502", 9))   # readable by the pipeline, outside landing
     link = h.land_bytes(dirs["landing"], "3501", "a.csv", _good(wh, "3501", 1))
     other = h.land_bytes(dirs["landing"], "3501", "b.csv", _good(wh, "3501", 2))
-    found = {f.path.name: f for f in ingest.discover(dirs["landing"])}
+    found = {f.path.name: f for f in landed_files.discover(dirs["landing"])}
     link.unlink()
     link.symlink_to(secret)                    # swapped for a link between discovery and registration
     replacement = other.with_name(".b.new")
@@ -267,7 +267,7 @@ def test_file_swapped_after_discovery_is_never_read(wh, dirs, tmp_path):
     refused = {}
     for name in ("a.csv", "b.csv"):
         try:
-            ingest.register(wh, found[name], "run-1", dirs["archive"])
+            intake.register(wh, found[name], "run-1", dirs["archive"])
         except Exception as exc:  # noqa: BLE001 - what was raised is checked below
             refused[name] = exc
     assert _status(wh) == {}                                      # neither the secret nor the unseen file
@@ -276,7 +276,7 @@ def test_file_swapped_after_discovery_is_never_read(wh, dirs, tmp_path):
         "a.csv": ("LandingProblem", "file_swapped"), "b.csv": ("LandingProblem", "file_swapped")}
     assert secret.exists() and link.is_symlink() and other.exists()
     # the new b.csv is a new file: the next discovery sees it and it is registered then
-    assert ingest.register(wh, ingest.discover(dirs["landing"])[0], "run-2", dirs["archive"]) is not None
+    assert intake.register(wh, landed_files.discover(dirs["landing"])[0], "run-2", dirs["archive"]) is not None
 
 
 # ----------------------------------------------------------------- issue 14 item 4
@@ -328,7 +328,7 @@ def test_misplaced_files_get_a_reason_where_they_were_found_and_no_placeholder_f
         text = (dirs["outbox"] / feedback.OPERATOR_FOLDER / name).read_text(encoding="utf-8-sig")
         assert "file_misplaced" in text and "<landing>/<round>/<district code>/" in text
     archived = [p for p in dirs["archive"].rglob("*") if p.is_file()]
-    assert sorted(p.name.split("__", 1)[1] for p in archived if p.parent.name == ingest.UNROUTED_ARCHIVE) == \
+    assert sorted(p.name.split("__", 1)[1] for p in archived if p.parent.name == intake.UNROUTED_ARCHIVE) == \
         ["lepas.csv", "x.csv", "y.csv"]
     assert not [p for p in dirs["archive"].rglob("*") if p.name in ("no-round", "no-district")]
 
@@ -357,7 +357,7 @@ def test_a_misplaced_file_re_landed_in_the_right_folder_is_processed_not_a_dupli
     data = h.csv_bytes(h.rows_of(h.family(v, 1, 1, 3)))
     (dirs["landing"] / "lepas.csv").write_bytes(data)
     h.run_pipeline(wh, dirs)
-    archived = next(p for p in (dirs["archive"] / ingest.UNROUTED_ARCHIVE).iterdir() if p.name.endswith("lepas.csv"))
+    archived = next(p for p in (dirs["archive"] / intake.UNROUTED_ARCHIVE).iterdir() if p.name.endswith("lepas.csv"))
     assert archived.read_bytes() == data
     h.land_bytes(dirs["landing"], "3504", "lepas.csv", archived.read_bytes())
     h.run_pipeline(wh, dirs)

@@ -16,7 +16,7 @@ import tracemalloc
 import pytest
 import sqlalchemy as sa
 
-from dtks import ingest
+from dtks import intake, landed_files, staging
 from dtks.schema import CANONICAL_COLUMNS
 from tests.ingest import helpers as h
 
@@ -62,11 +62,11 @@ def test_staging_copies_in_chunks_without_holding_the_file(wh, dirs, monkeypatch
     _big_csv(path, 40_000)
     import os
     os.utime(path, (h.ARRIVAL.timestamp(),) * 2)
-    ref = ingest.register(wh, ingest.discover(dirs["landing"])[0], "run-1", dirs["archive"])
-    monkeypatch.setattr(ingest, "_COPY_CHUNK_ROWS", 2_000)
+    ref = intake.register(wh, landed_files.discover(dirs["landing"])[0], "run-1", dirs["archive"])
+    monkeypatch.setattr(staging, "_COPY_CHUNK_ROWS", 2_000)
     tracemalloc.start()
     try:
-        result = ingest.stage(wh, ref.submission_id, "run-1")
+        result = staging.stage(wh, ref.submission_id, "run-1")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

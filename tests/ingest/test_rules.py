@@ -14,7 +14,7 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 
-from dtks import ingest
+from dtks import ingest, intake, landed_files, merging, staging
 from dtks.identifiers import build_kk, build_nik
 from dtks.validation import FILE_SUITE_FILE, ROW_SUITE_FILE, load_suite_spec
 from tests.builders import WIB, write_csv
@@ -252,7 +252,7 @@ def ctx(module_wh, module_dirs, tmp_path_factory):
     maybe_shrinking = h.family(jombang, 2, 21, 6, verified="2025-01-01")
     baseline = write_csv(tmp_path_factory.mktemp("baseline") / "baseline.csv",
                          [p.row() for p in [mover, *big, *shrinking, *maybe_shrinking]])
-    ingest.load_baseline(eng, baseline, "test-baseline", datetime(2026, 7, 31, 9, 0, tzinfo=WIB))
+    merging.load_baseline(eng, baseline, "test-baseline", datetime(2026, 7, 31, 9, 0, tzinfo=WIB))
     context = {"mover": mover, "big": big, "shrinking": shrinking, "other_village": h.villages(eng, OTHER_DISTRICT, 1)[0],
                "files": {}}
 
@@ -373,9 +373,9 @@ def test_duplicate_nik_in_a_file_is_a_rule_result_not_a_crash(wh, dirs):
     twin_a, twin_b = h.family(village, 81, 81, size=1)[0], h.family(village, 82, 82, size=1)[0]
     twin_b = twin_b.but(nik=twin_a.nik, nama="WATI SANTOSO")
     h.land_bytes(dirs["landing"], OTHER_DISTRICT, "kembar.csv", h.csv_bytes(h.rows_of([*clean, twin_a, twin_b])))
-    refs = [r for r in (ingest.register(wh, f, "run", dirs["archive"]) for f in ingest.discover(dirs["landing"])) if r]
+    refs = [r for r in (intake.register(wh, f, "run", dirs["archive"]) for f in landed_files.discover(dirs["landing"])) if r]
     (sid,) = [r.submission_id for r in refs]
-    ingest.stage(wh, sid, "run")
+    staging.stage(wh, sid, "run")
     assert ingest.validate(wh, [sid], "run")[sid]["status"] == "validated"
     with wh.connect() as conn:
         issues = conn.execute(sa.text(
@@ -383,7 +383,7 @@ def test_duplicate_nik_in_a_file_is_a_rule_result_not_a_crash(wh, dirs):
             " WHERE submission_id = :s ORDER BY file_row, reason_code"), {"s": sid}).all()
     assert [tuple(i) for i in issues] == [(3, "nik_duplicate_in_file", "error", "nik", twin_a.nik),
                                           (4, "nik_duplicate_in_file", "error", "nik", twin_a.nik)]
-    merged = ingest.merge(wh, sid, "run")
+    merged = merging.merge(wh, sid, "run")
     assert (merged["status"], merged["rows_accepted"]) == ("merged", 2)
     with wh.connect() as conn:
         kept = conn.execute(sa.text("SELECT file_row FROM quarantine.rejected_row WHERE submission_id = :s"

@@ -145,11 +145,11 @@ def _edition_effective(tmp_path, split_folder, effective_on: str):
 def _baseline_in_a_moved_village(wh, tmp_path, received_at):
     from datetime import date
 
-    from dtks import ingest
+    from dtks import merging
     from tests.builders import person, write_csv
 
     p = person("350101", "3501012001", 1, 1, "PRIYO", "L", date(1980, 3, 4), "1", "2026-06-01")
-    ingest.load_baseline(wh, write_csv(tmp_path / "baseline.csv", [p.row()]), "test-baseline", received_at)
+    merging.load_baseline(wh, write_csv(tmp_path / "baseline.csv", [p.row()]), "test-baseline", received_at)
     return p
 
 

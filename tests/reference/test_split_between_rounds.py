@@ -32,7 +32,7 @@ from decimal import Decimal as D
 import pytest
 import sqlalchemy as sa
 
-from dtks import airflow_env, closing, ingest, reference, rounds
+from dtks import airflow_env, closing, merging, reference, rounds
 from dtks.schema import STAGED_COLUMNS
 from tests.builders import SURABAYA, SURABAYA_KEC, SURABAYA_VILLAGE, WIB, person, write_csv
 from tests.conftest import module_warehouse
@@ -101,7 +101,7 @@ def story(server_url, template_url, split_folder, tmp_path_factory):
         eng = warehouse.engine(url)
         for r in (R1, R2):
             rounds.create_round(eng, rounds.default_round(r), districts=[P, S])
-        ingest.load_baseline(eng, write_csv(tmp / "baseline.csv", [p.row() for p in (p1, p2, p3, p4, p5, s1)]),
+        merging.load_baseline(eng, write_csv(tmp / "baseline.csv", [p.row() for p in (p1, p2, p3, p4, p5, s1)]),
                              "test-baseline", BASELINE_AT)
 
         land(dirs["landing"], R1, P, "p_2026-08.csv",

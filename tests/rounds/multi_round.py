@@ -39,7 +39,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from dtks import ingest, rounds
+from dtks import ingest, intake, landed_files, merging, rounds, staging
 from tests.builders import (
     JAKPUS, JAKPUS_KEC, JAKPUS_VILLAGE, PACITAN, PACITAN_KEC, PACITAN_VILLAGE, SURABAYA, SURABAYA_KEC,
     SURABAYA_VILLAGE, WIB, land, person, write_csv,
@@ -105,7 +105,7 @@ def create_rounds(eng) -> None:
 def prepare(eng, tmp: Path) -> None:
     """Rounds created, baseline loaded; nothing landed yet."""
     create_rounds(eng)
-    ingest.load_baseline(eng, write_csv(tmp / "baseline.csv", [p.row() for p in BASELINE]), "test-baseline",
+    merging.load_baseline(eng, write_csv(tmp / "baseline.csv", [p.row() for p in BASELINE]), "test-baseline",
                          BASELINE_AT)
 
 
@@ -116,10 +116,10 @@ def land_batch(landing: Path, batch: str) -> None:
 
 def ingest_landing(eng, landing: Path, archive: Path, run_id: str = "test-run") -> list[int]:
     """Register, stage, validate and merge whatever is in landing (the dtks_ingest steps, in order)."""
-    refs = [r for r in (ingest.register(eng, f, run_id, archive) for f in ingest.discover(landing)) if r]
+    refs = [r for r in (intake.register(eng, f, run_id, archive) for f in landed_files.discover(landing)) if r]
     for r in refs:
-        ingest.stage(eng, r.submission_id, run_id)
+        staging.stage(eng, r.submission_id, run_id)
     ingest.validate(eng, [r.submission_id for r in refs], run_id)
     for r in sorted(refs, key=lambda r: r.submission_id):
-        ingest.merge(eng, r.submission_id, run_id)
+        merging.merge(eng, r.submission_id, run_id)
     return [r.submission_id for r in refs]

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from dtks import ingest, metrics, rounds
+from dtks import metrics, rounds
 from tests.builders import JAKPUS, PACITAN, SURABAYA, WIB, land
 from tests.ingest import helpers as h
 

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from dtks import cli, ingest, metrics, rounds
+from dtks import cli, ingest, intake, landed_files, merging, metrics, rounds, staging
 from tests.builders import JAKPUS, PACITAN, SURABAYA, WIB, land
 from tests.rounds import multi_round as s
 
@@ -119,17 +119,17 @@ def test_a_resubmission_supersedes_even_when_merged_out_of_order(wh, dirs, tmp_p
          datetime(2026, 8, 7, 9, tzinfo=WIB))
     land(dirs["landing"], s.R1, JAKPUS, "jakpus.csv", [s.c1.but(tanggal_verifikasi="2026-08-06")],
          datetime(2026, 8, 8, 9, tzinfo=WIB))
-    refs = {r.file_name: r.submission_id for r in (ingest.register(wh, f, "run", dirs["archive"])
-                                                   for f in ingest.discover(dirs["landing"])) if r}
+    refs = {r.file_name: r.submission_id for r in (intake.register(wh, f, "run", dirs["archive"])
+                                                   for f in landed_files.discover(dirs["landing"])) if r}
     for sid in refs.values():
-        ingest.stage(wh, sid, "run")
+        staging.stage(wh, sid, "run")
     ingest.validate(wh, list(refs.values()), "run")
     # The later file's task runs first: the district's files still merge in arrival order
     # (the first one first, inside the same call), and the later one supersedes it.
-    assert ingest.merge(wh, refs["second.csv"], "merge-2")["superseded"] == [refs["first.csv"]]
-    assert ingest.merge(wh, refs["first.csv"], "merge-1") == {
+    assert merging.merge(wh, refs["second.csv"], "merge-2")["superseded"] == [refs["first.csv"]]
+    assert merging.merge(wh, refs["first.csv"], "merge-1") == {
         "submission_id": refs["first.csv"], "status": "superseded", "skipped": True}
-    ingest.merge(wh, refs["jakpus.csv"], "merge-3")                      # another district: untouched
+    merging.merge(wh, refs["jakpus.csv"], "merge-3")                      # another district: untouched
     with wh.connect() as conn:
         status = dict(conn.execute(sa.text("SELECT file_name, status FROM audit.submission WHERE kind = 'district'")
                                    ).all())

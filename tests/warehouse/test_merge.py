@@ -5,7 +5,7 @@ verification date that never moves backwards."""
 import pytest
 import sqlalchemy as sa
 
-from dtks import ingest, warehouse
+from dtks import ingest, intake, landed_files, merging, staging, warehouse
 from tests import scenario
 from tests.builders import SURABAYA, land
 
@@ -13,12 +13,12 @@ pytestmark = pytest.mark.postgres
 
 
 def _ingest_all(eng, dirs, run_id="run-1"):
-    refs = [ingest.register(eng, f, run_id, dirs["archive"]) for f in ingest.discover(dirs["landing"])]
+    refs = [intake.register(eng, f, run_id, dirs["archive"]) for f in landed_files.discover(dirs["landing"])]
     refs = [r for r in refs if r]
     for r in refs:
-        ingest.stage(eng, r.submission_id, run_id)
+        staging.stage(eng, r.submission_id, run_id)
     ingest.validate(eng, [r.submission_id for r in refs], run_id)
-    return [ingest.merge(eng, r.submission_id, run_id) for r in refs], refs
+    return [merging.merge(eng, r.submission_id, run_id) for r in refs], refs
 
 
 def _registry_state(eng):
@@ -98,8 +98,8 @@ def test_rerunning_is_a_no_op(wh, dirs, tmp_path):
     before = _registry_state(wh)
     # every step again on the same submissions: nothing to do
     for r in refs:
-        assert ingest.stage(wh, r.submission_id, "run-2")["skipped"]
-        assert ingest.merge(wh, r.submission_id, "run-2")["skipped"]
+        assert staging.stage(wh, r.submission_id, "run-2")["skipped"]
+        assert merging.merge(wh, r.submission_id, "run-2")["skipped"]
     assert ingest.validate(wh, [r.submission_id for r in refs], "run-2") == {}
     # the same files delivered again: recognised by content hash, not registered twice
     scenario.land_round(dirs["landing"])
@@ -107,7 +107,7 @@ def test_rerunning_is_a_no_op(wh, dirs, tmp_path):
     assert refs_again == [] and results == []
     assert _registry_state(wh) == before
     # and the baseline again
-    assert ingest.load_baseline(wh, scenario.write_baseline(tmp_path), "again", scenario.BASELINE_AT) == {
+    assert merging.load_baseline(wh, scenario.write_baseline(tmp_path), "again", scenario.BASELINE_AT) == {
         "status": "already loaded"}
     assert _registry_state(wh) == before
 
@@ -115,9 +115,9 @@ def test_rerunning_is_a_no_op(wh, dirs, tmp_path):
 def test_failure_mid_merge_leaves_the_warehouse_unchanged(wh, dirs, tmp_path, monkeypatch):
     scenario.prepare(wh, tmp_path)
     scenario.land_round(dirs["landing"])
-    refs = [ingest.register(wh, f, "run-1", dirs["archive"]) for f in ingest.discover(dirs["landing"])]
+    refs = [intake.register(wh, f, "run-1", dirs["archive"]) for f in landed_files.discover(dirs["landing"])]
     for r in refs:
-        ingest.stage(wh, r.submission_id, "run-1")
+        staging.stage(wh, r.submission_id, "run-1")
     ingest.validate(wh, [r.submission_id for r in refs], "run-1")
     before = _registry_state(wh)
 
@@ -128,16 +128,16 @@ def test_failure_mid_merge_leaves_the_warehouse_unchanged(wh, dirs, tmp_path, mo
         # Everything in the merge runs, then the database raises: the transaction must roll back.
         return sql + "\nSELECT 1 / 0;" if name == "merge_submission.sql" else sql
 
-    monkeypatch.setattr(ingest, "read_sql", failing_after_the_writes)
+    monkeypatch.setattr(merging, "read_sql", failing_after_the_writes)
     with pytest.raises(sa.exc.DataError):
-        ingest.merge(wh, refs[0].submission_id, "run-1")
+        merging.merge(wh, refs[0].submission_id, "run-1")
     assert _registry_state(wh) == before
     with wh.connect() as conn:
         assert conn.execute(sa.text("SELECT status FROM audit.submission WHERE submission_id = :s"),
                             {"s": refs[0].submission_id}).scalar() == "validated"
 
-    monkeypatch.setattr(ingest, "read_sql", real_read_sql)
-    assert ingest.merge(wh, refs[0].submission_id, "run-1 retry")["status"] == "merged"
+    monkeypatch.setattr(merging, "read_sql", real_read_sql)
+    assert merging.merge(wh, refs[0].submission_id, "run-1 retry")["status"] == "merged"
     assert _registry_state(wh) != before
 
 

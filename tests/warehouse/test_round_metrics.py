@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from dtks import ingest, metrics
+from dtks import ingest, intake, landed_files, merging, metrics, staging
 from tests import scenario
 from tests.builders import JAKPUS, PACITAN, SURABAYA
 
@@ -28,12 +28,12 @@ def closed_round(wh, dirs, tmp_path, monkeypatch, request):
         monkeypatch.setenv("DTKS_VALIDATION_BATCH_ROWS", "1")
     scenario.prepare(wh, tmp_path)
     scenario.land_round(dirs["landing"])
-    refs = [r for r in (ingest.register(wh, f, "run", dirs["archive"]) for f in ingest.discover(dirs["landing"])) if r]
+    refs = [r for r in (intake.register(wh, f, "run", dirs["archive"]) for f in landed_files.discover(dirs["landing"])) if r]
     for r in refs:
-        ingest.stage(wh, r.submission_id, "run")
+        staging.stage(wh, r.submission_id, "run")
     ingest.validate(wh, [r.submission_id for r in refs], "run")
     for r in refs:
-        ingest.merge(wh, r.submission_id, "run")
+        merging.merge(wh, r.submission_id, "run")
     assert metrics.compute_round_metrics(wh, scenario.ROUND) == 3
     return {row["kabkota_code"]: row for row in metrics.district_table(wh, scenario.ROUND)}
 
