@@ -379,7 +379,8 @@ def run_orchestration_overhead(results: Results, tmp: Path, server_url: str, sub
             if mode == "airflow":
                 airflow_env.run_dag("dtks_ingest", {"landing_dir": str(landing)})
             else:
-                refs = [r for r in (intake.register(eng, f, "direct", archive) for f in landed_files.discover(landing)) if r]
+                refs = [r for r in (intake.register(eng, f, "direct", archive)
+                                    for f in landed_files.discover(landing)) if r]
                 for r in refs:
                     staging.stage(eng, r.submission_id, "direct")
                 ingest.validate(eng, [r.submission_id for r in refs], "direct")

@@ -68,8 +68,8 @@ def auditor(wh, dirs, tmp_path, warehouse_url):
     # The same content again, named after the person it corrects: recorded as a duplicate upload.
     land(dirs["landing"], scenario.ROUND, JAKPUS, f"perbaikan NIK {_c2.nik} {_c2.nama}.csv", JAKPUS_FILE,
          datetime(2026, 8, 11, 9, 30, tzinfo=WIB))
-    refs = [r for r in (intake.register(wh, f, "run-1", dirs["archive"]) for f in landed_files.discover(dirs["landing"]))
-            if r]
+    refs = [r for r in (intake.register(wh, f, "run-1", dirs["archive"])
+                        for f in landed_files.discover(dirs["landing"])) if r]
     for r in refs:
         staging.stage(wh, r.submission_id, "run-1")
     ingest.validate(wh, [r.submission_id for r in refs], "run-1")

@@ -47,7 +47,8 @@ def _second_file_of_a(landing):
 
 
 def _validated_pair(eng, dirs):
-    refs = [r for r in (intake.register(eng, f, "run", dirs["archive"]) for f in landed_files.discover(dirs["landing"])) if r]
+    refs = [r for r in (intake.register(eng, f, "run", dirs["archive"])
+                        for f in landed_files.discover(dirs["landing"])) if r]
     for r in refs:
         staging.stage(eng, r.submission_id, "run")
     ingest.validate(eng, [r.submission_id for r in refs], "run")

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.postgres
 def test_merge_committing_during_metrics_is_not_half_seen(wh, dirs, tmp_path, monkeypatch):
     scenario.prepare(wh, tmp_path)
     scenario.land_round(dirs["landing"])
-    refs = [r for r in (intake.register(wh, f, "run", dirs["archive"]) for f in landed_files.discover(dirs["landing"])) if r]
+    refs = [r for r in (intake.register(wh, f, "run", dirs["archive"])
+                        for f in landed_files.discover(dirs["landing"])) if r]
     for r in refs:
         staging.stage(wh, r.submission_id, "run")
     ingest.validate(wh, [r.submission_id for r in refs], "run")

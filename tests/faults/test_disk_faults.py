@@ -15,7 +15,8 @@ pytestmark = pytest.mark.postgres
 
 
 def _register_all(eng, dirs):
-    return [r for r in (intake.register(eng, f, "run", dirs["archive"]) for f in landed_files.discover(dirs["landing"])) if r]
+    return [r for r in (intake.register(eng, f, "run", dirs["archive"])
+                        for f in landed_files.discover(dirs["landing"])) if r]
 
 
 def _finish(eng, refs):

@@ -373,7 +373,8 @@ def test_duplicate_nik_in_a_file_is_a_rule_result_not_a_crash(wh, dirs):
     twin_a, twin_b = h.family(village, 81, 81, size=1)[0], h.family(village, 82, 82, size=1)[0]
     twin_b = twin_b.but(nik=twin_a.nik, nama="WATI SANTOSO")
     h.land_bytes(dirs["landing"], OTHER_DISTRICT, "kembar.csv", h.csv_bytes(h.rows_of([*clean, twin_a, twin_b])))
-    refs = [r for r in (intake.register(wh, f, "run", dirs["archive"]) for f in landed_files.discover(dirs["landing"])) if r]
+    refs = [r for r in (intake.register(wh, f, "run", dirs["archive"])
+                        for f in landed_files.discover(dirs["landing"])) if r]
     (sid,) = [r.submission_id for r in refs]
     staging.stage(wh, sid, "run")
     assert ingest.validate(wh, [sid], "run")[sid]["status"] == "validated"

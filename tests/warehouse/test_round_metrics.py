@@ -28,7 +28,8 @@ def closed_round(wh, dirs, tmp_path, monkeypatch, request):
         monkeypatch.setenv("DTKS_VALIDATION_BATCH_ROWS", "1")
     scenario.prepare(wh, tmp_path)
     scenario.land_round(dirs["landing"])
-    refs = [r for r in (intake.register(wh, f, "run", dirs["archive"]) for f in landed_files.discover(dirs["landing"])) if r]
+    refs = [r for r in (intake.register(wh, f, "run", dirs["archive"])
+                        for f in landed_files.discover(dirs["landing"])) if r]
     for r in refs:
         staging.stage(wh, r.submission_id, "run")
     ingest.validate(wh, [r.submission_id for r in refs], "run")
