@@ -11,8 +11,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from dtks.config import PROJECT_ROOT, settings
+
+if TYPE_CHECKING:
+    from airflow.sdk import DAG
 
 WAREHOUSE_POOL = "dtks_warehouse"
 WAREHOUSE_POOL_SLOTS = 4
@@ -57,24 +61,25 @@ def ensure_metadata_db() -> None:
              "Bounds concurrent merges into the DTKS warehouse")
 
 
-def get_dag(dag_id: str):
+def get_dag(dag_id: str) -> DAG | None:
     configure()
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
-    return bag.get_dag(dag_id)
+    dag: DAG | None = bag.get_dag(dag_id)
+    return dag
 
 
-def test_run(dag, conf: dict | None = None, **kwargs) -> tuple[str, str]:
+def test_run(dag: DAG, conf: dict[str, Any] | None = None, **kwargs: Any) -> tuple[str, str]:
     """Run a DAG once through Airflow (dag.test); its run id and final state ("success", "failed")."""
     dag_run = dag.test(run_conf=conf or {}, **kwargs)
     state = getattr(dag_run, "state", "unknown")
-    return dag_run.run_id, str(getattr(state, "value", state))
+    return str(dag_run.run_id), str(getattr(state, "value", state))
 
 
-def run_dag(dag_id: str, conf: dict | None = None) -> str:
+def run_dag(dag_id: str, conf: dict[str, Any] | None = None) -> str:
     """Run a DAG once through Airflow (dag.test) and return the run's final state."""
     dag = get_dag(dag_id)
     if dag is None:
@@ -95,4 +100,4 @@ def failed_tasks(dag_id: str, run_id: str) -> list[str]:
         rows = session.execute(select(TaskInstance.task_id, TaskInstance.map_index).where(
             TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id,
             TaskInstance.state.in_(("failed", "upstream_failed")))).all()
-    return sorted(t if m is None or m < 0 else f"{t}[{m}]" for t, m in rows)
+    return sorted(t if m < 0 else f"{t}[{m}]" for t, m in rows)  # map_index -1: not mapped

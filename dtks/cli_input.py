@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 EXIT_USAGE = 2  # argparse's own status for wrong input; also an unknown round
 
@@ -52,7 +57,7 @@ def round_id(text: str) -> str:
 class OneLineParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line (with where to find help), exit status 2."""
 
-    def error(self, message: str):  # noqa: D401 - argparse's hook
+    def error(self, message: str) -> NoReturn:  # argparse's hook
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
@@ -64,7 +69,7 @@ def rounds_named(args: argparse.Namespace) -> list[str]:
     return [n for n in names if n]
 
 
-def unknown_rounds(eng, names: list[str]) -> list[str]:
+def unknown_rounds(eng: Engine, names: list[str]) -> list[str]:
     """Those of ``names`` that are not in the round calendar (one query)."""
     if not names:
         return []
@@ -75,7 +80,7 @@ def unknown_rounds(eng, names: list[str]) -> list[str]:
     return [n for n in names if n not in known]
 
 
-def check_rounds_exist(args: argparse.Namespace, eng_factory) -> int | None:
+def check_rounds_exist(args: argparse.Namespace, eng_factory: Callable[[], Engine]) -> int | None:
     """Exit status 2 (and one line on stderr) when the command names a round that does not exist."""
     names = rounds_named(args)
     missing = unknown_rounds(eng_factory(), names) if names else []

@@ -7,13 +7,35 @@ through Airflow (``dag.test``) for the logical date the round timetable gives.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy.engine import Engine
 
 from dtks import metrics, report, rounds
 from dtks.config import settings
+
+if TYPE_CHECKING:
+    from airflow.sdk import DAG
+    from airflow.timetables.base import DagRunInfo, DataInterval, TimeRestriction
+
+
+class _RoundTimetable(Protocol):
+    """What is asked here of dtks_close_round's timetable (plugins/dtks_round_timetable.RoundCloseTimetable)."""
+
+    @property
+    def runs(self) -> list[rounds.CloseRun]: ...
+
+    def close_run_for(self, round_id: str) -> rounds.CloseRun: ...
+
+    def next_dagrun_info(self, *, last_automated_data_interval: DataInterval | None,
+                         restriction: TimeRestriction) -> DagRunInfo | None: ...
+
+
+def _round_timetable(dag: DAG) -> _RoundTimetable:
+    # The plugin's class is not importable from the package (plugins/ is Airflow's folder).
+    return cast(_RoundTimetable, dag.timetable)
 
 
 def resolve_round_id(param_round_id: str | None, interval_start: datetime | None,
@@ -49,7 +71,7 @@ def publish_round(eng: Engine, round_id: str, out_dir: Path | None = None) -> di
 
 
 # ---------------------------------------------------------------- running the DAG through Airflow
-def close_dag():
+def close_dag() -> DAG:
     from dtks import airflow_env
 
     dag = airflow_env.get_dag("dtks_close_round")
@@ -67,32 +89,34 @@ def run_close_dag(logical_date: datetime | None = None, round_id: str | None = N
     """
     from dtks import airflow_env
 
-    kwargs = {"logical_date": logical_date} if logical_date is not None else {}
+    kwargs: dict[str, Any] = {"logical_date": logical_date} if logical_date is not None else {}
     _run_id, state = airflow_env.test_run(close_dag(), {"round_id": round_id} if round_id else {}, **kwargs)
     if "success" not in state:
         raise RuntimeError(f"DAG dtks_close_round run ended in state {state}")
     return state
 
 
-def scheduled_close_runs(dag=None) -> list[rounds.CloseRun]:
+def scheduled_close_runs(dag: DAG | None = None) -> list[rounds.CloseRun]:
     """The close runs the DAG's timetable schedules, in order (asked of the timetable, as the scheduler does)."""
+    from airflow.sdk import timezone
     from airflow.timetables.base import TimeRestriction
 
     dag = dag or close_dag()
-    timetable = dag.timetable
-    restriction = TimeRestriction(earliest=dag.start_date, latest=None, catchup=True)
-    found, last = [], None
+    timetable = _round_timetable(dag)
+    restriction = TimeRestriction(earliest=timezone.convert_to_utc(dag.start_date), latest=None, catchup=True)
+    found: list[rounds.CloseRun] = []
+    last: DataInterval | None = None
     while (info := timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)):
-        run = next(r for r in timetable.runs if r.close_at == info.data_interval.end)
-        found.append(run)
         last = info.data_interval
+        assert last is not None, "the round timetable gives every run the round's interval"
+        found.append(next(r for r in timetable.runs if r.close_at == last.end))
     return found
 
 
 def close_round_through_calendar(round_id: str) -> str:
     """Run the close of ``round_id`` as the scheduler would: at its close run's time, round from the interval."""
     dag = close_dag()
-    run = dag.timetable.close_run_for(round_id)
+    run = _round_timetable(dag).close_run_for(round_id)
     return run_close_dag(logical_date=run.run_after)
 
 
@@ -111,6 +135,6 @@ def backfill(eng: Engine, first: str | None = None, last: str | None = None) -> 
     return [r.round_id for r in chosen]
 
 
-def _key(eng: Engine, round_id: str) -> tuple:
+def _key(eng: Engine, round_id: str) -> tuple[date, str]:
     rnd = rounds.get_round(eng, round_id)
     return rnd.opens_on, rnd.round_id

@@ -8,6 +8,7 @@ Storage stays UTC; every page, workbook and report a person reads shows
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -25,7 +26,7 @@ STATUS_LABELS = {  # audit.submission.status -> (Bahasa Indonesia, English)
 }
 
 
-def wib(value, seconds: bool = False) -> str:
+def wib(value: object, seconds: bool = False) -> str:
     """A stored (UTC or zone-aware) time as people in the ministry read it; '–' for none."""
     if value is None:
         return "–"
@@ -60,13 +61,13 @@ def event_label(event: str | None) -> str:
     return event or "–"
 
 
-def detail_facts(detail) -> list[tuple[str, str]]:
+def detail_facts(detail: object) -> list[tuple[str, str]]:
     """A JSON detail as (name, value) pairs a person can read: nested objects one level deep as
     ``name: key value, key value``; lists joined by commas."""
     if not isinstance(detail, dict):
         return [] if detail in (None, "", {}) else [("", str(detail))]
 
-    def text(value) -> str:
+    def text(value: Any) -> str:
         if isinstance(value, dict):
             return ", ".join(f"{k} {text(v)}" for k, v in sorted(value.items()))
         if isinstance(value, list):

@@ -17,6 +17,7 @@ import csv
 import io
 import re
 from datetime import datetime, timezone
+from typing import Any
 
 from dtks.spreadsheet_safety import neutralise_formula
 from dtks.display import wib
@@ -70,15 +71,15 @@ def neutralise(value: object) -> str:
     return neutralise_formula(text)
 
 
-def _cell(value):
+def _cell(value: object) -> int | str:
     return value if isinstance(value, int) and not isinstance(value, bool) else neutralise(value)
 
 
-def _display(row: dict, key: str):
+def _display(row: dict[str, Any], key: str) -> Any:
     return SEVERITY_LABEL.get(row["severity"], row["severity"]) if key == "severity" else row.get(key)
 
 
-def outcome_sentence(submission: dict, rows: list[dict]) -> str:
+def outcome_sentence(submission: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     """What happened to the file, in one bilingual sentence."""
     status = submission.get("status")
     n, ok = submission.get("rows_in"), submission.get("rows_accepted")
@@ -104,12 +105,12 @@ def outcome_sentence(submission: dict, rows: list[dict]) -> str:
     return f"Status: {status}"
 
 
-def overview(submission: dict, round_id: str | None, rows: list[dict]) -> list[tuple[str, str, object]]:
+def overview(submission: dict[str, Any], round_id: str | None, rows: list[dict[str, Any]]) -> list[tuple[str, str, object]]:
     """(label id, label en, value) lines at the top of the summary sheet, the officer's questions first."""
     s = submission
     district = " ".join(str(x) for x in (s.get("kabkota_code"), s.get("kabkota_name")) if x)
 
-    def count(key):
+    def count(key: str) -> object:
         return s.get(key) if s.get(key) is not None else ""
 
     return [
@@ -129,7 +130,7 @@ def overview(submission: dict, round_id: str | None, rows: list[dict]) -> list[t
     ]
 
 
-def csv_bytes(fields: tuple[tuple[str, str], ...], rows: list[dict]) -> bytes:
+def csv_bytes(fields: tuple[tuple[str, str], ...], rows: list[dict[str, Any]]) -> bytes:
     """A feedback CSV: the bilingual header row, then one line per row (severities as words)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
@@ -140,14 +141,16 @@ def csv_bytes(fields: tuple[tuple[str, str], ...], rows: list[dict]) -> bytes:
     return buf.getvalue().encode("utf-8-sig")
 
 
-def xlsx_bytes(submission: dict, round_id: str | None, rows: list[dict], summary: list[dict]) -> bytes:
+def xlsx_bytes(submission: dict[str, Any], round_id: str | None, rows: list[dict[str, Any]], summary: list[dict[str, Any]]) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet.worksheet import Worksheet
 
     bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
     fill = PatternFill("solid", fgColor="DDE7F0")
     wb = Workbook()
     first = wb.active
+    assert isinstance(first, Worksheet)  # a new workbook's one sheet
     first.title = SHEET_SUMMARY
     first.append([neutralise("Umpan balik kiriman DTKS / DTKS submission feedback")])
     first["A1"].font = Font(bold=True, size=13)
@@ -185,13 +188,13 @@ def xlsx_bytes(submission: dict, round_id: str | None, rows: list[dict], summary
         sheet.page_setup.orientation = "landscape"
         for letter, width in zip("ABCDEFGHI", (12, 18, 16, 24, 22, 60, 60, 40, 14)):
             sheet.column_dimensions[letter].width = width
-        for line in sheet.iter_rows(min_row=2):
-            for cell in line:
+        for cells in sheet.iter_rows(min_row=2):
+            for cell in cells:
                 cell.alignment = wrap
     # every cell is text or a number: nothing a spreadsheet would evaluate
     for sheet in wb.worksheets:
-        for line in sheet.iter_rows():
-            for cell in line:
+        for cells in sheet.iter_rows():
+            for cell in cells:
                 if cell.data_type == "f":  # pragma: no cover - neutralise() makes this impossible
                     raise AssertionError("a formula would be written to a feedback file")
     when = submission.get("received_at") or datetime(2000, 1, 1, tzinfo=timezone.utc)

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Mapping
+from typing import Any, TypedDict
 
 from dtks.config import settings
 
@@ -29,13 +31,28 @@ log = logging.getLogger(__name__)
 DEFAULT_SMTP_CONN_ID = "smtp_default"
 
 
+class _FailedTask(TypedDict):
+    """What an alert says about the failed task: identifiers only."""
+
+    dag_id: str
+    task_id: str
+    map_index: int
+    label: str | None
+    run_id: str
+    try_number: int | None
+    max_tries: int | None
+    round_id: str | None
+    error_type: str | None
+    log_url: str | None
+
+
 def alert_recipients() -> list[str]:
     """Addresses from ``DTKS_ALERT_EMAIL`` (comma or semicolon separated)."""
     raw = settings().alert_email
     return [a.strip() for a in raw.replace(";", ",").split(",") if a.strip()]
 
 
-def _describe(context) -> dict:
+def _describe(context: Mapping[str, Any]) -> _FailedTask:
     ti = context["ti"]
     params = context.get("params") or {}
     map_index = getattr(ti, "map_index", None)
@@ -59,7 +76,7 @@ def _describe(context) -> dict:
     }
 
 
-def failure_message(context) -> tuple[str, str]:
+def failure_message(context: Mapping[str, Any]) -> tuple[str, str]:
     """Subject and HTML body for a failed task: identifiers only, no data."""
     d = _describe(context)
     where = f"{d['dag_id']}.{d['task_id']}" + (f" [{d['label']}]" if d["label"] else "")
@@ -109,7 +126,7 @@ def send_alert(subject: str, html_content: str, recipients: list[str]) -> bool:
     return True
 
 
-def notify_task_failure(context) -> None:
+def notify_task_failure(context: Mapping[str, Any]) -> None:
     """Airflow ``on_failure_callback``: e-mail the operators, if SMTP is configured."""
     recipients = alert_recipients()
     if not recipients:

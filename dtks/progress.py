@@ -16,7 +16,11 @@ import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 from dtks.config import settings
 
@@ -32,7 +36,7 @@ def log_path() -> Path:
 
 
 @contextlib.contextmanager
-def library_output_to_log(path: Path | None = None):
+def library_output_to_log(path: Path | None = None) -> Iterator[TextIO]:
     """Send this process's stdout and stderr (file descriptors 1 and 2) to the log; yield the terminal.
 
     At the descriptor level, so output from loggers configured before this
@@ -74,8 +78,8 @@ class StepProgress(logging.Handler):
         self.current: tuple[str, int] | None = None  # (task id, map index) running now
         self.started: dict[str, int] = {}  # task id -> instances started
         self.totals: dict[str, int] = {}  # mapped task id -> instances in the run
-        self._progress = None
-        self._bars: dict[str, int] = {}
+        self._progress: Progress | None = None
+        self._bars: dict[str, TaskID] = {}
 
     # -------------------------------------------------------------- context
     def __enter__(self) -> "StepProgress":
@@ -83,16 +87,17 @@ class StepProgress(logging.Handler):
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
-            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                      MofNCompleteColumn(), console=Console(file=self.terminal), transient=False)
-            self._progress.start()
+            progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                MofNCompleteColumn(), console=Console(file=self.terminal), transient=False)
+            progress.start()
+            self._progress = progress
         logger = logging.getLogger(_DAG_TEST_LOGGER)
         self._saved_level = logger.level
         logger.setLevel(logging.INFO)
         logger.addHandler(self)
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         logger = logging.getLogger(_DAG_TEST_LOGGER)
         logger.removeHandler(self)
         logger.setLevel(self._saved_level)
@@ -112,7 +117,7 @@ class StepProgress(logging.Handler):
         except Exception:  # a display problem must never break the run
             self.handleError(record)
 
-    def _started(self, ti) -> None:
+    def _started(self, ti: Any) -> None:  # Airflow's task instance, as dag.test logs it
         task_id, map_index = ti.task_id, getattr(ti, "map_index", -1)
         if self.current == (task_id, map_index):  # a retry of the same instance
             return
@@ -152,7 +157,7 @@ class StepProgress(logging.Handler):
         print(line, file=self.terminal, flush=True)
 
 
-def _mapped_total(ti) -> int:
+def _mapped_total(ti: Any) -> int:
     """How many instances a mapped step has in this run (Airflow expanded them before running the first)."""
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
@@ -164,14 +169,15 @@ def _mapped_total(ti) -> int:
             TaskInstance.map_index >= 0)) or 0
 
 
-def run_on_screen(dag_id: str, conf: dict, quiet: bool = False, **kwargs) -> tuple[str, str]:
+def run_on_screen(dag_id: str, conf: dict[str, Any], quiet: bool = False, **kwargs: Any) -> tuple[str, str]:
     """Run a DAG (dag.test) with its steps on screen and the libraries' output in the log; (run id, final state)."""
     from dtks import airflow_env
+    from dtks.config import PROJECT_ROOT
 
     with library_output_to_log() as terminal:
         dag = airflow_env.get_dag(dag_id)  # first: importing Airflow configures logging anew
         if dag is None:
-            raise RuntimeError(f"DAG {dag_id} not found in {airflow_env.PROJECT_ROOT / 'dags'}")
+            raise RuntimeError(f"DAG {dag_id} not found in {PROJECT_ROOT / 'dags'}")
         with StepProgress(terminal, quiet=quiet):
             return airflow_env.test_run(dag, conf, **kwargs)
 

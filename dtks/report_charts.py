@@ -10,6 +10,8 @@ named beside the chart.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from markupsafe import Markup, escape
 
@@ -18,32 +20,32 @@ CLASS_LABELS = {"never": "Belum pernah / Never", "under_50": "< 50%", "50_plus":
 CLASS_COLOURS = {"never": "#c62828", "under_50": "#e08e0b", "50_plus": "#2e7d32"}
 
 
-def pct(v, digits: int = 1) -> str:
+def pct(v: Any, digits: int = 1) -> str:
     return "–" if v is None else f"{float(v) * 100:.{digits}f}%"
 
 
-def by_place(districts: list[dict]) -> list[dict]:
+def by_place(districts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(districts, key=lambda d: (str(d.get("province_code") or ""), str(d.get("kabkota_code") or "")))
 
 
 _LOWEST_CHARS = 34  # what fits beside the coverage chart; the full name is the label's title and row
 
 
-def _svg_text(x, y, text, anchor="start", cls="lbl", extra="") -> str:
+def _svg_text(x: float, y: float, text: str, anchor: str = "start", cls: str = "lbl", extra: str = "") -> str:
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" class="{cls}"{extra}>{escape(text)}</text>'
 
 
-def district_anchor(code) -> str:
+def district_anchor(code: object) -> str:
     """The id of a district's row in the report's district table."""
     return f"d-{code}"
 
 
 # ---------------------------------------------------------------- coverage dots
-def coverage_strip_svg(districts: list[dict], provinces: list[dict]) -> Markup:
+def coverage_strip_svg(districts: list[dict[str, Any]], provinces: list[dict[str, Any]]) -> Markup:
     """One row per province: a dot per district's coverage_24m (linked to its table row), the median as a
     tick, 70%/75% lines, and the province's lowest district named on the right."""
     names = {str(p.get("province_code")): p.get("province_name") for p in provinces}
-    groups: dict[str, list[dict]] = {}
+    groups: dict[str, list[dict[str, Any]]] = {}
     for d in by_place(districts):
         names.setdefault(str(d.get("province_code")), d.get("province_name"))
         groups.setdefault(str(d.get("province_code")), [])
@@ -55,7 +57,10 @@ def coverage_strip_svg(districts: list[dict], provinces: list[dict]) -> Markup:
     left, plot_w, gap, lowest_w, top, row_h = 250, 520, 16, 260, 30, 34
     width = left + plot_w + gap + lowest_w
     height = top + row_h * max(len(codes), 1) + 30
-    xs = lambda v: left + plot_w * max(0.0, min(1.0, v))  # noqa: E731
+
+    def xs(v: float) -> float:
+        return left + plot_w * max(0.0, min(1.0, v))
+
     parts = [f'<svg role="img" class="chart" viewBox="0 0 {width} {height}"'
              f' aria-label="Cakupan 24 bulan per kabupaten/kota / 24-month coverage by district">']
     for t in range(0, 101, 10):
@@ -77,7 +82,7 @@ def coverage_strip_svg(districts: list[dict], provinces: list[dict]) -> Markup:
         vals = [float(d["coverage_24m"]) for d in members]
         for j, d in enumerate(members):
             jitter = ((j % 5) - 2) * 3.2
-            colour = CLASS_COLOURS.get(d.get("update_class"), "#555")
+            colour = CLASS_COLOURS.get(str(d.get("update_class")), "#555")
             tip = f'{d.get("kabkota_code")} {d.get("kabkota_name")}: {pct(d["coverage_24m"])}'
             parts.append(f'<a href="#{district_anchor(d.get("kabkota_code"))}"><circle class="dot"'
                          f' cx="{xs(float(d["coverage_24m"])):.1f}" cy="{cy + jitter:.1f}" r="4.5" fill="{colour}">'
@@ -99,7 +104,7 @@ def coverage_strip_svg(districts: list[dict], provinces: list[dict]) -> Markup:
 
 
 # ---------------------------------------------------------------- class bars
-def class_bars_svg(districts: list[dict], provinces: list[dict]) -> Markup:
+def class_bars_svg(districts: list[dict[str, Any]], provinces: list[dict[str, Any]]) -> Markup:
     """One stacked bar per province: its expected districts by update class (never / < 50% / ≥ 50%)."""
     names = {str(p.get("province_code")): p.get("province_name") for p in provinces}
     counts: dict[str, dict[str, int]] = {}
@@ -146,7 +151,8 @@ PROVINCE_TREND_SERIES = (("coverage_24m", "s3", "Cakupan 24 bln / Coverage 24m")
                          ("on_time_rate", "s2", "Tepat waktu / On-time rate"))
 
 
-def _lines(rows: list[dict], series, xs, ys, prefix: str = "", r: float = 4) -> list[str]:
+def _lines(rows: list[dict[str, Any]], series: Sequence[tuple[str, str, str]], xs: Callable[[int], float],
+           ys: Callable[[float], float], prefix: str = "", r: float = 4) -> list[str]:
     parts = []
     for key, cls, label in series:
         pts = [(xs(i), ys(float(row[key])), row) for i, row in enumerate(rows) if row.get(key) is not None]
@@ -160,13 +166,18 @@ def _lines(rows: list[dict], series, xs, ys, prefix: str = "", r: float = 4) -> 
     return parts
 
 
-def trend_svg(trend: list[dict]) -> Markup:
+def trend_svg(trend: list[dict[str, Any]]) -> Markup:
     """Reporting, on-time and 24-month coverage rates per round, 0-100%; points only when there is a single round."""
     width, height, left, right, top, bottom = 1046, 260, 50, 40, 20, 50
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(trend)
-    xs = lambda i: left + (plot_w / 2 if n <= 1 else plot_w * i / (n - 1))  # noqa: E731
-    ys = lambda v: top + plot_h * (1 - max(0.0, min(1.0, v)))  # noqa: E731
+
+    def xs(i: int) -> float:
+        return left + (plot_w / 2 if n <= 1 else plot_w * i / (n - 1))
+
+    def ys(v: float) -> float:
+        return top + plot_h * (1 - max(0.0, min(1.0, v)))
+
     parts = [f'<svg role="img" class="chart" viewBox="0 0 {width} {height}"'
              ' aria-label="Tren tingkat pelaporan / reporting rate trend">']
     for t in range(0, 101, 25):
@@ -186,13 +197,18 @@ def trend_svg(trend: list[dict]) -> Markup:
     return Markup("".join(parts))
 
 
-def province_trend_svg(name: str, rows: list[dict]) -> Markup:
+def province_trend_svg(name: str, rows: list[dict[str, Any]]) -> Markup:
     """A small chart of one province: 24-month coverage and on-time rate per round, 0-100%."""
     width, height, left, right, top, bottom = 240, 120, 34, 10, 8, 22
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(rows)
-    xs = lambda i: left + (plot_w / 2 if n <= 1 else plot_w * i / (n - 1))  # noqa: E731
-    ys = lambda v: top + plot_h * (1 - max(0.0, min(1.0, v)))  # noqa: E731
+
+    def xs(i: int) -> float:
+        return left + (plot_w / 2 if n <= 1 else plot_w * i / (n - 1))
+
+    def ys(v: float) -> float:
+        return top + plot_h * (1 - max(0.0, min(1.0, v)))
+
     parts = [f'<svg role="img" class="chart small" viewBox="0 0 {width} {height}"'
              f' aria-label="{escape(name)}: cakupan 24 bln dan tepat waktu / coverage 24m and on-time rate">']
     for t in (0, 50, 100):
@@ -226,17 +242,17 @@ MAP_BANDS = ((0.75, "#2e7d32", "≥ 75%"), (0.70, "#8bc34a", "70–75%"), (0.50,
              (0.0, "#c62828", "< 50%"))
 
 
-def map_band(v) -> tuple[str, str]:
+def map_band(v: Any) -> tuple[str, str]:
     """(colour, label) of a 24-month coverage on the map; grey for none."""
     if v is None:
         return "#9aa5b1", "tidak ada data / no data"
     for floor, colour, label in MAP_BANDS:
         if float(v) >= floor:
             return colour, label
-    return MAP_BANDS[-1][1:]
+    return MAP_BANDS[-1][1], MAP_BANDS[-1][2]
 
 
-def province_map_svg(provinces: list[dict]) -> Markup:
+def province_map_svg(provinces: list[dict[str, Any]]) -> Markup:
     """Indonesia's provinces as a tile grid: the round's provinces coloured by 24-month coverage and linked to
     their table row; provinces outside the round drawn as outlines, for orientation."""
     size, gap = 68, 4

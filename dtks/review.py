@@ -12,6 +12,8 @@ printed list unless asked for.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from typing import Any
+
 from sqlalchemy.engine import Engine
 
 from dtks.identifiers import mask_identifier
@@ -20,7 +22,7 @@ COLUMNS = ("submission_id", "round_id", "sent_by_kabkota", "file_row", "source_l
            "review_status", "received_at")
 
 
-def review_queue(eng: Engine, round_id: str | None = None, status: str | None = "open") -> list[dict]:
+def review_queue(eng: Engine, round_id: str | None = None, status: str | None = "open") -> list[dict[str, Any]]:
     with eng.connect() as conn:
         rows = conn.execute(sa.text(
             "SELECT * FROM quarantine.review_queue"
@@ -29,7 +31,7 @@ def review_queue(eng: Engine, round_id: str | None = None, status: str | None = 
     return [dict(r) for r in rows]
 
 
-def format_review_queue(rows: list[dict], show_nik: bool = False) -> str:
+def format_review_queue(rows: list[dict[str, Any]], show_nik: bool = False) -> str:
     if not rows:
         return "antrean tinjauan kosong / review queue empty"
     lines = [f"{'kiriman':>8} {'putaran':8} {'dari':5} {'baris':>6} {'NIK':16} {'aktif di':8} status"]

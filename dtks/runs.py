@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timezone
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -18,7 +20,7 @@ from dtks.warehouse import engine
 log = logging.getLogger(__name__)
 
 
-def record_task_outcome(context, *, failed: bool | None = None, will_retry: bool = False) -> None:
+def record_task_outcome(context: Mapping[str, Any], *, failed: bool | None = None, will_retry: bool = False) -> None:
     """Airflow success/failure callback: one append-only audit row per task try.
 
     ``failed`` None: judged by the context's exception (a failure callback can come
@@ -31,7 +33,7 @@ def record_task_outcome(context, *, failed: bool | None = None, will_retry: bool
         if failed is None:
             failed = exc is not None
         started = getattr(ti, "start_date", None) or datetime.now(timezone.utc)
-        detail = {"try_number": getattr(ti, "try_number", None)}
+        detail: dict[str, Any] = {"try_number": getattr(ti, "try_number", None)}
         if failed:
             # The exception's type only: messages may quote data.
             detail["error_type"] = type(exc).__name__ if isinstance(exc, BaseException) else "unknown"
@@ -60,11 +62,11 @@ def record_task_outcome(context, *, failed: bool | None = None, will_retry: bool
         log.error("could not record the task outcome in audit.task_run (%s)", type(exc).__name__)
 
 
-def record_task_failure(context) -> None:
+def record_task_failure(context: Mapping[str, Any]) -> None:
     """``on_failure_callback``: the task failed for good (retries exhausted)."""
     record_task_outcome(context, failed=True)
 
 
-def record_task_retry(context) -> None:
+def record_task_retry(context: Mapping[str, Any]) -> None:
     """``on_retry_callback``: this try failed and Airflow will try again (``detail.will_retry``)."""
     record_task_outcome(context, failed=True, will_retry=True)

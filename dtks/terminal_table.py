@@ -14,7 +14,8 @@ import shutil
 import sys
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from dtks.metrics import DISTRICT_COLUMNS
 from dtks.report import COLUMN_NOTES, num, write_district_csv_to
@@ -26,16 +27,16 @@ FORMATS = ("table", "csv", "json")
 CLASS_WORDS = {"never": "Belum pernah", "under_50": "< 50%", "50_plus": "≥ 50%"}
 
 
-def _yes_no(v) -> str:
+def _yes_no(v: object) -> str:
     return "–" if v is None else ("Ya" if v else "Tidak")
 
 
-def _index(v) -> str:
+def _index(v: Any) -> str:
     return "–" if v is None else f"{float(v):.3f}"
 
 
 # heading, source column, right-aligned, formatter; headings that are not words of their own get a legend line
-COLUMNS = (
+COLUMNS: tuple[tuple[str, str, bool, Callable[[Any], str]], ...] = (
     ("Kode", "kabkota_code", False, lambda v: str(v or "–")),
     ("Kabupaten/kota", "kabkota_name", False, lambda v: str(v or "–")),
     ("Diterima", "accepted", False, _yes_no),
@@ -65,7 +66,7 @@ def legend() -> list[str]:
     return lines
 
 
-def render_table(districts: list[dict], round_id: str, width: int | None = None) -> str:
+def render_table(districts: list[dict[str, Any]], round_id: str, width: int | None = None) -> str:
     """The table as text at most ``width`` columns wide (default: a terminal's width; wide when piped).
 
     Names are never cut: when the width is too small for a name it wraps onto more lines.
@@ -95,7 +96,7 @@ def render_table(districts: list[dict], round_id: str, width: int | None = None)
     return "\n".join(line.rstrip() for line in out.getvalue().rstrip("\n").splitlines())
 
 
-def _json_value(v):
+def _json_value(v: object) -> object:
     if isinstance(v, Decimal):
         return float(v)
     if isinstance(v, (datetime, date)):
@@ -103,7 +104,7 @@ def _json_value(v):
     return v
 
 
-def write(districts: list[dict], round_id: str, fmt: str, out: TextIO) -> None:
+def write(districts: list[dict[str, Any]], round_id: str, fmt: str, out: TextIO) -> None:
     """Write the table to ``out`` as ``fmt`` (table, csv or json)."""
     if fmt == "table":
         out.write(render_table(districts, round_id) + "\n")

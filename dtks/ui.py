@@ -22,7 +22,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
+from typing import TextIO
 
 from dtks import airflow_env
 from dtks.config import settings
@@ -34,7 +35,8 @@ AUDITOR_PATH = "/dtks-auditor/"
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def ui_dir() -> Path:
@@ -56,7 +58,7 @@ def logins(path: Path | None = None) -> dict[str, str]:
     return passwords
 
 
-def stop_process_groups(procs: Iterable[subprocess.Popen], grace: float = 10) -> None:
+def stop_process_groups(procs: Iterable[subprocess.Popen[bytes]], grace: float = 10) -> None:
     """SIGTERM each process's group (started with start_new_session), wait, then SIGKILL what is left."""
     procs = list(procs)
     for proc in procs:
@@ -84,7 +86,7 @@ def stop_process_groups(procs: Iterable[subprocess.Popen], grace: float = 10) ->
 class LocalUI:
     port: int = 8080
     host: str = "127.0.0.1"
-    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -154,7 +156,7 @@ class LocalUI:
         stop_process_groups(self.procs.values())
 
 
-def serve(port: int = 8080, host: str = "127.0.0.1", out=sys.stdout) -> int:
+def serve(port: int = 8080, host: str = "127.0.0.1", out: TextIO = sys.stdout) -> int:
     """Start the UI, say where and how to log in, run until Ctrl-C (or SIGTERM), then stop everything."""
     ui = LocalUI(port=port, host=host)
     # SIGTERM (e.g. from a supervisor) stops as Ctrl-C does

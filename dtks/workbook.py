@@ -12,10 +12,12 @@ import io
 import zipfile
 from datetime import datetime, timezone
 
+from openpyxl import Workbook
+
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def deterministic_xlsx(workbook, when: datetime) -> bytes:
+def deterministic_xlsx(workbook: Workbook, when: datetime) -> bytes:
     """The workbook as XLSX bytes that depend on its content only (fixed document and zip times)."""
     from openpyxl.writer.excel import ExcelWriter
 
