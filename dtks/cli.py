@@ -11,9 +11,13 @@ import logging
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from dtks import airflow_env, cli_input
 from dtks.cli_input import DATE_HELP, ROUND_HELP, TIMESTAMP_HELP, iso_date, iso_timestamp, round_id
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 
 def _version() -> str:
@@ -24,12 +28,12 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-def _engine():
+def _engine() -> Engine:
     from dtks import warehouse
     return warehouse.engine()
 
 
-def cmd_init(args) -> None:
+def cmd_init(args: argparse.Namespace) -> None:
     from dtks.warehouse_setup import init_warehouse
     loaded = init_warehouse()
     airflow_env.ensure_metadata_db()
@@ -38,23 +42,24 @@ def cmd_init(args) -> None:
     print(f"warehouse migrated, {codes}, Airflow metadata DB ready")
 
 
-def cmd_warehouse_url(args) -> None:
+def cmd_warehouse_url(args: argparse.Namespace) -> None:
     from dtks import warehouse
     print(warehouse.warehouse_url())
 
 
-def cmd_stop(args) -> None:
+def cmd_stop(args: argparse.Namespace) -> None:
     from dtks import warehouse
     print("embedded warehouse stopped" if warehouse.stop_embedded_server() else "embedded warehouse was not running")
 
 
-def cmd_reference_load(args) -> None:
+def cmd_reference_load(args: argparse.Namespace) -> None:
     from dtks import reference
     if args.force and not (args.reason or "").strip():
         raise ValueError("dtks reference load --force needs --reason (it is recorded with the load)")
     # an older edition (EditionRefused, a ValueError) or a broken folder: reported by main()
     result = reference.load_reference(_engine(), args.edition, force_reason=args.reason if args.force else None)
     counts, diff = result.counts, result.diff
+    assert counts is not None and diff is not None  # load_reference always loads (init_reference may not)
     print(f"{counts.edition}: {counts.provinces} provinces, {counts.kabkota} kab/kota, "
           f"{counts.kecamatan} kecamatan, {counts.villages} desa/kelurahan (load #{result.load_id}, "
           f"previous edition {result.previous_edition or 'none'})")
@@ -68,13 +73,13 @@ def cmd_reference_load(args) -> None:
         print(f"  expected in open rounds: {', '.join(result.rounds_extended)}")
 
 
-def cmd_reference_diff(args) -> None:
+def cmd_reference_diff(args: argparse.Namespace) -> None:
     from dtks import reference
     old, new = reference.read_edition(args.old), reference.read_edition(args.new)
     print(reference.format_diff(old.name, new, reference.diff_codes(old.codes, new)))
 
 
-def cmd_generate(args) -> None:
+def cmd_generate(args: argparse.Namespace) -> None:
     from dtks.devtools import generate
     summary = generate.generate(Path(args.out), seed=args.seed,
                                 households_per_district=args.households_per_district,
@@ -83,7 +88,7 @@ def cmd_generate(args) -> None:
           f"{summary.defect_rows} injected defect rows → {args.out}")
 
 
-def cmd_round_create(args) -> None:
+def cmd_round_create(args: argparse.Namespace) -> None:
     from dtks import rounds
     base = rounds.default_round(args.round_id)
     rnd = rounds.Round(
@@ -104,13 +109,13 @@ def cmd_round_create(args) -> None:
               f"{rnd.round_id} --reason ... --cutoff YYYY-MM-DD`", file=sys.stderr)
 
 
-def _round_dates(args) -> dict:
+def _round_dates(args: argparse.Namespace) -> dict[str, Any]:
     return {"opens_on": args.opens, "cutoff_on": args.cutoff,
             "grace_days": args.grace, "on_time_grace_days": args.on_time_grace,
             "penetapan_on": args.penetapan}
 
 
-def cmd_round_list(args) -> None:
+def cmd_round_list(args: argparse.Namespace) -> None:
     from dtks import rounds
     print(f"{'round':8} {'opens':10} {'cut-off':10} {'grace':>5} {'closes (end of, WIB)':20} {'penetapan':10} status")
     for r in rounds.list_rounds(_engine()):
@@ -118,21 +123,21 @@ def cmd_round_list(args) -> None:
               f"{r.penetapan_on} {r.status}")
 
 
-def cmd_round_move(args) -> None:
+def cmd_round_move(args: argparse.Namespace) -> None:
     from dtks import rounds
     rnd = rounds.move_round(_engine(), args.round_id, args.reason, **_round_dates(args))
     print(f"round {rnd.round_id}: cut-off {rnd.cutoff_on}, closes end of {rnd.last_grace_day} WIB; "
           f"calendar → {rounds.export_calendar(_engine())}")
 
 
-def cmd_round_reopen(args) -> None:
+def cmd_round_reopen(args: argparse.Namespace) -> None:
     from dtks import rounds
     rnd = rounds.reopen_round(_engine(), args.round_id, args.reason, **_round_dates(args))
     print(f"round {rnd.round_id} reopened (closes end of {rnd.last_grace_day} WIB); "
           f"calendar → {rounds.export_calendar(_engine())}")
 
 
-def cmd_round_close(args) -> int:
+def cmd_round_close(args: argparse.Namespace) -> int:
     from dtks import rounds
     status = cmd_close_round(args)  # the same run, progress and outcome as `dtks close-round`
     if status == 0:
@@ -140,25 +145,25 @@ def cmd_round_close(args) -> int:
     return status
 
 
-def cmd_round_backfill(args) -> None:
+def cmd_round_backfill(args: argparse.Namespace) -> None:
     from dtks import closing
     done = closing.backfill(_engine(), args.first, args.last)
     print(f"closed again, in calendar order: {', '.join(done) or 'no rounds'}")
 
 
-def cmd_round_export(args) -> None:
+def cmd_round_export(args: argparse.Namespace) -> None:
     from dtks import rounds
     print(rounds.export_calendar(_engine(), Path(args.out) if args.out else None))
 
 
-def cmd_round_history(args) -> None:
+def cmd_round_history(args: argparse.Namespace) -> None:
     from dtks import rounds
     for c in rounds.round_changes(_engine(), args.round_id):
         print(f"{c['changed_at']:%Y-%m-%d %H:%M} {c['round_id']} {c['change']:8} by {c['changed_by']}"
               + (f" — {c['reason']}" if c["reason"] else ""))
 
 
-def cmd_round_penetapan(args) -> None:
+def cmd_round_penetapan(args: argparse.Namespace) -> None:
     from dtks import metrics, rounds
     snap = metrics.penetapan(_engine(), args.round_id)
     if snap is None:
@@ -171,7 +176,7 @@ def cmd_round_penetapan(args) -> None:
     print("reproduced exactly from history" if not problems else "DIFFERS from history:\n  " + "\n  ".join(problems))
 
 
-def cmd_baseline_load(args) -> None:
+def cmd_baseline_load(args: argparse.Namespace) -> None:
     from dtks import merging
     received = args.received_at or datetime.now(timezone.utc)
     print(merging.load_baseline(_engine(), Path(args.file), "cli-baseline", received))
@@ -193,7 +198,7 @@ def _landing_folder(given: str | None) -> Path:
     return landing
 
 
-def cmd_ingest(args) -> int:
+def cmd_ingest(args: argparse.Namespace) -> int:
     from dtks import progress, run_outcomes
     landing = _landing_folder(args.landing)
     with _engine().connect():  # an unreachable warehouse is one line, before Airflow starts
@@ -201,7 +206,7 @@ def cmd_ingest(args) -> int:
     run_id, state = progress.run_on_screen("dtks_ingest", {"landing_dir": str(landing)}, quiet=args.json)
     outcome = run_outcomes.ingest_outcomes(_engine(), run_id)
     failure = progress.run_failed("dtks_ingest", run_id, state)
-    outcome.update(state=state, landing=str(landing), error=failure)
+    outcome["state"], outcome["landing"], outcome["error"] = state, str(landing), failure
     print(run_outcomes.as_json(outcome) if args.json else run_outcomes.format_ingest(outcome))
     if failure:
         print(f"dtks: error: {failure}", file=sys.stderr)
@@ -209,7 +214,7 @@ def cmd_ingest(args) -> int:
     return EXIT_REJECTED if args.fail_on_rejection and outcome["totals"]["rejected"] else 0
 
 
-def cmd_close_round(args) -> int:
+def cmd_close_round(args: argparse.Namespace) -> int:
     from dtks import progress, run_outcomes
     as_json = getattr(args, "json", False)
     run_id, state = progress.run_on_screen("dtks_close_round", {"round_id": args.round_id}, quiet=as_json)
@@ -222,7 +227,7 @@ def cmd_close_round(args) -> int:
     return 0
 
 
-def cmd_table(args) -> int:
+def cmd_table(args: argparse.Namespace) -> int:
     from dtks import metrics, terminal_table
     districts = metrics.district_table(_engine(), args.round_id)
     if not districts:
@@ -233,34 +238,34 @@ def cmd_table(args) -> int:
     return 0
 
 
-def cmd_ui(args) -> int:
+def cmd_ui(args: argparse.Namespace) -> int:
     from dtks import ui
     return ui.serve(port=args.port, host=args.host)
 
 
-def cmd_demo(args) -> None:
+def cmd_demo(args: argparse.Namespace) -> None:
     from dtks.devtools import demo
     demo.run_demo()
 
 
-def cmd_lineage(args) -> None:
+def cmd_lineage(args: argparse.Namespace) -> None:
     from dtks import audit
     print(audit.format_lineage(audit.lineage(_engine(), args.identifier), args.identifier))
 
 
-def cmd_review_queue(args) -> None:
+def cmd_review_queue(args: argparse.Namespace) -> None:
     from dtks import review
     status = None if args.all else "open"
     print(review.format_review_queue(review.review_queue(_engine(), args.round, status), args.show_nik))
 
 
-def cmd_audit_export(args) -> None:
+def cmd_audit_export(args: argparse.Namespace) -> None:
     from dtks import audit
     path, sha = audit.write_audit_export(_engine(), args.round_id, Path(args.out) if args.out else None)
     print(f"{path}  sha256 {sha}")
 
 
-def cmd_landing(args) -> None:
+def cmd_landing(args: argparse.Namespace) -> None:
     from dtks import landing
     from dtks.config import settings
     conf = settings()

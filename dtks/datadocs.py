@@ -33,9 +33,13 @@ import re
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
 from dtks.config import settings
 from dtks.display import status_label, wib
@@ -102,7 +106,7 @@ def _specs(conn: sa.Connection, pairs: set[tuple[str, str]]) -> dict[tuple[str, 
     return found
 
 
-def _round_rows(conn: sa.Connection, round_id: str) -> tuple[list[dict], list[dict]]:
+def _round_rows(conn: sa.Connection, round_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     subs = [dict(r) for r in conn.execute(sa.text(
         "SELECT s.submission_id, s.kabkota_code, k.name AS kabkota_name, s.file_name, s.sha256, s.size_bytes,"
         " s.received_at, s.status, s.reject_reason, s.rows_in, s.rows_accepted, s.rows_quarantined, s.rows_warned"
@@ -118,7 +122,7 @@ def _round_rows(conn: sa.Connection, round_id: str) -> tuple[list[dict], list[di
     return subs, results
 
 
-def _page_path(suite: str, sub: dict, received: datetime) -> str:
+def _page_path(suite: str, sub: dict[str, Any], received: datetime) -> str:
     run_time = received.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
     return f"validations/{suite}/submission-{sub['submission_id']}/{run_time}/{_batch_id(sub)}.html"
 
@@ -135,7 +139,7 @@ def describe_rule(spec: SuiteSpec, reason_code: str) -> str:
             f"{blank(rule.message_id)} / {blank(rule.message_en)}")
 
 
-def _batch_id(sub: dict) -> str:
+def _batch_id(sub: dict[str, Any]) -> str:
     return f"{sub.get('kabkota_code') or 'none'}-{sub['submission_id']}"
 
 
@@ -155,7 +159,7 @@ def build_round_site(eng: Engine, round_id: str, out_dir: Path | None = None) ->
     with eng.connect() as conn:
         subs, results = _round_rows(conn, round_id)
         specs = _specs(conn, {(r["suite_name"], r["suite_version"]) for r in results})
-    by_sub: dict[int, dict[tuple[str, str], list[dict]]] = {}
+    by_sub: dict[int, dict[tuple[str, str], list[dict[str, Any]]]] = {}
     for r in results:
         if r["expectation_type"] == "dtks_parse_file":
             continue  # refused by the parser: no GX expectation ran (shown in the index)
@@ -168,8 +172,8 @@ def build_round_site(eng: Engine, round_id: str, out_dir: Path | None = None) ->
         "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site)},
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
     })
-    configs: dict[tuple[str, str], dict[str, object]] = {}
-    to_build: list = []
+    configs: dict[tuple[str, str], dict[str, ExpectationConfiguration]] = {}
+    to_build: list[ExpectationSuiteIdentifier | ValidationResultIdentifier] = []
     for key, spec in sorted(specs.items()):
         gx_suite = build_gx_suite(spec)
         gx_suite.name = _gx_name(*key)
@@ -224,7 +228,9 @@ def build_round_site(eng: Engine, round_id: str, out_dir: Path | None = None) ->
             context.validation_results_store.set(vkey, result)
             to_build.append(vkey)
     if to_build:
-        context.build_data_docs(site_names=[site_name], resource_identifiers=to_build, build_index=False)
+        # GX's annotation asks for one kind of identifier; its SiteBuilder renders a mixed list (suites and results).
+        context.build_data_docs(site_names=[site_name], resource_identifiers=to_build,  # type: ignore[arg-type]
+                                build_index=False)
     _offline(site)
     index = site / "index.html"
     _write_text(index, _index_html(round_id, subs, results, pages, specs, gx.__version__))
@@ -263,7 +269,7 @@ def offline_page(text: str, depth: int) -> str:
     """One GX page, ``depth`` folders below the site root, as it is shown offline."""
     prefix = "../" * depth
 
-    def local(match: re.Match) -> str:
+    def local(match: re.Match[str]) -> str:
         target = _VENDORED.get(match.group(2))
         return f'<link rel="stylesheet" href="{prefix}static/vendor/{target}">' if target else ""
 
@@ -293,7 +299,7 @@ def _write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _index_html(round_id: str, subs: list[dict], results: list[dict], pages: dict[int, dict[str, str]],
+def _index_html(round_id: str, subs: list[dict[str, Any]], results: list[dict[str, Any]], pages: dict[int, dict[str, str]],
                 specs: dict[tuple[str, str], SuiteSpec], gx_version: str) -> str:
     e = html.escape
     failed: dict[int, list[str]] = {}
@@ -357,5 +363,5 @@ _SUITE_WORDS = {ROW_SUITE_NAME: "baris / rows", "dtks_submission_file": "berkas 
 _NO_PAGE = "<span class=muted>– (ditolak sebelum aturan GX / refused before the GX rules)</span>"
 
 
-def _n(value) -> str:
+def _n(value: object) -> str:
     return "–" if value is None else str(value)

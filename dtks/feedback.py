@@ -36,6 +36,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -85,16 +86,17 @@ def feedback_paths(outbox: Path, round_id: str | None, kabkota_code: str | None,
 # ----------------------------------------------------------------- content
 @dataclass
 class Feedback:
-    submission: dict
-    rows: list[dict] = field(default_factory=list)      # ROW_COLUMNS
-    summary: list[dict] = field(default_factory=list)   # SUMMARY_COLUMNS
+    submission: dict[str, Any]  # the audit.submission row, with kabkota_name
+    rows: list[dict[str, Any]] = field(default_factory=list)      # ROW_COLUMNS
+    summary: list[dict[str, Any]] = field(default_factory=list)   # SUMMARY_COLUMNS
 
     @property
     def round_id(self) -> str | None:
-        return self.submission.get("round_id") or self.submission.get("landed_round_id")
+        round_id: str | None = self.submission.get("round_id") or self.submission.get("landed_round_id")
+        return round_id
 
 
-def _critical_messages(conn: sa.Connection, sub: dict) -> list[tuple[str, str, str]]:
+def _critical_messages(conn: sa.Connection, sub: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(code, message_id, message_en) of why a whole file was refused, primary reason first."""
     found: list[tuple[str, str, str]] = []
     event = conn.execute(sa.text(
@@ -121,18 +123,17 @@ def _critical_messages(conn: sa.Connection, sub: dict) -> list[tuple[str, str, s
     return found
 
 
-class _Blank(dict):
+class _Blank(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "…"
 
 
 def build_feedback(conn: sa.Connection, submission_id: int) -> Feedback:
-    sub = conn.execute(sa.text(
+    sub = dict(conn.execute(sa.text(
         "SELECT s.*, k.name AS kabkota_name FROM audit.submission s LEFT JOIN ref.kabkota k ON k.code = s.kabkota_code"
-        " WHERE s.submission_id = :sid"), {"sid": submission_id}).mappings().one()
-    sub = dict(sub)
+        " WHERE s.submission_id = :sid"), {"sid": submission_id}).mappings().one())
     fb = Feedback(sub)
-    counts: Counter = Counter()
+    counts: Counter[tuple[str, str]] = Counter()
     messages: dict[str, tuple[str, str]] = {}
     if sub["status"] == "rejected" or sub.get("reject_reason"):
         for code, message_id, message_en in _critical_messages(conn, sub):
@@ -167,8 +168,8 @@ def build_feedback(conn: sa.Connection, submission_id: int) -> Feedback:
     return fb
 
 
-def _line(severity: str, code: str, message_id: str, message_en: str, sheet_row=None, file_row=None,
-          field=None, value_sent=None) -> dict:
+def _line(severity: str, code: str, message_id: str, message_en: str, sheet_row: int | None = None,
+          file_row: int | None = None, field: str | None = None, value_sent: str | None = None) -> dict[str, Any]:
     """One feedback line (ROW_COLUMNS); a whole-file reason has no row, field or value."""
     return {"sheet_row": "" if sheet_row is None else sheet_row, "file_row": "" if file_row is None else file_row,
             "field": field or "", "value_sent": value_sent, "severity": severity, "reason_code": code,
@@ -299,13 +300,22 @@ def _without_feedback(eng: Engine, outbox: Path) -> list[int]:
             if not feedback_paths(outbox, r.round_id, r.kabkota_code, r.submission_id)["csv"].exists()]
 
 
-def write_run_feedback(eng: Engine, run_id: str, submission_ids: list[int], outbox: Path | None = None) -> dict:
+class RunFeedback(TypedDict):
+    """What a run's feedback step wrote (the task's return value)."""
+
+    feedback_files: int
+    submissions: list[int]
+    duplicates: list[int]
+
+
+def write_run_feedback(eng: Engine, run_id: str, submission_ids: list[int], outbox: Path | None = None
+                       ) -> RunFeedback:
     """Feedback for every submission a run finished (including files rejected at registration),
     and for any finished submission still without its feedback files."""
     outbox = Path(outbox or settings().outbox_dir)
     todo = set(finished_submissions(eng, run_id, submission_ids)) | set(_without_feedback(eng, outbox))
     unsafe: list[str] = []
-    written = {}
+    written: dict[int, dict[str, str]] = {}
     for sid in sorted(todo):
         try:
             written[sid] = write_feedback(eng, sid, outbox)
@@ -329,6 +339,6 @@ def write_run_feedback(eng: Engine, run_id: str, submission_ids: list[int], outb
             "duplicates": dup_written}
 
 
-def rejection_reasons(conn: sa.Connection, submission: dict) -> list[tuple[str, str, str]]:
+def rejection_reasons(conn: sa.Connection, submission: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(code, message_id, message_en) of why a whole file was refused, primary reason first (as in its feedback)."""
     return _critical_messages(conn, submission)

@@ -24,6 +24,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from dtks.config import settings
 
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".filepart")
 MANIFEST_SUFFIX = ".manifest.json"
+
+FileIdentity = tuple[int, int, int, int]  # device, inode, size, mtime_ns: "the same file" (identity_of)
 HASH_CHUNK = 1 << 20
 
 
@@ -120,7 +123,7 @@ def safe_file_name(name: str, limit: int = 120) -> str:
 MANIFEST_MAX_BYTES = 64 * 1024
 
 
-def manifest_for(path: Path) -> tuple[Path | None, dict | None, tuple | None]:
+def manifest_for(path: Path) -> tuple[Path | None, dict[str, Any] | None, FileIdentity | None]:
     """The manifest beside a data file: a regular file (never a link), small, JSON; and its identity.
 
     A manifest that exists but cannot be opened (permissions, I/O) raises
@@ -149,12 +152,12 @@ def manifest_for(path: Path) -> tuple[Path | None, dict | None, tuple | None]:
         return manifest, {"unreadable_manifest": True}, identity
 
 
-def identity_of(info: os.stat_result) -> tuple[int, int, int, int]:
+def identity_of(info: os.stat_result) -> FileIdentity:
     """What says "the same file": device, inode, size and modification time."""
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
 
-def open_regular(path: Path):
+def open_regular(path: Path) -> BinaryIO:
     """Open a landed file for reading without following a symbolic link or blocking on a FIFO."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
@@ -176,7 +179,7 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def unlink_if_same(path: Path, identity: tuple | None) -> bool:
+def unlink_if_same(path: Path, identity: FileIdentity | None) -> bool:
     """Remove a landed file only if it is still the file that was archived.
 
     A district may upload a corrected file under the same name while the
@@ -213,7 +216,7 @@ class Captured:
     received_at: datetime         # the arrival time recorded (see arrival_time)
     arrival_source: str
     file_mtime: datetime          # the modification time as uploaded (kept, never trusted)
-    identity: tuple               # (device, inode, size, mtime_ns) of the landed file copied
+    identity: FileIdentity        # (device, inode, size, mtime_ns) of the landed file copied
 
 
 

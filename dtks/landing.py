@@ -22,6 +22,7 @@ import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -36,10 +37,10 @@ UNROUTED_REASONS = ("file_misplaced", "round_unknown", "district_unknown")
 @dataclass
 class LandingReport:
     landing_dir: Path
-    waiting: list[dict] = field(default_factory=list)
-    unreadable: list[dict] = field(default_factory=list)
-    skipped: list[dict] = field(default_factory=list)
-    unrouted: list[dict] = field(default_factory=list)
+    waiting: list[dict[str, Any]] = field(default_factory=list)
+    unreadable: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    unrouted: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _relative(path: Path | str, root: Path) -> str:
@@ -49,7 +50,7 @@ def _relative(path: Path | str, root: Path) -> str:
         return landed_files.printable_name(str(path))
 
 
-def _skipped(landing: Path) -> list[dict]:
+def _skipped(landing: Path) -> list[dict[str, Any]]:
     """Entries discovery never reads, with why."""
     found = []
     for dirpath, dirnames, filenames in os.walk(landing, followlinks=False):
@@ -80,7 +81,7 @@ def landing_report(eng: Engine, landing_dir: Path, outbox_dir: Path, since_days:
         raise LookupError(f"landing folder {landing} does not exist or is not a folder")
     report = LandingReport(landing)
     with eng.connect() as conn:
-        rounds = dict(conn.execute(sa.text("SELECT round_id, status FROM audit.round_calendar")).all())
+        rounds: dict[str, str] = dict(conn.execute(sa.text("SELECT round_id, status FROM audit.round_calendar")).all())
         districts = set(conn.execute(sa.text("SELECT code FROM ref.kabkota")).scalars())
         problems = conn.execute(sa.text(
             "SELECT landing_path, problem, detail, first_seen_at, last_seen_at FROM audit.landing_problem"

@@ -36,8 +36,12 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+
+if TYPE_CHECKING:
+    from dtks.rounds import Assignment
 
 from dtks.reasons import SubmissionRejected
 from dtks.validation import FILE_SUITE_FILE, load_suite_spec, record_suite_definition
@@ -87,13 +91,14 @@ class IllegalTransition(RuntimeError):
 
 def status(conn: sa.Connection, submission_id: int, lock: bool = False) -> str:
     """The submission's state; ``lock`` holds its row until the transaction ends (one step at a time)."""
-    return conn.execute(
+    state: str = conn.execute(
         sa.text("SELECT status FROM audit.submission WHERE submission_id = :sid" + (" FOR UPDATE" if lock else "")),
         {"sid": submission_id},
     ).scalar_one()
+    return state
 
 
-def record_event(conn: sa.Connection, submission_id: int, event: str, run_id: str, detail: dict | None = None) -> None:
+def record_event(conn: sa.Connection, submission_id: int, event: str, run_id: str, detail: dict[str, Any] | None = None) -> None:
     conn.execute(
         sa.text("INSERT INTO audit.submission_event (submission_id, event, run_id, detail)"
                 " VALUES (:sid, :event, :run, CAST(:detail AS jsonb))"),
@@ -101,7 +106,7 @@ def record_event(conn: sa.Connection, submission_id: int, event: str, run_id: st
     )
 
 
-def _move(conn: sa.Connection, submission_id: int, move: str, **values) -> None:
+def _move(conn: sa.Connection, submission_id: int, move: str, **values: object) -> None:
     allowed = [t for t in TRANSITIONS if t.move == move]
     if not allowed:
         raise ValueError(f"unknown lifecycle move {move!r}")
@@ -124,7 +129,7 @@ def _move(conn: sa.Connection, submission_id: int, move: str, **values) -> None:
             f" (allowed from {', '.join(sources)}; kinds {', '.join(kinds)})")
 
 
-def record_assignment(conn: sa.Connection, submission_id: int, assignment) -> None:
+def record_assignment(conn: sa.Connection, submission_id: int, assignment: Assignment) -> None:
     """Keep the folder a file landed in and the rule that gave it its round (``dtks.rounds.Assignment``)."""
     conn.execute(sa.text("UPDATE audit.submission SET landed_round_id = :landed, round_rule = :rule"
                          " WHERE submission_id = :sid"),
@@ -158,13 +163,13 @@ def reject_unreadable(conn: sa.Connection, submission_id: int, why: SubmissionRe
     reject(conn, submission_id, why, run_id)
 
 
-def mark_staged(conn: sa.Connection, submission_id: int, rows_in: int, run_id: str, detail: dict) -> None:
+def mark_staged(conn: sa.Connection, submission_id: int, rows_in: int, run_id: str, detail: dict[str, Any]) -> None:
     _move(conn, submission_id, "stage", rows_in=rows_in)
     record_event(conn, submission_id, "staged", run_id, {"rows": rows_in, **detail})
 
 
-def mark_validated(conn: sa.Connection, submission_id: int, counts: dict, suite_name: str, suite_version: str,
-                   run_id: str, detail: dict) -> None:
+def mark_validated(conn: sa.Connection, submission_id: int, counts: dict[str, int], suite_name: str, suite_version: str,
+                   run_id: str, detail: dict[str, Any]) -> None:
     _move(conn, submission_id, "validate", rows_quarantined=counts["rows_quarantined"],
           rows_warned=counts["rows_warned"], suite_name=suite_name, suite_version=suite_version)
     record_event(conn, submission_id, "validated", run_id, detail)
@@ -175,13 +180,13 @@ def trust_baseline(conn: sa.Connection, submission_id: int) -> None:
     _move(conn, submission_id, "trust_baseline")
 
 
-def mark_merged(conn: sa.Connection, submission_id: int, rows_accepted: int, run_id: str, detail: dict) -> None:
+def mark_merged(conn: sa.Connection, submission_id: int, rows_accepted: int, run_id: str, detail: dict[str, Any]) -> None:
     _move(conn, submission_id, "merge", rows_accepted=rows_accepted)
     record_event(conn, submission_id, "merged", run_id, detail)
 
 
 def mark_edition_merged(conn: sa.Connection, submission_id: int, rows_accepted: int, run_id: str,
-                        detail: dict) -> None:
+                        detail: dict[str, Any]) -> None:
     """A reference edition's re-attribution, applied in one statement (never staged nor validated)."""
     _move(conn, submission_id, "merge_edition", rows_accepted=rows_accepted)
     record_event(conn, submission_id, "merged", run_id, detail)

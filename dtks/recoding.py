@@ -15,12 +15,16 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from dtks import lifecycle
 from dtks.warehouse import read_sql
+
+if TYPE_CHECKING:
+    from dtks.reference import Edition, EditionDiff
 
 
 @dataclass(frozen=True)
@@ -31,13 +35,13 @@ class Recoded:
     rounds_extended: tuple[str, ...] = ()
 
 
-def effective_at(effective_on) -> datetime:
+def effective_at(effective_on: date) -> datetime:
     """The instant an edition takes effect: the start of its effective date, Asia/Jakarta."""
     from dtks.rounds import JAKARTA
     return datetime.combine(effective_on, time(0, 0), tzinfo=JAKARTA)
 
 
-def apply_edition(conn: sa.Connection, edition, diff) -> Recoded:
+def apply_edition(conn: sa.Connection, edition: Edition, diff: EditionDiff) -> Recoded:
     """Re-attribute the registry and extend open rounds for ``edition`` (load_successor is filled)."""
     from dtks.reference import EditionRefused
 
@@ -90,12 +94,12 @@ def apply_edition(conn: sa.Connection, edition, diff) -> Recoded:
     return Recoded(persons, households, sid, rounds_extended)
 
 
-def _lineage_submission(conn: sa.Connection, edition, at: datetime, run_id: str) -> int:
+def _lineage_submission(conn: sa.Connection, edition: Edition, at: datetime, run_id: str) -> int:
     """The submission every re-attributed version points at: the edition's successors.csv, as loaded."""
     path = edition.folder / "successors.csv"
     data = path.read_bytes()
     moves = conn.execute(sa.text("SELECT count(*) FROM load_successor")).scalar_one()
-    sid = conn.execute(sa.text(
+    sid: int = conn.execute(sa.text(
         "INSERT INTO audit.submission (kind, file_name, landing_path, archive_path, sha256, size_bytes, received_at,"
         " registered_by_run, manifest, status, rows_in)"
         " VALUES ('edition', :name, :path, :path, :sha, :size, :at, :run, CAST(:manifest AS jsonb), 'received', :rows)"

@@ -17,14 +17,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dtks.config import DEFAULT_REFERENCE_EDITION, REFERENCE_DIR
+from dtks.pg_copy import copy_cursor
 from dtks.warehouse import read_sql
 
 SOURCE = "npm idn-area-data {version} (Kepmendagri 300.2.2-2138/2025), ODbL"
@@ -109,7 +112,7 @@ def read_edition(edition: str | Path, reference_dir: Path = REFERENCE_DIR) -> Ed
                                 '({"effective_on": "YYYY-MM-DD"})') from None
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"{meta_path}: effective_on must be a date YYYY-MM-DD ({exc})") from None
-    codes = {
+    codes: dict[str, dict[str, tuple[str, str | None]]] = {
         "province": {_undot(c): (n, None) for c, n in _rows(folder / "provinces.csv", ("code", "name"))},
         "kabkota": {_undot(c): (n, _undot(p))
                     for c, p, n in _rows(folder / "regencies.csv", ("code", "province_code", "name"))},
@@ -118,7 +121,7 @@ def read_edition(edition: str | Path, reference_dir: Path = REFERENCE_DIR) -> Ed
         "village": {_undot(c): (n, _undot(k))
                     for c, k, n in _rows(folder / "villages.csv", ("code", "district_code", "name"))},
     }
-    successors = {}
+    successors: dict[str, tuple[str, int]] = {}
     if (folder / "successors.csv").is_file():
         for row_no, (old, new) in enumerate(_rows(folder / "successors.csv", ("code", "successor_code")), start=1):
             old, new = _undot(old), _undot(new)
@@ -179,7 +182,7 @@ def format_diff(old_name: str, new: Edition, diff: EditionDiff) -> str:
     return "\n".join(lines)
 
 
-def current_edition(eng_or_conn) -> tuple[str, date] | None:
+def current_edition(eng_or_conn: Engine | sa.Connection) -> tuple[str, date] | None:
     """The warehouse's current edition (the latest load) and its effective date; None if none was loaded."""
     sql = sa.text("SELECT edition, effective_on FROM ref.edition_load ORDER BY load_id DESC LIMIT 1")
     if isinstance(eng_or_conn, sa.Connection):
@@ -190,17 +193,17 @@ def current_edition(eng_or_conn) -> tuple[str, date] | None:
     return (row.edition, row.effective_on) if row else None
 
 
-def edition_loads(eng: Engine) -> list[dict]:
+def edition_loads(eng: Engine) -> list[dict[str, Any]]:
     with eng.connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(
             "SELECT * FROM ref.edition_load ORDER BY load_id")).mappings()]
 
 
-def _copy(conn: sa.Connection, table: str, columns: tuple[str, ...], rows) -> None:
+def _copy(conn: sa.Connection, table: str, columns: tuple[str, ...], rows: Iterable[Sequence[object]]) -> None:
     buf = io.StringIO()
     csv.writer(buf).writerows(rows)
     buf.seek(0)
-    with conn.connection.cursor() as cur:
+    with copy_cursor(conn) as cur:
         cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buf)
 
 

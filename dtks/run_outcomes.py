@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, NotRequired, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -25,12 +26,40 @@ OUTCOME_WORDS = {  # status -> what the line says
 }
 
 
-def ingest_outcomes(eng: Engine, run_id: str) -> dict:
+class IngestTotals(TypedDict):
+    files: int
+    merged: int
+    rejected: int
+    duplicate: int
+    unfinished: int
+    rows_sent: int
+    rows_accepted: int
+    rows_quarantined: int
+    rows_warned: int
+
+
+class IngestOutcome(TypedDict):
+    run_id: str
+    files: list[dict[str, Any]]  # one per file handled: outcome, counts, reason, feedback path
+    totals: IngestTotals
+    state: NotRequired[str]  # the DAG run's final state, landing folder and failure line (`dtks ingest`)
+    landing: NotRequired[str]
+    error: NotRequired[str | None]
+
+
+class CloseOutcome(TypedDict):
+    round_id: str
+    run_id: str | None
+    headline: dict[str, Any]  # national figures by name (_HEADLINE_WORDS), plain numbers
+    outputs: dict[str, str]  # output name -> path, those that exist
+
+
+def ingest_outcomes(eng: Engine, run_id: str) -> IngestOutcome:
     """Every file the run handled (its submissions and its duplicate uploads), with totals."""
     from dtks.feedback import feedback_paths, rejection_reasons
 
     outbox = settings().outbox_dir
-    files: list[dict] = []
+    files: list[dict[str, Any]] = []
     with eng.connect() as conn:
         subs = conn.execute(sa.text(
             "SELECT s.*, k.name AS kabkota_name FROM audit.submission s"
@@ -69,8 +98,8 @@ def ingest_outcomes(eng: Engine, run_id: str) -> dict:
     return {"run_id": run_id, "files": files, "totals": _totals(files)}
 
 
-def _totals(files: list[dict]) -> dict:
-    def total(key):
+def _totals(files: list[dict[str, Any]]) -> IngestTotals:
+    def total(key: str) -> int:
         return sum(f[key] or 0 for f in files)
     by = {o: sum(1 for f in files if f["outcome"] == o) for o in ("merged", "superseded", "rejected", "duplicate")}
     return {"files": len(files), "merged": by["merged"] + by["superseded"], "rejected": by["rejected"],
@@ -80,11 +109,11 @@ def _totals(files: list[dict]) -> dict:
             "rows_quarantined": total("rows_quarantined"), "rows_warned": total("rows_warned")}
 
 
-def _n(v) -> str:
+def _n(v: int | None) -> str:
     return "–" if v is None else f"{v:,}"
 
 
-def format_ingest(outcome: dict) -> str:
+def format_ingest(outcome: IngestOutcome) -> str:
     """One line per file, then the totals."""
     lines = []
     for f in outcome["files"]:
@@ -109,7 +138,7 @@ def format_ingest(outcome: dict) -> str:
     return "\n".join(lines)
 
 
-def close_outcome(eng: Engine, round_id: str, run_id: str | None = None) -> dict:
+def close_outcome(eng: Engine, round_id: str, run_id: str | None = None) -> CloseOutcome:
     """A closed round's headline figures (national row, penetapan) and the paths of its outputs."""
     from dtks import metrics
 
@@ -129,7 +158,7 @@ def close_outcome(eng: Engine, round_id: str, run_id: str | None = None) -> dict
             "outputs": {k: str(p) for k, p in outputs.items() if p.exists()}}
 
 
-def _plain(v):
+def _plain(v: object) -> object:
     from decimal import Decimal
     return float(v) if isinstance(v, Decimal) else v
 
@@ -143,7 +172,7 @@ _HEADLINE_WORDS = {
 }
 
 
-def format_close(outcome: dict) -> str:
+def format_close(outcome: CloseOutcome) -> str:
     parts = []
     for key, word in _HEADLINE_WORDS.items():
         v = outcome["headline"].get(key)
@@ -160,5 +189,5 @@ def format_close(outcome: dict) -> str:
     return "\n".join(lines)
 
 
-def as_json(outcome: dict) -> str:
+def as_json(outcome: IngestOutcome | CloseOutcome) -> str:
     return json.dumps(outcome, ensure_ascii=False, indent=2, default=str)

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -71,7 +72,7 @@ def written_forms(spelling: str) -> list[str]:
 class ValueMapping:
     version: str
     sha256: str
-    raw: dict
+    raw: dict[str, Any]  # the mapping file as declared (JSON)
     aliases: tuple[Alias, ...]
     labels: dict[str, dict[str, str]]  # column -> code -> label
     _by_key: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
@@ -92,7 +93,7 @@ class ValueMapping:
         return list(rows.values())
 
 
-def mapping_from_raw(raw: dict, origin: str = "value mapping") -> ValueMapping:
+def mapping_from_raw(raw: dict[str, Any], origin: str = "value mapping") -> ValueMapping:
     """Check a declared mapping and expand it per staged column.
 
     Refused: a column that is not staged, a spelling with nothing to match
