@@ -21,6 +21,8 @@ from dtks.config import SQL_DIR, settings
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = SQL_DIR / "migrations"
+# Views and functions, each defined once, in their current form (CONTRIBUTING.md).
+OBJECTS_DIR = SQL_DIR / "objects"
 # A fixed key for the advisory lock that serialises migration runs.
 _MIGRATION_LOCK_KEY = 71_530_001
 
@@ -110,21 +112,106 @@ def run_script(conn: sa.Connection, script: str) -> None:
         cur.execute(script)
 
 
-def migration_files() -> list[Path]:
-    files = sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9]_*.sql"))
+def _numbered(folder: Path, what: str) -> list[Path]:
+    files = sorted(folder.glob("[0-9][0-9][0-9]_*.sql"))
     numbers = [f.name[:3] for f in files]
     if len(numbers) != len(set(numbers)):
-        raise RuntimeError(f"two migrations share a number: {numbers}")
+        raise RuntimeError(f"two {what} share a number: {numbers}")
     return files
 
 
-def migrate(eng: Engine | None = None) -> list[str]:
-    """Apply pending migrations in order, then sync the declared value mapping; return the names applied.
+def migration_files() -> list[Path]:
+    return _numbered(MIGRATIONS_DIR, "migrations")
 
-    Each migration runs in its own transaction together with its bookkeeping
-    row, so a failing migration leaves nothing half-applied. An applied
-    migration whose file changed afterwards is an error: history is never
-    rewritten silently.
+
+def object_files() -> list[Path]:
+    """The view and function files, in the order they are applied (their number: dependencies first)."""
+    return _numbered(OBJECTS_DIR, "object files")
+
+
+# Everything in the warehouse's own schemas that an object file could drop by
+# cascading, and every privilege on it: compared before and after the object
+# files run, so a DROP ... CASCADE that takes along something no file
+# re-creates (a dependent view, a trigger, an index, a grant) fails the migration.
+_CATALOGUE_SQL = """
+WITH ours AS (
+    SELECT oid FROM pg_namespace
+    WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname !~ '^pg_(toast|temp)'
+), acl AS (
+    SELECT 'relation ' || c.oid::regclass::text AS object, coalesce(c.relacl, acldefault('r', c.relowner)) AS acl
+    FROM pg_class c WHERE c.relnamespace IN (SELECT oid FROM ours)
+    UNION ALL
+    SELECT 'function ' || p.oid::regprocedure::text, coalesce(p.proacl, acldefault('f', p.proowner))
+    FROM pg_proc p WHERE p.pronamespace IN (SELECT oid FROM ours)
+    UNION ALL
+    SELECT 'column ' || a.attrelid::regclass::text || '.' || quote_ident(a.attname), a.attacl
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+    WHERE c.relnamespace IN (SELECT oid FROM ours) AND a.attnum > 0 AND NOT a.attisdropped
+)
+SELECT object, NULL::text FROM acl
+UNION ALL
+SELECT 'trigger ' || t.tgname || ' on ' || t.tgrelid::regclass::text, NULL
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+WHERE NOT t.tgisinternal AND c.relnamespace IN (SELECT oid FROM ours)
+UNION ALL
+SELECT 'constraint ' || k.conname || ' on ' || k.conrelid::regclass::text, NULL
+FROM pg_constraint k WHERE k.connamespace IN (SELECT oid FROM ours) AND k.conrelid <> 0
+UNION ALL
+SELECT acl.object, CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE x.grantee::regrole::text END || ':' || x.privilege_type
+FROM acl CROSS JOIN LATERAL aclexplode(acl.acl) x
+"""
+
+
+def _catalogue(conn: sa.Connection) -> tuple[set[str], set[str]]:
+    """(objects, privileges) of the warehouse's own schemas."""
+    objects: set[str] = set()
+    privileges: set[str] = set()
+    for obj, privilege in conn.execute(sa.text(_CATALOGUE_SQL)):
+        if privilege is None:
+            objects.add(obj)
+        else:
+            privileges.add(f"{obj} {privilege}")
+    return objects, privileges
+
+
+def apply_objects(conn: sa.Connection) -> list[str]:
+    """Re-apply every object file, in order, in the caller's transaction; return their names.
+
+    Nothing that existed before may be missing afterwards, and no privilege
+    may be lost: an object file that drops a view with CASCADE must re-create
+    (here or in a later file) everything the cascade took, and the grants are
+    re-applied by the last file.
+    """
+    objects_before, privileges_before = _catalogue(conn)
+    names = []
+    for path in object_files():
+        try:
+            run_script(conn, path.read_text(encoding="utf-8"))
+        except sa.exc.DBAPIError as exc:
+            raise RuntimeError(f"object file {path.name} failed: {exc.orig}") from exc
+        names.append(path.name)
+    objects_after, privileges_after = _catalogue(conn)
+    lost = sorted(objects_before - objects_after)
+    lost_privileges = sorted(privileges_before - privileges_after)
+    if lost or lost_privileges:
+        raise RuntimeError(
+            "the object files dropped what they do not re-create: "
+            + "; ".join(lost + [f"privilege {p}" for p in lost_privileges])
+            + " (re-create it in include/sql/objects, grants in its last file; or drop it in a numbered migration)"
+        )
+    return names
+
+
+def migrate(eng: Engine | None = None) -> list[str]:
+    """Apply pending migrations in order, re-apply the object files, sync the value mapping.
+
+    Returns the names of the migrations applied now. Each migration runs in
+    its own transaction together with its bookkeeping row, so a failing
+    migration leaves nothing half-applied. An applied migration whose file
+    changed afterwards is an error: history is never rewritten silently.
+    Migrations change tables and data; views and functions are defined once
+    in include/sql/objects and re-applied, all in one transaction, on every
+    run (under the same lock), so a changed object file needs no migration.
     """
     eng = eng or engine()
     applied_now: list[str] = []
@@ -162,6 +249,9 @@ def migrate(eng: Engine | None = None) -> list[str]:
                     )
                 applied_now.append(path.name)
                 log.info("applied migration %s", path.name)
+            with conn.begin():
+                applied_objects = apply_objects(conn)
+            log.info("re-applied %d object files", len(applied_objects))
             # Reference data declared in files rather than in migrations: the value mapping.
             from dtks import value_mapping
 
