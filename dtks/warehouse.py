@@ -74,18 +74,36 @@ def warehouse_url() -> str:
             conn = Connection.get("dtks_warehouse")
         except Exception as exc:  # not defined here, or Airflow is not configured in this process
             if conn_env:
-                raise RuntimeError("AIRFLOW_CONN_DTKS_WAREHOUSE is set but cannot be read as an Airflow "
-                                   f"connection ({type(exc).__name__})") from None
+                raise RuntimeError(
+                    "AIRFLOW_CONN_DTKS_WAREHOUSE is set but cannot be read as an Airflow "
+                    f"connection ({type(exc).__name__})"
+                ) from None
             conn = None
         if conn is not None:
             if (conn.conn_type or "").lower() not in ("postgres", "postgresql"):
                 raise ValueError(f"Airflow connection dtks_warehouse must be of type postgres, not {conn.conn_type!r}")
-            libpq = {"host", "sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "application_name",
-                     "options", "target_session_attrs", "keepalives", "keepalives_idle"}
+            libpq = {
+                "host",
+                "sslmode",
+                "sslrootcert",
+                "sslcert",
+                "sslkey",
+                "connect_timeout",
+                "application_name",
+                "options",
+                "target_session_attrs",
+                "keepalives",
+                "keepalives_idle",
+            }
             query = {k: str(v) for k, v in (conn.extra_dejson or {}).items() if k in libpq}
             return sa.engine.URL.create(
-                "postgresql+psycopg2", username=conn.login or None, password=conn.password or None,
-                host=conn.host or None, port=conn.port or None, database=conn.schema or None, query=query,
+                "postgresql+psycopg2",
+                username=conn.login or None,
+                password=conn.password or None,
+                host=conn.host or None,
+                port=conn.port or None,
+                database=conn.schema or None,
+                query=query,
             ).render_as_string(hide_password=False)
     if conf.warehouse_url:
         return normalise_url(conf.warehouse_url)
@@ -221,11 +239,13 @@ def migrate(eng: Engine | None = None) -> list[str]:
         conn.commit()
         try:
             with conn.begin():
-                conn.execute(sa.text(
-                    "CREATE TABLE IF NOT EXISTS public.schema_migration ("
-                    " version text PRIMARY KEY, name text NOT NULL, sha256 text NOT NULL,"
-                    " applied_at timestamptz NOT NULL DEFAULT now())"
-                ))
+                conn.execute(
+                    sa.text(
+                        "CREATE TABLE IF NOT EXISTS public.schema_migration ("
+                        " version text PRIMARY KEY, name text NOT NULL, sha256 text NOT NULL,"
+                        " applied_at timestamptz NOT NULL DEFAULT now())"
+                    )
+                )
             for path in migration_files():
                 body = path.read_text(encoding="utf-8")
                 digest = hashlib.sha256(body.encode()).hexdigest()
