@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export GX_ANALYTICS_ENABLED := false
 export XDG_RUNTIME_DIR := $(CURDIR)/var/run
 
-.PHONY: venv demo test test-fast lint stop clean browser redis bench mutate
+.PHONY: venv demo test test-fast lint stop clean browser redis bench bench-scaling mutate
 .PHONY: test-deploy stack-env stack-up stack-down
 
 venv: $(STAMP)
@@ -51,6 +51,11 @@ redis:
 # real path, beside the COPY floor and a naive pandas/GX/to_sql baseline. See BENCHMARKS.md.
 bench: $(STAMP)
 	$(BIN)/python -m dtks.devtools.bench $(BENCH_ARGS)
+
+# Not part of `make test`: per-row cost of each stage as the round (0.5-5 M rows) and the registry
+# (5 M, 20 M) grow. Sizes: BENCH_ARGS="--round-sizes ... --registry-sizes ... --registry-round ...".
+bench-scaling: $(STAMP)
+	$(BIN)/python -m dtks.devtools.bench --scaling $(BENCH_ARGS)
 
 # Not part of `make test`: each declared mutation (tests/mutations.toml) applied in a scratch copy,
 # its test subset run; fails if any survives. MUTATE_ARGS="--only id,id" for a few. CONTRIBUTING.md.

@@ -1,7 +1,7 @@
 """One ~20-district round through a CeleryStack: data, a fresh warehouse, a REST-triggered run.
 
 Shared by tests/deploy/test_celery_workers.py and the worker-scaling measurement
-(tests/deploy/bench_celery.py). The round is dtks.devtools.bench's synthetic national round cut to
+(tests/deploy/bench_celery.py). The round is dtks.devtools.bench_data's synthetic national round cut to
 its first districts (small files: CI time), with the baseline of those districts.
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from dtks import merging, reference, rounds, warehouse
-from dtks.devtools import bench
+from dtks.devtools import bench_data as bench
 from tests.deploy.celery_stack import CeleryStack
 
 DISTRICTS = 20

@@ -1,0 +1,237 @@
+"""The benchmark's runs of the real pipeline: fresh warehouses, the round's stages timed one by one, and the side measurements.
+
+``run_stages`` is the one place the stage sequence is written: the functions
+the ``dtks_ingest`` DAG's tasks call, each timed on its own (a headless
+``process_landed`` would give one figure, the benchmark needs one per stage).
+Per-submission steps run as many at a time as the ``dtks_warehouse`` pool
+allows, as the DAG's mapped tasks do.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from dtks.devtools.bench_data import BASELINE_AT, BENCH_ROUND, generate_national
+from dtks.devtools.bench_measure import Results, timed
+
+# Stage names as reported (tables, JSON); register → metrics is "end to end".
+REGISTER = "register (hash + archive)"
+STAGE = "stage (COPY, normalise)"
+VALIDATE = "validate (GX, in-database)"
+MERGE = "merge (registry, history, events)"
+METRICS = "metrics of the round"
+PIPELINE_STAGES = (REGISTER, STAGE, VALIDATE, MERGE, METRICS)
+BASELINE = "baseline import (setup)"
+HISTORY_ROUNDS = 24
+
+
+# ----------------------------------------------------------------- warehouses
+def fresh_database(server_url: str, name: str, template: str | None = None, file_copy: bool = False) -> str:
+    """A new, empty database on the server, or a copy of ``template``; its URL.
+
+    ``file_copy``: copy the template's files after a checkpoint rather than write every page through
+    the WAL (PostgreSQL's default): much faster for a multi-GB registry."""
+    admin = sa.create_engine(make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if template:  # a copy needs the template without sessions (pools of this process may hold some)
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                 " WHERE datname = :t AND pid <> pg_backend_pid()"), {"t": template})
+        # FILE_COPY: a copy of a multi-GB registry is a file copy, not every page through the WAL
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'
+                             + (f' TEMPLATE "{template}"' if template else "")
+                             + (" STRATEGY FILE_COPY" if template and file_copy else "")))
+    admin.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    admin = sa.create_engine(make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def warehouse_for_round(server_url: str, name: str, template: str | None = None):
+    """A fresh warehouse, migrated, with reference data and the bench round; DTKS_WAREHOUSE_URL points at it.
+
+    ``template``: a database already migrated and loaded with the reference data, copied instead (tests)."""
+    from dtks import reference, rounds, warehouse
+
+    url = fresh_database(server_url, name, template)
+    os.environ["DTKS_WAREHOUSE_URL"] = url
+    eng = warehouse.engine(url)
+    if not template:
+        warehouse.migrate(eng)
+        reference.load_reference(eng)
+    rounds.create_round(eng, rounds.default_round(BENCH_ROUND))
+    return eng
+
+
+def load_baseline(eng, data: dict, results: Results) -> None:
+    from dtks import merging
+
+    with timed() as t:
+        merging.load_baseline(eng, Path(data["baseline"]), "bench-baseline", BASELINE_AT)
+    results.add(BASELINE, data["baseline_rows"], t["seconds"])
+
+
+# ----------------------------------------------------------------- the round
+def run_stages(eng, landing: Path, archive: Path, run_id: str, workers: int, rows: int, results: Results) -> list[int]:
+    """register → stage → validate → merge → metrics on the landed round, each stage timed; the submission ids."""
+    from dtks import ingest, intake, landed_files, merging, metrics, staging
+
+    def each(step, ids):
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(lambda sid: step(eng, sid, run_id), ids))
+
+    with timed() as t:
+        ids = [r.submission_id for r in (intake.register(eng, f, run_id, archive)
+                                         for f in landed_files.discover(landing)) if r]
+    results.add(REGISTER, rows, t["seconds"])
+    with timed() as t:
+        each(staging.stage, ids)
+    results.add(STAGE, rows, t["seconds"])
+    with timed() as t:
+        ingest.validate(eng, ids, run_id)
+    results.add(VALIDATE, rows, t["seconds"])
+    with timed() as t:
+        each(merging.merge, ids)
+    results.add(MERGE, rows, t["seconds"])
+    with timed() as t:
+        metrics.compute_round_metrics(eng, BENCH_ROUND)
+    results.add(METRICS, rows, t["seconds"])
+    return ids
+
+
+def round_outcome(eng, ids: list[int]) -> dict:
+    """Submissions by status and rows accepted / quarantined: what the round did."""
+    with eng.connect() as conn:
+        statuses = dict(conn.execute(sa.text(
+            "SELECT status, count(*) FROM audit.submission WHERE submission_id = ANY(:ids) GROUP BY status"),
+            {"ids": ids}).all())
+        accepted, quarantined = conn.execute(sa.text(
+            "SELECT coalesce(sum(rows_accepted), 0), coalesce(sum(rows_quarantined), 0) FROM audit.submission"
+            " WHERE submission_id = ANY(:ids)"), {"ids": ids}).one()
+        reasons = dict(conn.execute(sa.text(
+            "SELECT reason_code, count(*) FROM quarantine.row_issue WHERE submission_id = ANY(:ids)"
+            " AND severity = 'error' GROUP BY reason_code"), {"ids": ids}).all())
+    return {"submissions": statuses, "rows_accepted": int(accepted), "rows_quarantined": int(quarantined),
+            "error_reasons": reasons}
+
+
+# ----------------------------------------------------------------- side measurements
+def run_history_metrics(eng, results: Results) -> float:
+    """Metrics of all 514 districts for 24 rounds of calendar and submission history; the seconds."""
+    from dtks import metrics, rounds
+
+    # 23 earlier monthly rounds of district submissions (audit rows only; the registry is the bench's)
+    first = date(2024, 12, 1)
+    ids = [f"{first.year + (first.month - 1 + i) // 12:04d}-{(first.month - 1 + i) % 12 + 1:02d}"
+           for i in range(HISTORY_ROUNDS - 1)]
+    for rid in ids:
+        rounds.create_round(eng, rounds.default_round(rid))
+    with eng.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO audit.submission (kind, round_id, kabkota_code, file_name, landing_path, sha256,"
+            " size_bytes, received_at, registered_by_run, status, rows_in, rows_accepted, rows_quarantined, rows_warned)"
+            " SELECT 'district', r.round_id, e.kabkota_code, 'history.csv', 'history', md5(r.round_id || e.kabkota_code)"
+            " || md5(e.kabkota_code || r.round_id), 1000, (r.cutoff_on - (abs(hashtext(e.kabkota_code || r.round_id)) % 20 - 3))"
+            "::timestamp AT TIME ZONE 'Asia/Jakarta', 'bench-history', 'merged', 100, 95, 5, 0"
+            " FROM audit.round r JOIN audit.round_expected_district e USING (round_id)"
+            " WHERE r.round_id = ANY(:ids) AND abs(hashtext(e.kabkota_code || r.round_id)) % 10 < 8"),
+            {"ids": ids})
+        districts = conn.execute(sa.text("SELECT count(*) FROM audit.round_expected_district"
+                                         " WHERE round_id = :r"), {"r": BENCH_ROUND}).scalar_one()
+    all_rounds = ids + [BENCH_ROUND]
+    with timed() as t:
+        for rid in all_rounds:
+            metrics.compute_round_metrics(eng, rid)
+    results.add(f"metrics × {len(all_rounds)} rounds", districts * len(all_rounds), t["seconds"])
+    return t["seconds"]
+
+
+def run_orchestration_overhead(tmp: Path, server_url: str, prefix: str, template: str | None = None,
+                               submissions: int = 12) -> dict:
+    """Seconds Airflow adds per submission: dag.test of dtks_ingest vs the same functions called directly."""
+    from dtks import airflow_env
+
+    airflow_env.ensure_metadata_db()
+    timings = {}
+    for mode in ("direct", "airflow"):
+        eng = warehouse_for_round(server_url, f"{prefix}_orch_{mode}", template)
+        small = generate_national(tmp / f"orch_{mode}", total_rows=submissions * 40, seed=7, districts=submissions)
+        archive = tmp / f"orch_{mode}_archive"
+        os.environ["DTKS_ARCHIVE_DIR"] = str(archive)
+        with timed() as t:
+            if mode == "airflow":
+                airflow_env.run_dag("dtks_ingest", {"landing_dir": str(small["landing"])})
+            else:
+                run_stages(eng, small["landing"], archive, "direct", 1, small["round_rows"], Results(0, 0, quiet=True))
+        timings[mode] = t["seconds"]
+        eng.dispose()
+    per_submission = (timings["airflow"] - timings["direct"]) / submissions
+    print(f"  airflow orchestration: {timings['airflow']:.1f} s vs direct {timings['direct']:.1f} s "
+          f"for {submissions} submissions → {per_submission:.2f} s per submission", flush=True)
+    return {"submissions": submissions, **timings, "overhead_seconds_per_submission": per_submission}
+
+
+@contextmanager
+def _env(**values: str):
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k) if v is None else os.environ.update({k: v})
+
+
+def run_settings_alone(server_url: str, work: Path, rows: int, workers: int, prefix: str,
+                       districts: int | None = None, template: str | None = None) -> dict:
+    """The same round (baseline import, then register → metrics) on the server as configured and on a
+    second embedded server with PostgreSQL's defaults (DTKS_EMBEDDED_TUNING=0): the settings alone."""
+    from dtks import warehouse
+    from dtks.devtools.bench_measure import server_settings
+
+    data = generate_national(work / "settings-data", rows, districts=districts)
+    defaults_dir = work / "pgdata-defaults"
+    with _env(DTKS_EMBEDDED_TUNING="0"):
+        defaults_url = warehouse.normalise_url(warehouse.embedded_server_url(defaults_dir))
+    outcome: dict = {"rows": data["round_rows"], "baseline_rows": data["baseline_rows"]}
+    try:
+        for mode, url in (("workload", server_url), ("defaults", defaults_url)):
+            results = Results(data["round_rows"], data["districts"], quiet=True)
+            # (the template, if any, is on the configured server only)
+            eng = warehouse_for_round(url, f"{prefix}_settings", template if url == server_url else None)
+            load_baseline(eng, data, results)
+            archive = work / f"settings-archive-{mode}"
+            shutil.rmtree(archive, ignore_errors=True)
+            landing = work / f"settings-landing-{mode}"
+            shutil.rmtree(landing, ignore_errors=True)
+            shutil.copytree(data["landing"], landing, copy_function=os.link)  # registering removes the link only
+            run_stages(eng, landing, archive, f"bench-settings-{mode}", workers, data["round_rows"], results)
+            outcome[mode] = {"settings": server_settings(eng), "baseline_seconds": results.seconds(BASELINE),
+                             "round_seconds": results.seconds(*PIPELINE_STAGES),
+                             "stages": {s.name: s.seconds for s in results.stages}}
+            eng.dispose()
+            drop_database(url, f"{prefix}_settings")
+            shutil.rmtree(archive, ignore_errors=True)
+            shutil.rmtree(landing, ignore_errors=True)
+            print(f"  settings alone, {mode:<8}: baseline {outcome[mode]['baseline_seconds']:.1f} s,"
+                  f" register → metrics {outcome[mode]['round_seconds']:.1f} s", flush=True)
+    finally:
+        warehouse.stop_embedded_server(defaults_dir)
+        shutil.rmtree(work / "settings-data", ignore_errors=True)
+    w, d = outcome["workload"], outcome["defaults"]
+    outcome["speedup_round"] = d["round_seconds"] / w["round_seconds"]
+    outcome["speedup_baseline"] = d["baseline_seconds"] / w["baseline_seconds"]
+    return outcome
