@@ -15,6 +15,7 @@ import random
 import shutil
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from dtks.config import DEFAULT_REFERENCE_EDITION, REFERENCE_DIR
 from dtks.schema import CANONICAL_COLUMNS
@@ -32,10 +33,10 @@ def _district_sizes(kabkota: list[str], total: int, rng: random.Random) -> dict[
     """Skewed like real districts: a few metropolitan giants, many small kabupaten."""
     weights = [rng.lognormvariate(0, 0.9) for _ in kabkota]
     scale = total / sum(weights)
-    sizes = {k: max(4, int(w * scale)) for k, w in zip(kabkota, weights)}
+    sizes = {k: max(4, int(w * scale)) for k, w in zip(kabkota, weights, strict=False)}
     # make the total exact, in whole households of 4 where possible
     diff = total - sum(sizes.values())
-    biggest = max(sizes, key=sizes.get)
+    biggest = max(sizes, key=lambda k: sizes[k])
     sizes[biggest] += diff
     return sizes
 
@@ -72,8 +73,9 @@ def draw_districts(sizes: dict[str, int], rows: int, seed: int = 15) -> list[str
     return chosen
 
 
-def generate_national(folder: Path, total_rows: int, seed: int = 514, districts: int | None = None,
-                      round_for: set[str] | None = None) -> dict:
+def generate_national(
+    folder: Path, total_rows: int, seed: int = 514, districts: int | None = None, round_for: set[str] | None = None
+) -> dict[str, Any]:
     """Baseline registry + one round's district files, streamed to disk.
 
     Each round file re-sends every person of the district's baseline: 85%
@@ -99,16 +101,19 @@ def generate_national(folder: Path, total_rows: int, seed: int = 514, districts:
     kk_counters: dict[str, int] = {}
     round_sizes: dict[str, int] = {}
 
-    def person_line(kec: str, village: str, kk: str, relation: str, verified: str, status: str = "1",
-                    pbi: str = "0") -> tuple[str, str]:
+    def person_line(
+        kec: str, village: str, kk: str, relation: str, verified: str, status: str = "1", pbi: str = "0"
+    ) -> tuple[str, str]:
         c = counters.get(kec, 0)
         counters[kec] = c + 1
         born = start_birth + timedelta(days=c % 25_000)
         female = c % 2 == 1
         day = born.day + (40 if female else 0)
         nik = f"{kec}{day:02d}{born.month:02d}{born.year % 100:02d}{c // 25_000 + 1:04d}"
-        line = (f"DT{nik[-10:]},{kk},{nik},WARGA {c},{'P' if female else 'L'},KOTA,{born.isoformat()},{relation},"
-                f"IBU {c},JL. NUSANTARA {c % 97},00{c % 9 + 1},00{c % 7 + 1},{village},{status},{verified},0,1,{pbi}\n")
+        line = (
+            f"DT{nik[-10:]},{kk},{nik},WARGA {c},{'P' if female else 'L'},KOTA,{born.isoformat()},{relation},"
+            f"IBU {c},JL. NUSANTARA {c % 97},00{c % 9 + 1},00{c % 7 + 1},{village},{status},{verified},0,1,{pbi}\n"
+        )
         return nik, line
 
     with baseline_path.open("w", encoding="utf-8", newline="") as base:
@@ -121,7 +126,7 @@ def generate_national(folder: Path, total_rows: int, seed: int = 514, districts:
             if written_round:
                 path.parent.mkdir(parents=True)
             # (a district without a round file still draws the same numbers: the baseline is the same)
-            with (path.open("w", encoding="utf-8", newline="") if written_round else open(os.devnull, "w")) as sub:
+            with path.open("w", encoding="utf-8", newline="") if written_round else open(os.devnull, "w") as sub:
                 sub.write(header)
                 written = rows = household = 0
                 while written < size:
@@ -138,18 +143,18 @@ def generate_national(folder: Path, total_rows: int, seed: int = 514, districts:
                         base.write(line)
                         roll = rng.random()
                         if roll < 0.10:
-                            line = line.rsplit(",", 1)[0] + ",1\n"            # PBI flag changed
+                            line = line.rsplit(",", 1)[0] + ",1\n"  # PBI flag changed
                         elif roll < 0.12 and relation != "1":
                             line = line.replace(",1,2024-05-06,", ",3,2024-05-06,")  # deceased
                         line = line.replace("2024-05-06", "2026-11-05")
                         roll = rng.random()
-                        if roll < DEFECT_SHARE / 2:                 # a NIK that lost a digit (quarantined)
+                        if roll < DEFECT_SHARE / 2:  # a NIK that lost a digit (quarantined)
                             line = line.replace(f",{nik},", f",{nik[:-1]},", 1)
-                        elif roll < DEFECT_SHARE:                   # a status code that does not exist
+                        elif roll < DEFECT_SHARE:  # a status code that does not exist
                             line = line.replace(",1,2026-11-05,", ",7,2026-11-05,", 1)
                         sub.write(line)
                         rows += 1
-                    if rng.random() < 0.12:                    # a newborn in ~12% of households: ~3% new rows
+                    if rng.random() < 0.12:  # a newborn in ~12% of households: ~3% new rows
                         _, line = person_line(kec, village, kk, "3", "2026-11-05")
                         sub.write(line)
                         rows += 1
@@ -158,12 +163,18 @@ def generate_national(folder: Path, total_rows: int, seed: int = 514, districts:
             if written_round:
                 os.utime(path, (ROUND_ARRIVAL.timestamp(), ROUND_ARRIVAL.timestamp()))
                 round_sizes[district] = rows
-    return {"baseline": baseline_path, "landing": landing, "baseline_rows": sum(sizes.values()),
-            "round_rows": sum(round_sizes.values()), "districts": len(round_sizes), "sizes": sizes,
-            "round_sizes": round_sizes}
+    return {
+        "baseline": baseline_path,
+        "landing": landing,
+        "baseline_rows": sum(sizes.values()),
+        "round_rows": sum(round_sizes.values()),
+        "districts": len(round_sizes),
+        "sizes": sizes,
+        "round_sizes": round_sizes,
+    }
 
 
-def round_subset(data: dict, rows: int, folder: Path, seed: int = 15) -> dict:
+def round_subset(data: dict[str, Any], rows: int, folder: Path, seed: int = 15) -> dict[str, Any]:
     """A round of about ``rows`` rows: whole district files of ``data``, drawn at random, hard-linked
     into a landing folder of their own (same bytes, same arrival time; registering one removes
     only its link). Every district when ``rows`` reaches the whole round."""
@@ -175,12 +186,18 @@ def round_subset(data: dict, rows: int, folder: Path, seed: int = 15) -> dict:
         target = district_file(folder, district)
         target.parent.mkdir(parents=True)
         os.link(district_file(data["landing"], district), target)
-    return {**data, "landing": folder, "round_rows": total, "districts": len(chosen),
-            "round_sizes": {d: data["round_sizes"][d] for d in chosen}}
+    return {
+        **data,
+        "landing": folder,
+        "round_rows": total,
+        "districts": len(chosen),
+        "round_sizes": {d: data["round_sizes"][d] for d in chosen},
+    }
 
 
-def national_round(folder: Path, total_rows: int, districts: int | None = None,
-                   round_for: set[str] | None = None) -> dict:
+def national_round(
+    folder: Path, total_rows: int, districts: int | None = None, round_for: set[str] | None = None
+) -> dict[str, Any]:
     """``generate_national`` into ``folder``, or the files already there when they were generated with the
     same arguments and are all present (a full-size round takes a minute to write)."""
     import json
@@ -190,10 +207,22 @@ def national_round(folder: Path, total_rows: int, districts: int | None = None,
     if meta_path.exists():
         meta = json.loads(meta_path.read_text())
         if meta["arguments"] == wanted and all(
-                district_file(folder / "landing", d).exists() for d in meta["round_sizes"]):
-            return {**meta["data"], "baseline": Path(meta["data"]["baseline"]),
-                    "landing": Path(meta["data"]["landing"]), "round_sizes": meta["round_sizes"]}
+            district_file(folder / "landing", d).exists() for d in meta["round_sizes"]
+        ):
+            return {
+                **meta["data"],
+                "baseline": Path(meta["data"]["baseline"]),
+                "landing": Path(meta["data"]["landing"]),
+                "round_sizes": meta["round_sizes"],
+            }
     data = generate_national(folder, total_rows, districts=districts, round_for=round_for)
-    meta_path.write_text(json.dumps({"arguments": wanted, "round_sizes": data["round_sizes"], "data": {
-        k: str(v) if isinstance(v, Path) else v for k, v in data.items() if k != "round_sizes"}}))
+    meta_path.write_text(
+        json.dumps(
+            {
+                "arguments": wanted,
+                "round_sizes": data["round_sizes"],
+                "data": {k: str(v) if isinstance(v, Path) else v for k, v in data.items() if k != "round_sizes"},
+            }
+        )
+    )
     return data

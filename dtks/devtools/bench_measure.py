@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 # The server settings that shape this workload (printed with every run: figures are only
 # comparable under the same ones). The embedded server's own list is added when it has one.
-WORKLOAD_SETTINGS = ("shared_buffers", "effective_cache_size", "work_mem", "maintenance_work_mem",
-                     "max_wal_size", "min_wal_size", "checkpoint_timeout", "wal_compression", "wal_level",
-                     "synchronous_commit", "fsync", "full_page_writes", "random_page_cost",
-                     "max_parallel_workers_per_gather", "jit")
+WORKLOAD_SETTINGS = (
+    "shared_buffers",
+    "effective_cache_size",
+    "work_mem",
+    "maintenance_work_mem",
+    "max_wal_size",
+    "min_wal_size",
+    "checkpoint_timeout",
+    "wal_compression",
+    "wal_level",
+    "synchronous_commit",
+    "fsync",
+    "full_page_writes",
+    "random_page_cost",
+    "max_parallel_workers_per_gather",
+    "jit",
+)
 
 
 @dataclass
@@ -39,15 +56,14 @@ class Results:
     rows: int
     districts: int
     stages: list[Stage] = field(default_factory=list)
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     quiet: bool = False
 
     def add(self, name: str, rows: int, seconds: float) -> Stage:
         stage = Stage(name, rows, seconds)
         self.stages.append(stage)
         if not self.quiet:
-            print(f"  {name:<40} {rows:>11,} rows {seconds:>9.1f} s {stage.rows_per_second:>12,.0f} rows/s",
-                  flush=True)
+            print(f"  {name:<40} {rows:>11,} rows {seconds:>9.1f} s {stage.rows_per_second:>12,.0f} rows/s", flush=True)
         return stage
 
     def stage(self, name: str) -> Stage:
@@ -58,15 +74,15 @@ class Results:
 
 
 @contextmanager
-def timed():
-    box: dict = {}
+def timed() -> Iterator[dict[str, float]]:
+    box: dict[str, float] = {}
     start = time.perf_counter()
     yield box
     box["seconds"] = time.perf_counter() - start
 
 
 # ----------------------------------------------------------------- memory
-def server_pid(eng) -> int | None:
+def server_pid(eng: Engine) -> int | None:
     """The PostgreSQL server's main process, when it runs on this machine (its backends are its children)."""
     import psutil
 
@@ -101,19 +117,17 @@ class PeakMemory:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _tree(self, root, exclude: set[int]) -> list:
+    def _tree(self, root: Any, exclude: set[int]) -> list[Any]:
         try:
             return [root] + [c for c in root.children(recursive=True) if c.pid not in exclude]
         except self._psutil.Error:
             return []
 
-    def _sum(self, procs, pss: bool) -> int:
+    def _sum(self, procs: list[Any], pss: bool) -> int:
         total = 0
         for p in procs:
-            try:
+            with contextlib.suppress(self._psutil.Error):  # a process may exit between listing and reading
                 total += p.memory_full_info().pss if pss else p.memory_info().rss
-            except self._psutil.Error:  # a process may exit between listing and reading
-                pass
         return total
 
     def sample(self) -> None:
@@ -127,12 +141,12 @@ class PeakMemory:
         while not self._stop.wait(self._interval):
             self.sample()
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         self.sample()
         self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
         self.sample()
@@ -150,30 +164,38 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def machine_description(eng) -> dict:
+def machine_description(eng: Engine) -> dict[str, Any]:
     """What the figures were measured on (they are only comparable on the same machine)."""
     import psutil
 
     with eng.connect() as conn:
         server = conn.execute(sa.text("SHOW server_version")).scalar_one()
-    return {"cpus": os.cpu_count(), "physical_cores": psutil.cpu_count(logical=False), "cpu_model": _cpu_model(),
-            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1), "python": platform.python_version(),
-            "postgresql": server, "platform": platform.platform(), "load_average": os.getloadavg()}
+    return {
+        "cpus": os.cpu_count(),
+        "physical_cores": psutil.cpu_count(logical=False),
+        "cpu_model": _cpu_model(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "postgresql": server,
+        "platform": platform.platform(),
+        "load_average": os.getloadavg(),
+    }
 
 
-def server_settings(eng) -> dict[str, str]:
+def server_settings(eng: Engine) -> dict[str, str]:
     """The settings the server runs with, as PostgreSQL shows them (units included)."""
     from dtks import warehouse
 
     names = list(dict.fromkeys([*getattr(warehouse, "EMBEDDED_SETTINGS", {}), *WORKLOAD_SETTINGS]))
     with eng.connect() as conn:
-        rows = conn.execute(sa.text("SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(:n)"),
-                            {"n": names}).all()
-    found = dict(rows)
+        rows = conn.execute(
+            sa.text("SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(:n)"), {"n": names}
+        ).all()
+    found: dict[str, str] = dict(rows)
     return {n: found[n] for n in names if n in found}
 
 
-def publish(json_path: Path, figures: dict, report: str) -> None:
+def publish(json_path: Path, figures: dict[str, Any], report: str) -> None:
     """The figures as JSON, the markdown report beside them (same name, .md), and the report printed."""
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(figures, indent=2, default=str))

@@ -14,40 +14,46 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from dtks.devtools.bench_data import ROUND_ARRIVAL
 from dtks.devtools.bench_measure import Results, timed
+from dtks.pg_copy import copy_cursor
 from dtks.schema import CANONICAL_COLUMNS
 from dtks.warehouse import read_sql, run_script
 
 _COPY_CSV = "WITH (FORMAT csv, HEADER true)"
 
 
-def round_files(data: dict) -> list[Path]:
+def round_files(data: dict[str, Any]) -> list[Path]:
     return sorted(Path(data["landing"]).rglob("*.csv"))
 
 
-def run_floor(eng, data: dict, results: Results) -> None:
+def run_floor(eng: Engine, data: dict[str, Any], results: Results) -> None:
     columns = ", ".join(f"{c} text" for c in CANONICAL_COLUMNS)
     with eng.begin() as conn:
-        conn.execute(sa.text(f"DROP TABLE IF EXISTS public.bench_floor; CREATE UNLOGGED TABLE public.bench_floor ({columns})"))
-    with timed() as t:
-        with eng.begin() as conn, conn.connection.cursor() as cur:
-            for path in round_files(data):
-                with path.open("rb") as f:
-                    cur.copy_expert(f"COPY public.bench_floor FROM STDIN {_COPY_CSV}", f)
+        conn.execute(
+            sa.text(f"DROP TABLE IF EXISTS public.bench_floor; CREATE UNLOGGED TABLE public.bench_floor ({columns})")
+        )
+    with timed() as t, eng.begin() as conn, copy_cursor(conn) as cur:
+        for path in round_files(data):
+            with path.open("rb") as f:
+                cur.copy_expert(f"COPY public.bench_floor FROM STDIN {_COPY_CSV}", f)
     results.add("floor: COPY unlogged", data["round_rows"], t["seconds"])
     with eng.begin() as conn:
         conn.execute(sa.text("DROP TABLE public.bench_floor"))
 
 
-NAIVE_SUITE = [
+NAIVE_SUITE: list[tuple[str, dict[str, Any]]] = [
     ("ExpectColumnValuesToNotBeNull", {"column": "nik"}),
     ("ExpectColumnValuesToMatchRegex", {"column": "nik", "regex": r"^[0-9]{16}$"}),
-    ("ExpectColumnValuesToMatchRegex", {"column": "nik",
-                                        "regex": r"^[0-9]{6}(0[1-9]|[12][0-9]|3[01]|4[1-9]|[56][0-9]|7[01])(0[1-9]|1[0-2])[0-9]{6}$"}),
+    (
+        "ExpectColumnValuesToMatchRegex",
+        {"column": "nik", "regex": r"^[0-9]{6}(0[1-9]|[12][0-9]|3[01]|4[1-9]|[56][0-9]|7[01])(0[1-9]|1[0-2])[0-9]{6}$"},
+    ),
     ("ExpectColumnValuesToNotMatchRegex", {"column": "nik", "regex": r"0000$"}),
     ("ExpectColumnValuesToBeUnique", {"column": "nik"}),
     ("ExpectColumnValuesToNotBeNull", {"column": "no_kk"}),
@@ -62,7 +68,7 @@ NAIVE_SUITE = [
 ]
 
 
-def run_naive(eng, data: dict, results: Results, sample_rows: int) -> None:
+def run_naive(eng: Engine, data: dict[str, Any], results: Results, sample_rows: int) -> None:
     """pandas + GX on DataFrames (COMPLETE) + to_sql, on the first files up to sample_rows."""
     import great_expectations as gx
     import pandas as pd
@@ -76,8 +82,11 @@ def run_naive(eng, data: dict, results: Results, sample_rows: int) -> None:
         if rows >= sample_rows:
             break
     context = _gx_context()
-    suite = context.suites.add_or_update(gx.ExpectationSuite(
-        name="naive_bench", expectations=[getattr(gx.expectations, t)(**kw) for t, kw in NAIVE_SUITE]))
+    suite = context.suites.add_or_update(
+        gx.ExpectationSuite(
+            name="naive_bench", expectations=[getattr(gx.expectations, t)(**kw) for t, kw in NAIVE_SUITE]
+        )
+    )
     source = context.data_sources.add_or_update_pandas("naive_bench")
     asset = source.add_dataframe_asset("frame")
     batch_definition = asset.add_batch_definition_whole_dataframe("whole")
@@ -98,17 +107,17 @@ def run_naive(eng, data: dict, results: Results, sample_rows: int) -> None:
 
 
 # ----------------------------------------------------------------- the SQL peer
-def _copy_files(conn, files: list[tuple[int, Path]]) -> None:
+def _copy_files(conn: sa.Connection, files: list[tuple[int, Path]]) -> None:
     """COPY each file into bench_peer.round_row under its file id (the column's default reads the setting)."""
     columns = ", ".join(CANONICAL_COLUMNS)
-    with conn.connection.cursor() as cur:
+    with copy_cursor(conn) as cur:
         for file_id, path in files:
             cur.execute("SELECT set_config('bench_peer.file_id', %s, false)", (str(file_id),))
             with path.open("rb") as f:
                 cur.copy_expert(f"COPY bench_peer.round_row ({columns}) FROM STDIN {_COPY_CSV}", f)
 
 
-def run_sql_peer(eng, data: dict, results: Results) -> dict:
+def run_sql_peer(eng: Engine, data: dict[str, Any], results: Results) -> dict[str, Any]:
     """The skilled team's set-based pipeline on the round: COPY, checks, upsert (each timed), from the baseline.
 
     Returns its counts (rows accepted and refused) and drops its schema afterwards."""
@@ -123,11 +132,18 @@ def run_sql_peer(eng, data: dict, results: Results) -> dict:
     rows = data["round_rows"]
     received_on = ROUND_ARRIVAL.date()
     with timed() as copy_t, eng.begin() as conn:
-        conn.execute(sa.text("INSERT INTO bench_peer.file (file_id, kabkota_code, received_on)"
-                             " SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:codes AS text[]),"
-                             " CAST(:days AS date[]))"),
-                     {"ids": [i for i, _ in files], "codes": [p.parent.name for _, p in files],
-                      "days": [received_on] * len(files)})
+        conn.execute(
+            sa.text(
+                "INSERT INTO bench_peer.file (file_id, kabkota_code, received_on)"
+                " SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:codes AS text[]),"
+                " CAST(:days AS date[]))"
+            ),
+            {
+                "ids": [i for i, _ in files],
+                "codes": [p.parent.name for _, p in files],
+                "days": [received_on] * len(files),
+            },
+        )
         _copy_files(conn, files)
         conn.execute(sa.text("ANALYZE bench_peer.round_row"))
     results.add("SQL peer: COPY", rows, copy_t["seconds"])
@@ -138,16 +154,29 @@ def run_sql_peer(eng, data: dict, results: Results) -> dict:
         run_script(conn, read_sql("bench/sql_peer_upsert.sql"))
     results.add("SQL peer: INSERT … ON CONFLICT", rows, upsert_t["seconds"])
     with eng.begin() as conn:
-        accepted, refused = conn.execute(sa.text(
-            "SELECT count(*) FILTER (WHERE reasons = '{}'), count(*) FILTER (WHERE reasons <> '{}')"
-            " FROM bench_peer.checked")).one()
-        reasons = dict(conn.execute(sa.text(
-            "SELECT reason, count(*) FROM bench_peer.checked, unnest(reasons) AS reason GROUP BY reason")).all())
+        accepted, refused = conn.execute(
+            sa.text(
+                "SELECT count(*) FILTER (WHERE reasons = '{}'), count(*) FILTER (WHERE reasons <> '{}')"
+                " FROM bench_peer.checked"
+            )
+        ).one()
+        reasons: dict[str, int] = dict(
+            conn.execute(
+                sa.text("SELECT reason, count(*) FROM bench_peer.checked, unnest(reasons) AS reason GROUP BY reason")
+            ).all()
+        )
         conn.execute(sa.text("DROP SCHEMA bench_peer CASCADE"))
     seconds = copy_t["seconds"] + check_t["seconds"] + upsert_t["seconds"]
-    outcome = {"rows": rows, "seconds": seconds, "rows_per_second": rows / seconds if seconds else None,
-               "rows_accepted": int(accepted), "rows_refused": int(refused), "reasons": reasons}
+    outcome = {
+        "rows": rows,
+        "seconds": seconds,
+        "rows_per_second": rows / seconds if seconds else None,
+        "rows_accepted": int(accepted),
+        "rows_refused": int(refused),
+        "reasons": reasons,
+    }
     results.extra["sql_peer"] = outcome
-    print(f"  SQL peer end to end: {rows / seconds:,.0f} rows/s; accepted {accepted:,}, refused {refused:,}",
-          flush=True)
+    print(
+        f"  SQL peer end to end: {rows / seconds:,.0f} rows/s; accepted {accepted:,}, refused {refused:,}", flush=True
+    )
     return outcome

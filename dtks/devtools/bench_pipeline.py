@@ -1,4 +1,4 @@
-"""The benchmark's runs of the real pipeline: fresh warehouses, the round's stages timed one by one, and the side measurements.
+"""The benchmark's runs of the real pipeline: fresh warehouses, the round's stages timed one by one, side measurements.
 
 ``run_stages`` is the one place the stage sequence is written: the functions
 the ``dtks_ingest`` DAG's tasks call, each timed on its own (a headless
@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
 from dtks.devtools.bench_data import BASELINE_AT, BENCH_ROUND, generate_national
 from dtks.devtools.bench_measure import Results, timed
+from dtks.warehouse import read_sql
 
 # Stage names as reported (tables, JSON); register → metrics is "end to end".
 REGISTER = "register (hash + archive)"
@@ -43,12 +46,21 @@ def fresh_database(server_url: str, name: str, template: str | None = None, file
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         if template:  # a copy needs the template without sessions (pools of this process may hold some)
-            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                                 " WHERE datname = :t AND pid <> pg_backend_pid()"), {"t": template})
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = :t AND pid <> pg_backend_pid()"
+                ),
+                {"t": template},
+            )
         # FILE_COPY: a copy of a multi-GB registry is a file copy, not every page through the WAL
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'
-                             + (f' TEMPLATE "{template}"' if template else "")
-                             + (" STRATEGY FILE_COPY" if template and file_copy else "")))
+        conn.execute(
+            sa.text(
+                f'CREATE DATABASE "{name}"'
+                + (f' TEMPLATE "{template}"' if template else "")
+                + (" STRATEGY FILE_COPY" if template and file_copy else "")
+            )
+        )
     admin.dispose()
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
@@ -60,7 +72,7 @@ def drop_database(server_url: str, name: str) -> None:
     admin.dispose()
 
 
-def warehouse_for_round(server_url: str, name: str, template: str | None = None):
+def warehouse_for_round(server_url: str, name: str, template: str | None = None) -> Engine:
     """A fresh warehouse, migrated, with reference data and the bench round; DTKS_WAREHOUSE_URL points at it.
 
     ``template``: a database already migrated and loaded with the reference data, copied instead (tests)."""
@@ -76,7 +88,7 @@ def warehouse_for_round(server_url: str, name: str, template: str | None = None)
     return eng
 
 
-def load_baseline(eng, data: dict, results: Results) -> None:
+def load_baseline(eng: Engine, data: dict[str, Any], results: Results) -> None:
     from dtks import merging
 
     with timed() as t:
@@ -85,17 +97,22 @@ def load_baseline(eng, data: dict, results: Results) -> None:
 
 
 # ----------------------------------------------------------------- the round
-def run_stages(eng, landing: Path, archive: Path, run_id: str, workers: int, rows: int, results: Results) -> list[int]:
+def run_stages(
+    eng: Engine, landing: Path, archive: Path, run_id: str, workers: int, rows: int, results: Results
+) -> list[int]:
     """register → stage → validate → merge → metrics on the landed round, each stage timed; the submission ids."""
     from dtks import ingest, intake, landed_files, merging, metrics, staging
 
-    def each(step, ids):
+    def each(step: Callable[[Engine, int, str], object], ids: list[int]) -> None:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(lambda sid: step(eng, sid, run_id), ids))
 
     with timed() as t:
-        ids = [r.submission_id for r in (intake.register(eng, f, run_id, archive)
-                                         for f in landed_files.discover(landing)) if r]
+        ids = [
+            r.submission_id
+            for r in (intake.register(eng, f, run_id, archive) for f in landed_files.discover(landing))
+            if r
+        ]
     results.add(REGISTER, rows, t["seconds"])
     with timed() as t:
         each(staging.stage, ids)
@@ -112,46 +129,60 @@ def run_stages(eng, landing: Path, archive: Path, run_id: str, workers: int, row
     return ids
 
 
-def round_outcome(eng, ids: list[int]) -> dict:
+def round_outcome(eng: Engine, ids: list[int]) -> dict[str, Any]:
     """Submissions by status and rows accepted / quarantined: what the round did."""
     with eng.connect() as conn:
-        statuses = dict(conn.execute(sa.text(
-            "SELECT status, count(*) FROM audit.submission WHERE submission_id = ANY(:ids) GROUP BY status"),
-            {"ids": ids}).all())
-        accepted, quarantined = conn.execute(sa.text(
-            "SELECT coalesce(sum(rows_accepted), 0), coalesce(sum(rows_quarantined), 0) FROM audit.submission"
-            " WHERE submission_id = ANY(:ids)"), {"ids": ids}).one()
-        reasons = dict(conn.execute(sa.text(
-            "SELECT reason_code, count(*) FROM quarantine.row_issue WHERE submission_id = ANY(:ids)"
-            " AND severity = 'error' GROUP BY reason_code"), {"ids": ids}).all())
-    return {"submissions": statuses, "rows_accepted": int(accepted), "rows_quarantined": int(quarantined),
-            "error_reasons": reasons}
+        statuses: dict[str, int] = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT status, count(*) FROM audit.submission WHERE submission_id = ANY(:ids) GROUP BY status"
+                ),
+                {"ids": ids},
+            ).all()
+        )
+        accepted, quarantined = conn.execute(
+            sa.text(
+                "SELECT coalesce(sum(rows_accepted), 0), coalesce(sum(rows_quarantined), 0) FROM audit.submission"
+                " WHERE submission_id = ANY(:ids)"
+            ),
+            {"ids": ids},
+        ).one()
+        reasons: dict[str, int] = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT reason_code, count(*) FROM quarantine.row_issue WHERE submission_id = ANY(:ids)"
+                    " AND severity = 'error' GROUP BY reason_code"
+                ),
+                {"ids": ids},
+            ).all()
+        )
+    return {
+        "submissions": statuses,
+        "rows_accepted": int(accepted),
+        "rows_quarantined": int(quarantined),
+        "error_reasons": reasons,
+    }
 
 
 # ----------------------------------------------------------------- side measurements
-def run_history_metrics(eng, results: Results) -> float:
+def run_history_metrics(eng: Engine, results: Results) -> float:
     """Metrics of all 514 districts for 24 rounds of calendar and submission history; the seconds."""
     from dtks import metrics, rounds
 
     # 23 earlier monthly rounds of district submissions (audit rows only; the registry is the bench's)
     first = date(2024, 12, 1)
-    ids = [f"{first.year + (first.month - 1 + i) // 12:04d}-{(first.month - 1 + i) % 12 + 1:02d}"
-           for i in range(HISTORY_ROUNDS - 1)]
+    ids = [
+        f"{first.year + (first.month - 1 + i) // 12:04d}-{(first.month - 1 + i) % 12 + 1:02d}"
+        for i in range(HISTORY_ROUNDS - 1)
+    ]
     for rid in ids:
         rounds.create_round(eng, rounds.default_round(rid))
     with eng.begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO audit.submission (kind, round_id, kabkota_code, file_name, landing_path, sha256,"
-            " size_bytes, received_at, registered_by_run, status, rows_in, rows_accepted, rows_quarantined, rows_warned)"
-            " SELECT 'district', r.round_id, e.kabkota_code, 'history.csv', 'history', md5(r.round_id || e.kabkota_code)"
-            " || md5(e.kabkota_code || r.round_id), 1000, (r.cutoff_on - (abs(hashtext(e.kabkota_code || r.round_id)) % 20 - 3))"
-            "::timestamp AT TIME ZONE 'Asia/Jakarta', 'bench-history', 'merged', 100, 95, 5, 0"
-            " FROM audit.round r JOIN audit.round_expected_district e USING (round_id)"
-            " WHERE r.round_id = ANY(:ids) AND abs(hashtext(e.kabkota_code || r.round_id)) % 10 < 8"),
-            {"ids": ids})
-        districts = conn.execute(sa.text("SELECT count(*) FROM audit.round_expected_district"
-                                         " WHERE round_id = :r"), {"r": BENCH_ROUND}).scalar_one()
-    all_rounds = ids + [BENCH_ROUND]
+        conn.execute(sa.text(read_sql("bench/history_submissions.sql")), {"ids": ids})
+        districts = conn.execute(
+            sa.text("SELECT count(*) FROM audit.round_expected_district WHERE round_id = :r"), {"r": BENCH_ROUND}
+        ).scalar_one()
+    all_rounds = [*ids, BENCH_ROUND]
     with timed() as t:
         for rid in all_rounds:
             metrics.compute_round_metrics(eng, rid)
@@ -159,8 +190,9 @@ def run_history_metrics(eng, results: Results) -> float:
     return t["seconds"]
 
 
-def run_orchestration_overhead(tmp: Path, server_url: str, prefix: str, template: str | None = None,
-                               submissions: int = 12) -> dict:
+def run_orchestration_overhead(
+    tmp: Path, server_url: str, prefix: str, template: str | None = None, submissions: int = 12
+) -> dict[str, Any]:
     """Seconds Airflow adds per submission: dag.test of dtks_ingest vs the same functions called directly."""
     from dtks import airflow_env
 
@@ -179,13 +211,16 @@ def run_orchestration_overhead(tmp: Path, server_url: str, prefix: str, template
         timings[mode] = t["seconds"]
         eng.dispose()
     per_submission = (timings["airflow"] - timings["direct"]) / submissions
-    print(f"  airflow orchestration: {timings['airflow']:.1f} s vs direct {timings['direct']:.1f} s "
-          f"for {submissions} submissions → {per_submission:.2f} s per submission", flush=True)
+    print(
+        f"  airflow orchestration: {timings['airflow']:.1f} s vs direct {timings['direct']:.1f} s "
+        f"for {submissions} submissions → {per_submission:.2f} s per submission",
+        flush=True,
+    )
     return {"submissions": submissions, **timings, "overhead_seconds_per_submission": per_submission}
 
 
 @contextmanager
-def _env(**values: str):
+def _env(**values: str) -> Iterator[None]:
     old = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:
@@ -195,8 +230,15 @@ def _env(**values: str):
             os.environ.pop(k) if v is None else os.environ.update({k: v})
 
 
-def run_settings_alone(server_url: str, work: Path, rows: int, workers: int, prefix: str,
-                       districts: int | None = None, template: str | None = None) -> dict:
+def run_settings_alone(
+    server_url: str,
+    work: Path,
+    rows: int,
+    workers: int,
+    prefix: str,
+    districts: int | None = None,
+    template: str | None = None,
+) -> dict[str, Any]:
     """The same round (baseline import, then register → metrics) on the server as configured and on a
     second embedded server with PostgreSQL's defaults (DTKS_EMBEDDED_TUNING=0): the settings alone."""
     from dtks import warehouse
@@ -206,7 +248,7 @@ def run_settings_alone(server_url: str, work: Path, rows: int, workers: int, pre
     defaults_dir = work / "pgdata-defaults"
     with _env(DTKS_EMBEDDED_TUNING="0"):
         defaults_url = warehouse.normalise_url(warehouse.embedded_server_url(defaults_dir))
-    outcome: dict = {"rows": data["round_rows"], "baseline_rows": data["baseline_rows"]}
+    outcome: dict[str, Any] = {"rows": data["round_rows"], "baseline_rows": data["baseline_rows"]}
     try:
         for mode, url in (("workload", server_url), ("defaults", defaults_url)):
             results = Results(data["round_rows"], data["districts"], quiet=True)
@@ -219,15 +261,21 @@ def run_settings_alone(server_url: str, work: Path, rows: int, workers: int, pre
             shutil.rmtree(landing, ignore_errors=True)
             shutil.copytree(data["landing"], landing, copy_function=os.link)  # registering removes the link only
             run_stages(eng, landing, archive, f"bench-settings-{mode}", workers, data["round_rows"], results)
-            outcome[mode] = {"settings": server_settings(eng), "baseline_seconds": results.seconds(BASELINE),
-                             "round_seconds": results.seconds(*PIPELINE_STAGES),
-                             "stages": {s.name: s.seconds for s in results.stages}}
+            outcome[mode] = {
+                "settings": server_settings(eng),
+                "baseline_seconds": results.seconds(BASELINE),
+                "round_seconds": results.seconds(*PIPELINE_STAGES),
+                "stages": {s.name: s.seconds for s in results.stages},
+            }
             eng.dispose()
             drop_database(url, f"{prefix}_settings")
             shutil.rmtree(archive, ignore_errors=True)
             shutil.rmtree(landing, ignore_errors=True)
-            print(f"  settings alone, {mode:<8}: baseline {outcome[mode]['baseline_seconds']:.1f} s,"
-                  f" register → metrics {outcome[mode]['round_seconds']:.1f} s", flush=True)
+            print(
+                f"  settings alone, {mode:<8}: baseline {outcome[mode]['baseline_seconds']:.1f} s,"
+                f" register → metrics {outcome[mode]['round_seconds']:.1f} s",
+                flush=True,
+            )
     finally:
         warehouse.stop_embedded_server(defaults_dir)
         shutil.rmtree(work / "settings-data", ignore_errors=True)

@@ -15,10 +15,12 @@ written to ``var/bench/scaling.json`` / ``scaling.md``.
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
@@ -37,7 +39,7 @@ from dtks.devtools.bench_pipeline import (
 )
 
 NATIONAL_PERSONS = 97_000_000  # the national DTKS at its largest
-TARGET_FLAT = 1.5              # a 4× registry may cost at most this much more per row
+TARGET_FLAT = 1.5  # a 4× registry may cost at most this much more per row
 ROW_STAGES = tuple(s for s in PIPELINE_STAGES if s != METRICS)  # metrics cost per district, not per row
 
 
@@ -45,7 +47,7 @@ def _sizes(text: str) -> list[int]:
     return [int(float(x)) for x in text.split(",") if x.strip()]
 
 
-def build_registry(server: str, data: dict, name: str, template: str | None) -> tuple[str, float]:
+def build_registry(server: str, data: dict[str, Any], name: str, template: str | None) -> tuple[str, float]:
     """A warehouse holding the baseline registry (and the bench round, open), kept as a template; its seconds."""
     from dtks import warehouse
 
@@ -57,8 +59,16 @@ def build_registry(server: str, data: dict, name: str, template: str | None) -> 
     return name, results.seconds(BASELINE)
 
 
-def measure_round(server: str, registry_db: str, data: dict, rows: int, work: Path, workers: int,
-                  prefix: str, copy: bool = True) -> dict:
+def measure_round(
+    server: str,
+    registry_db: str,
+    data: dict[str, Any],
+    rows: int,
+    work: Path,
+    workers: int,
+    prefix: str,
+    copy: bool = True,
+) -> dict[str, Any]:
     """One round of about ``rows`` rows on a fresh copy of ``registry_db`` (or on it, ``copy=False``, when it
     serves once: a copy of a 20 M-person registry is tens of GB): seconds and µs per row by stage."""
     from dtks import warehouse
@@ -66,8 +76,11 @@ def measure_round(server: str, registry_db: str, data: dict, rows: int, work: Pa
     sub = round_subset(data, rows, work / "scaling-landing")
     name = f"{prefix}_scale_run" if copy else registry_db
     # (a file copy starts with a checkpoint of the whole server: worth it for a registry of GBs only)
-    url = (fresh_database(server, name, registry_db, file_copy=data["baseline_rows"] > 100_000) if copy
-           else make_url(server).set(database=name).render_as_string(hide_password=False))
+    url = (
+        fresh_database(server, name, registry_db, file_copy=data["baseline_rows"] > 100_000)
+        if copy
+        else make_url(server).set(database=name).render_as_string(hide_password=False)
+    )
     os.environ["DTKS_WAREHOUSE_URL"] = url
     eng = warehouse.engine(url)
     results = Results(sub["round_rows"], sub["districts"], quiet=True)
@@ -81,27 +94,38 @@ def measure_round(server: str, registry_db: str, data: dict, rows: int, work: Pa
     shutil.rmtree(archive, ignore_errors=True)
     shutil.rmtree(sub["landing"], ignore_errors=True)
     n = sub["round_rows"]
-    row = {"round_rows": n, "districts": sub["districts"], "registry_persons": data["baseline_rows"],
-           "seconds": {s.name: s.seconds for s in results.stages},
-           "us_per_row": {s.name: s.seconds / n * 1e6 for s in results.stages},
-           "end_to_end_us_per_row": results.seconds(*PIPELINE_STAGES) / n * 1e6,
-           "rows_accepted": outcome["rows_accepted"], "submissions": outcome["submissions"]}
-    print(f"  {n:>10,} rows ({sub['districts']} districts) on {data['baseline_rows']:,} persons: "
-          + ", ".join(f"{s.split(' ')[0]} {row['us_per_row'][s]:.1f}" for s in PIPELINE_STAGES)
-          + f" µs/row; end to end {row['end_to_end_us_per_row']:.1f} µs/row", flush=True)
+    row = {
+        "round_rows": n,
+        "districts": sub["districts"],
+        "registry_persons": data["baseline_rows"],
+        "seconds": {s.name: s.seconds for s in results.stages},
+        "us_per_row": {s.name: s.seconds / n * 1e6 for s in results.stages},
+        "end_to_end_us_per_row": results.seconds(*PIPELINE_STAGES) / n * 1e6,
+        "rows_accepted": outcome["rows_accepted"],
+        "submissions": outcome["submissions"],
+    }
+    print(
+        f"  {n:>10,} rows ({sub['districts']} districts) on {data['baseline_rows']:,} persons: "
+        + ", ".join(f"{s.split(' ')[0]} {row['us_per_row'][s]:.1f}" for s in PIPELINE_STAGES)
+        + f" µs/row; end to end {row['end_to_end_us_per_row']:.1f} µs/row",
+        flush=True,
+    )
     return row
 
 
-def run(args, server: str, workers: int, json_path: Path) -> int:
+def run(args: argparse.Namespace, server: str, workers: int, json_path: Path) -> int:
     round_sizes, registry_sizes = _sizes(args.round_sizes), _sizes(args.registry_sizes)
     prefix, work = args.db_prefix, args.work
-    out: dict = {"rounds": [], "registries": []}
+    out: dict[str, Any] = {"rounds": [], "registries": []}
     from dtks.validation import _gx_context
 
     _gx_context()  # GX's start-up (seconds, once per process) is not a cost of the first round's rows
     try:
-        print(f"rounds of {', '.join(f'{n:,}' for n in round_sizes)} rows on the registry of a"
-              f" {registry_sizes[0]:,}-row round:", flush=True)
+        print(
+            f"rounds of {', '.join(f'{n:,}' for n in round_sizes)} rows on the registry of a"
+            f" {registry_sizes[0]:,}-row round:",
+            flush=True,
+        )
         # (the folder of `make bench`: its files are reused when they were generated the same way)
         data = national_round(work / "data", registry_sizes[0], args.districts)
         registry, seconds = build_registry(server, data, f"{prefix}_scale_registry", args.template)
@@ -109,9 +133,10 @@ def run(args, server: str, workers: int, json_path: Path) -> int:
         print(f"  registry of {data['baseline_rows']:,} persons imported in {seconds:.1f} s", flush=True)
         for rows in round_sizes:
             out["rounds"].append(measure_round(server, registry, data, rows, work, workers, prefix))
-        same = [r for n, r in zip(round_sizes, out["rounds"]) if n == args.registry_round]
-        out["registries"][0]["round"] = same[0] if same else measure_round(
-            server, registry, data, args.registry_round, work, workers, prefix)
+        same = [r for n, r in zip(round_sizes, out["rounds"], strict=False) if n == args.registry_round]
+        out["registries"][0]["round"] = (
+            same[0] if same else measure_round(server, registry, data, args.registry_round, work, workers, prefix)
+        )
         drop_database(server, registry)
         for size in registry_sizes[1:]:
             print(f"a {args.registry_round:,}-row round on the registry of a {size:,}-row round:", flush=True)
@@ -120,8 +145,9 @@ def run(args, server: str, workers: int, json_path: Path) -> int:
             registry, seconds = build_registry(server, big, f"{prefix}_scale_registry", args.template)
             print(f"  registry of {big['baseline_rows']:,} persons imported in {seconds:.1f} s", flush=True)
             entry = {"registry_persons": big["baseline_rows"], "baseline_seconds": seconds}
-            entry["round"] = measure_round(server, registry, big, args.registry_round, work, workers, prefix,
-                                           copy=False)
+            entry["round"] = measure_round(
+                server, registry, big, args.registry_round, work, workers, prefix, copy=False
+            )
             out["registries"].append(entry)
             drop_database(server, registry)
             shutil.rmtree(work / f"scaling-data-{size}", ignore_errors=True)  # (GBs; the 5 M data is reused)
@@ -130,39 +156,61 @@ def run(args, server: str, workers: int, json_path: Path) -> int:
     return 0
 
 
-def _us(row: dict, stage: str) -> str:
+def _us(row: dict[str, Any], stage: str) -> str:
     return f"{row['us_per_row'][stage]:.1f}"
 
 
-def scaling_report(out: dict) -> str:
+def scaling_report(out: dict[str, Any]) -> str:
     """The two series as markdown tables, with the growth factors against the targets."""
-    head = "| round rows | districts | registry persons | " + " | ".join(s.split(" (")[0] for s in PIPELINE_STAGES) \
-           + " | end to end µs/row | rows/s |"
+    head = (
+        "| round rows | districts | registry persons | "
+        + " | ".join(s.split(" (")[0] for s in PIPELINE_STAGES)
+        + " | end to end µs/row | rows/s |"
+    )
     rule = "|" + "---:|" * (5 + len(PIPELINE_STAGES))
 
-    def line(row: dict) -> str:
-        return (f"| {row['round_rows']:,} | {row['districts']} | {row['registry_persons']:,} | "
-                + " | ".join(_us(row, s) for s in PIPELINE_STAGES)
-                + f" | {row['end_to_end_us_per_row']:.1f} | {1e6 / row['end_to_end_us_per_row']:,.0f} |")
+    def line(row: dict[str, Any]) -> str:
+        return (
+            f"| {row['round_rows']:,} | {row['districts']} | {row['registry_persons']:,} | "
+            + " | ".join(_us(row, s) for s in PIPELINE_STAGES)
+            + f" | {row['end_to_end_us_per_row']:.1f} | {1e6 / row['end_to_end_us_per_row']:,.0f} |"
+        )
 
-    lines = ["Per-row time (µs) of each stage; metrics are per district (514 at most), shown per row for the"
-             " total.", ""]
+    lines = [
+        "Per-row time (µs) of each stage; metrics are per district (514 at most), shown per row for the total.",
+        "",
+    ]
     rounds = out["rounds"]
     if rounds:
         lines += ["**Rounds of growing size on the same registry**", "", head, rule, *map(line, rounds), ""]
-        grow = {s: max(r["us_per_row"][s] for r in rounds) / min(r["us_per_row"][s] for r in rounds)
-                for s in ROW_STAGES}
+        grow = {
+            s: max(r["us_per_row"][s] for r in rounds) / min(r["us_per_row"][s] for r in rounds) for s in ROW_STAGES
+        }
         total = max(r["end_to_end_us_per_row"] for r in rounds) / min(r["end_to_end_us_per_row"] for r in rounds)
-        lines += ["Largest over smallest per-row cost across the rounds (flat is 1.0): "
-                  + ", ".join(f"{s.split(' (')[0]} {g:.2f}×" for s, g in grow.items())
-                  + f"; end to end {total:.2f}×.", ""]
+        lines += [
+            "Largest over smallest per-row cost across the rounds (flat is 1.0): "
+            + ", ".join(f"{s.split(' (')[0]} {g:.2f}×" for s, g in grow.items())
+            + f"; end to end {total:.2f}×.",
+            "",
+        ]
     regs = [r for r in out["registries"] if "round" in r]
     if regs:
-        lines += ["**The same round size against growing registries**", "", head, rule,
-                  *(line(r["round"]) for r in regs), "",
-                  "| registry persons | baseline import s | µs/person |", "|---:|---:|---:|",
-                  *(f"| {r['registry_persons']:,} | {r['baseline_seconds']:.1f} |"
-                    f" {r['baseline_seconds'] / r['registry_persons'] * 1e6:.1f} |" for r in regs), ""]
+        lines += [
+            "**The same round size against growing registries**",
+            "",
+            head,
+            rule,
+            *(line(r["round"]) for r in regs),
+            "",
+            "| registry persons | baseline import s | µs/person |",
+            "|---:|---:|---:|",
+            *(
+                f"| {r['registry_persons']:,} | {r['baseline_seconds']:.1f} |"
+                f" {r['baseline_seconds'] / r['registry_persons'] * 1e6:.1f} |"
+                for r in regs
+            ),
+            "",
+        ]
     if len(regs) >= 2:
         small, large = regs[0], regs[-1]
         factor = large["registry_persons"] / small["registry_persons"]
@@ -171,11 +219,14 @@ def scaling_report(out: dict) -> str:
         # per-row cost taken to grow as a power of the registry size (a B-tree's depth grows with its log)
         exponent = math.log(max(total, 1e-9)) / math.log(factor)
         national = NATIONAL_PERSONS / large["registry_persons"]
-        projected = large["round"]["end_to_end_us_per_row"] * national ** exponent
-        lines += [f"A {factor:.1f}× larger registry: per-row cost "
-                  + ", ".join(f"{s.split(' (')[0]} {g:.2f}×" for s, g in grow.items())
-                  + f"; end to end **{total:.2f}×** (target ≤ {TARGET_FLAT}×:"
-                  f" {'met' if total <= TARGET_FLAT else 'not met'}). Carried on at the same rate to the national"
-                  f" {NATIONAL_PERSONS / 1e6:.0f} M persons ({national:.1f}× the largest measured): about"
-                  f" {projected:.1f} µs/row end to end, {1e6 / projected:,.0f} rows/s.", ""]
+        projected = large["round"]["end_to_end_us_per_row"] * national**exponent
+        lines += [
+            f"A {factor:.1f}× larger registry: per-row cost "
+            + ", ".join(f"{s.split(' (')[0]} {g:.2f}×" for s, g in grow.items())
+            + f"; end to end **{total:.2f}×** (target ≤ {TARGET_FLAT}×:"
+            f" {'met' if total <= TARGET_FLAT else 'not met'}). Carried on at the same rate to the national"
+            f" {NATIONAL_PERSONS / 1e6:.0f} M persons ({national:.1f}× the largest measured): about"
+            f" {projected:.1f} µs/row end to end, {1e6 / projected:,.0f} rows/s.",
+            "",
+        ]
     return "\n".join(lines)

@@ -33,15 +33,39 @@ def _expected_refusals(landing) -> tuple[int, int, dict[str, int]]:
 
 
 def _args(tmp_path, template_url: str, *more: str) -> list[str]:
-    return ["--districts", "6", "--work", str(tmp_path), "--db-prefix", f"dtks_benchtest_{os.getpid()}",
-            "--template", make_url(template_url).database, *more]
+    return [
+        "--districts",
+        "6",
+        "--work",
+        str(tmp_path),
+        "--db-prefix",
+        f"dtks_benchtest_{os.getpid()}",
+        "--template",
+        make_url(template_url).database,
+        *more,
+    ]
 
 
 def test_bench_reports_every_figure_and_the_sql_peer_does_the_same_work(
-        server_url, template_url, tmp_path, monkeypatch, capsys):
+    server_url, template_url, tmp_path, monkeypatch, capsys
+):
     monkeypatch.setenv("DTKS_WAREHOUSE_URL", server_url)  # (restored afterwards: the bench repoints it)
-    assert bench.main(_args(tmp_path, template_url, "--rows", "2000", "--naive-sample", "300",
-                            "--skip-orchestration", "--settings-rows", "0")) == 0
+    assert (
+        bench.main(
+            _args(
+                tmp_path,
+                template_url,
+                "--rows",
+                "2000",
+                "--naive-sample",
+                "300",
+                "--skip-orchestration",
+                "--settings-rows",
+                "0",
+            )
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     summary = json.loads((tmp_path / "results.json").read_text())
     report = (tmp_path / "results.md").read_text()
@@ -58,25 +82,53 @@ def test_bench_reports_every_figure_and_the_sql_peer_does_the_same_work(
     assert "CPUs" in printed and "GiB" in printed and summary["machine"]["cpu_model"]
     assert "shared_buffers" in summary["server_settings"] and "max_wal_size" in summary["server_settings"]
     assert "server settings: shared_buffers=" in printed
-    assert 0 < summary["peak_memory_mib"]["pipeline"] and 0 < summary["peak_memory_mib"]["server"]
+    assert summary["peak_memory_mib"]["pipeline"] > 0 and summary["peak_memory_mib"]["server"] > 0
     # every stage timed, each comparison and target reported
     names = [s["name"] for s in summary["stages"]]
-    for stage in (*PIPELINE_STAGES, "floor: COPY unlogged", "naive: pandas+GX+to_sql (sample)",
-                  "SQL peer: COPY", "SQL peer: checks (SQL)", "SQL peer: INSERT … ON CONFLICT",
-                  "baseline import (setup)", "metrics × 24 rounds"):
+    for stage in (
+        *PIPELINE_STAGES,
+        "floor: COPY unlogged",
+        "naive: pandas+GX+to_sql (sample)",
+        "SQL peer: COPY",
+        "SQL peer: checks (SQL)",
+        "SQL peer: INSERT … ON CONFLICT",
+        "baseline import (setup)",
+        "metrics × 24 rounds",
+    ):
         assert stage in names, stage
         assert f"| {stage} |" in report or f"| *{stage}* |" in report, stage
     for ratio in ("ratio_to_floor", "ratio_to_naive", "ratio_to_sql_peer"):
         assert summary[ratio] > 0
-    for target in ("× the COPY floor", "× the naive script", "× the SQL peer", "peak memory of the pipeline",
-                   "PostgreSQL server's peak memory", "514 districts × 24 rounds", "Server settings: `"):
+    for target in (
+        "× the COPY floor",
+        "× the naive script",
+        "× the SQL peer",
+        "peak memory of the pipeline",
+        "PostgreSQL server's peak memory",
+        "514 districts × 24 rounds",
+        "Server settings: `",
+    ):
         assert target in report, target
 
 
 def test_scaling_mode_reports_per_row_cost_by_stage(server_url, template_url, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DTKS_WAREHOUSE_URL", server_url)
-    assert bench.main(_args(tmp_path, template_url, "--scaling", "--round-sizes", "300,900",
-                            "--registry-sizes", "1000,4000", "--registry-round", "300")) == 0
+    assert (
+        bench.main(
+            _args(
+                tmp_path,
+                template_url,
+                "--scaling",
+                "--round-sizes",
+                "300,900",
+                "--registry-sizes",
+                "1000,4000",
+                "--registry-round",
+                "300",
+            )
+        )
+        == 0
+    )
     out = json.loads((tmp_path / "scaling.json").read_text())
     report = (tmp_path / "scaling.md").read_text()
     rounds = out["rounds"]
