@@ -31,7 +31,7 @@ import logging
 import os
 import re
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,8 +44,14 @@ if TYPE_CHECKING:
 from dtks.config import settings
 from dtks.display import status_label, wib
 from dtks.identifiers import mask_file_name
-from dtks.validation import FILE_SUITE_FILE, ROW_SUITE_FILE, SuiteSpec, build_gx_suite, load_suite_spec, \
-    stored_suite_spec
+from dtks.validation import (
+    FILE_SUITE_FILE,
+    ROW_SUITE_FILE,
+    SuiteSpec,
+    build_gx_suite,
+    load_suite_spec,
+    stored_suite_spec,
+)
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +129,7 @@ def _round_rows(conn: sa.Connection, round_id: str) -> tuple[list[dict[str, Any]
 
 
 def _page_path(suite: str, sub: dict[str, Any], received: datetime) -> str:
-    run_time = received.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    run_time = received.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     return f"validations/{suite}/submission-{sub['submission_id']}/{run_time}/{_batch_id(sub)}.html"
 
 
@@ -134,7 +140,8 @@ def describe_rule(spec: SuiteSpec, reason_code: str) -> str:
     if rule is None:
         return reason_code
     def blank(text: str) -> str:
-        return re.sub(r"\{[^{}]*\}", "…", text).replace("$", "＄")   # $ starts a GX template parameter
+        # $ starts a GX template parameter: shown as the fullwidth sign
+        return re.sub(r"\{[^{}]*\}", "…", text).replace("$", "＄")  # noqa: RUF001
     return (f"{reason_code} · {_SEVERITY_WORDS.get(rule.severity, rule.severity)} — "
             f"{blank(rule.message_id)} / {blank(rule.message_en)}")
 

@@ -42,12 +42,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dtks.config import settings
+from dtks.display import wib
 from dtks.feedback_sheets import (  # noqa: F401 - the columns and the cell rule are part of this module's API
-    ROW_COLUMNS, ROW_FIELDS, SEVERITY_LABEL, SUMMARY_COLUMNS, SUMMARY_FIELDS, WHAT_TO_DO, csv_bytes, neutralise,
-    xlsx_bytes)
+    ROW_COLUMNS,
+    ROW_FIELDS,
+    SEVERITY_LABEL,
+    SUMMARY_COLUMNS,
+    SUMMARY_FIELDS,
+    WHAT_TO_DO,
+    csv_bytes,
+    neutralise,
+    xlsx_bytes,
+)
 from dtks.reasons import CRITICAL_REASONS
 from dtks.validation import ROW_SUITE_FILE, load_suite_spec, stored_suite_spec
-from dtks.display import wib
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from dtks.spreadsheet_safety import neutralise_formula
 from dtks.display import wib
 from dtks.identifiers import mask_file_name
+from dtks.spreadsheet_safety import neutralise_formula
 from dtks.workbook import deterministic_xlsx
 
 # One column list for the two row sheets (errors, warnings) and the CSV twin: (key, one-row bilingual header).
@@ -171,7 +171,7 @@ def xlsx_bytes(submission: dict[str, Any], round_id: str | None, rows: list[dict
         first.append([_cell(_display(line, key)) for key, _ in SUMMARY_FIELDS])
         for cell in first[first.max_row]:
             cell.alignment = wrap
-    for letter, width in zip("ABCDE", (30, 22, 90, 60, 60)):
+    for letter, width in zip("ABCDE", (30, 22, 90, 60, 60), strict=True):
         first.column_dimensions[letter].width = width
 
     for title, severities in ((SHEET_ERRORS, ("critical", "error")), (SHEET_WARNINGS, ("warning",))):
@@ -186,7 +186,7 @@ def xlsx_bytes(submission: dict[str, Any], round_id: str | None, rows: list[dict
         sheet.auto_filter.ref = f"A1:{sheet.cell(row=1, column=len(ROW_COLUMNS)).column_letter}{sheet.max_row}"
         sheet.print_title_rows = "1:1"
         sheet.page_setup.orientation = "landscape"
-        for letter, width in zip("ABCDEFGHI", (12, 18, 16, 24, 22, 60, 60, 40, 14)):
+        for letter, width in zip("ABCDEFGHI", (12, 18, 16, 24, 22, 60, 60, 40, 14), strict=True):
             sheet.column_dimensions[letter].width = width
         for cells in sheet.iter_rows(min_row=2):
             for cell in cells:
@@ -197,5 +197,5 @@ def xlsx_bytes(submission: dict[str, Any], round_id: str | None, rows: list[dict
             for cell in cells:
                 if cell.data_type == "f":  # pragma: no cover - neutralise() makes this impossible
                     raise AssertionError("a formula would be written to a feedback file")
-    when = submission.get("received_at") or datetime(2000, 1, 1, tzinfo=timezone.utc)
+    when = submission.get("received_at") or datetime(2000, 1, 1, tzinfo=UTC)
     return deterministic_xlsx(wb, when)

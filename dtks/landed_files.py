@@ -22,7 +22,7 @@ import stat
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -232,8 +232,8 @@ def arrival_time(info: os.stat_result) -> tuple[datetime, str]:
     demo, the tests, the benchmark), never in production.
     """
     if settings().arrival_from_mtime:
-        return datetime.fromtimestamp(info.st_mtime, tz=timezone.utc), "mtime_replay"
-    return datetime.fromtimestamp(info.st_ctime, tz=timezone.utc), "ctime"
+        return datetime.fromtimestamp(info.st_mtime, tz=UTC), "mtime_replay"
+    return datetime.fromtimestamp(info.st_ctime, tz=UTC), "ctime"
 
 
 def capture(landed: LandedFile, archive_dir: Path) -> Captured | None:
@@ -287,7 +287,7 @@ def capture(landed: LandedFile, archive_dir: Path) -> Captured | None:
     os.utime(tmp, ns=(after.st_atime_ns, after.st_mtime_ns))  # the archive keeps the file's times as uploaded
     received_at, source = arrival_time(after)
     return Captured(tmp, digest.hexdigest(), size, received_at, source,
-                    datetime.fromtimestamp(after.st_mtime, tz=timezone.utc), identity_of(after))
+                    datetime.fromtimestamp(after.st_mtime, tz=UTC), identity_of(after))
 
 
 def misplaced_location(landed: LandedFile) -> str:

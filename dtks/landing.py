@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,7 @@ def landing_report(eng: Engine, landing_dir: Path, outbox_dir: Path, since_days:
             " WHERE kind = 'district' AND reject_reason = ANY(:reasons) AND received_at >= :since"
             " ORDER BY received_at, submission_id"),
             {"reasons": list(UNROUTED_REASONS),
-             "since": datetime.now(timezone.utc) - timedelta(days=since_days)}).mappings().all()
+             "since": datetime.now(UTC) - timedelta(days=since_days)}).mappings().all()
     problem_paths = {p["landing_path"] for p in problems}
     for landed in landed_files.discover(landing):
         if landed_files.printable_name(str(landed.path)) in problem_paths:

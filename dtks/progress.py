@@ -14,9 +14,9 @@ import contextlib
 import logging
 import os
 import sys
-from datetime import datetime, timezone
-from pathlib import Path
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def library_output_to_log(path: Path | None = None) -> Iterator[TextIO]:
     terminal = os.fdopen(os.dup(2), "w", buffering=1, encoding=sys.stderr.encoding or "utf-8",
                          errors="replace")
     with open(path, "a", encoding="utf-8") as log_file:
-        log_file.write(f"\n===== dtks {' '.join(sys.argv[1:])} at {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC\n")
+        log_file.write(f"\n===== dtks {' '.join(sys.argv[1:])} at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n")
         log_file.flush()
         os.dup2(log_file.fileno(), 1)
         os.dup2(log_file.fileno(), 2)
@@ -82,7 +82,7 @@ class StepProgress(logging.Handler):
         self._bars: dict[str, TaskID] = {}
 
     # -------------------------------------------------------------- context
-    def __enter__(self) -> "StepProgress":
+    def __enter__(self) -> StepProgress:
         if self.rich:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn

@@ -11,9 +11,9 @@ printed list unless asked for.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dtks.identifiers import mask_identifier

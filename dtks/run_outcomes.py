@@ -18,7 +18,6 @@ from sqlalchemy.engine import Engine
 from dtks.config import settings
 from dtks.identifiers import mask_file_name  # names may carry a NIK or a person's name: the shared mask
 
-
 OUTCOME_WORDS = {  # status -> what the line says
     "merged": "merged", "rejected": "REJECTED", "superseded": "merged, superseded by a later file",
     "duplicate": "duplicate (not processed again)",

@@ -12,6 +12,7 @@ ends exactly the processes started here and their children.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -20,9 +21,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterable
 from typing import TextIO
 
 from dtks import airflow_env
@@ -63,21 +64,16 @@ def stop_process_groups(procs: Iterable[subprocess.Popen[bytes]], grace: float =
     procs = list(procs)
     for proc in procs:
         if proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
     deadline = time.monotonic() + grace
     for proc in procs:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
     for proc in procs:
-        try:  # children (task processes, uvicorn workers) may outlive a leader that exited
+        # children (task processes, uvicorn workers) may outlive a leader that exited
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         if proc.poll() is None:
             proc.wait(timeout=10)
 
