@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from airflow.sdk import Param, dag, task
 from dtks_round_timetable import RoundCloseTimetable  # plugins/: the round calendar as a timetable
@@ -39,7 +39,7 @@ several past rounds in calendar order. Logic: `dtks.metrics`, `dtks.closing`, `d
 @dag(
     dag_id="dtks_close_round",
     schedule=RoundCloseTimetable.from_calendar_file(),
-    start_date=datetime(2026, 1, 1),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),  # UTC, Airflow's default zone, written out
     catchup=True,  # every round in the calendar is closed once, in order, even if the scheduler was down
     max_active_runs=1,
     default_args=DEFAULT_ARGS,

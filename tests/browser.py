@@ -77,7 +77,7 @@ def measure(tmp_path: Path, page: Path, width: int = 1280, print_layout: bool = 
     html = page.read_text(encoding="utf-8")
     html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
     for href, css in (inline_css or {}).items():
-        html = re.sub(r'<link[^>]*href="' + re.escape(href) + r'"[^>]*>', lambda _m: f"<style>{css}</style>", html)
+        html = re.sub(r'<link[^>]*href="' + re.escape(href) + r'"[^>]*>', lambda _m, css=css: f"<style>{css}</style>", html)
     if base:
         html = html.replace("<head>", f'<head><base href="{base}">', 1)
     if print_layout:

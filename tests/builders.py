@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import os
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 from dtks.identifiers import build_kk, build_nik
@@ -45,7 +45,7 @@ class Person:
     extra: dict = field(default_factory=dict)
 
     def row(self) -> dict:
-        values = {c: "" for c in CANONICAL_COLUMNS}
+        values = dict.fromkeys(CANONICAL_COLUMNS, "")
         values.update({k: v for k, v in self.__dict__.items() if k in values})
         values["id_dtks"] = "DT" + self.nik[-8:]
         values["tempat_lahir"] = "SURABAYA"
@@ -53,7 +53,7 @@ class Person:
         values.update(self.extra)
         return values
 
-    def but(self, **changes) -> "Person":
+    def but(self, **changes) -> Person:
         return replace(self, **changes)
 
 
@@ -81,7 +81,7 @@ def write_csv(path: Path, rows: list[dict], received_at: datetime | None = None,
 
 def set_arrival(path: Path, received_at: datetime) -> None:
     """Give a landed file its arrival time to the microsecond (a float timestamp can be off by one)."""
-    ns = (received_at - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1) * 1000
+    ns = (received_at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) * 1000
     os.utime(path, ns=(ns, ns))
 
 

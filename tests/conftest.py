@@ -9,13 +9,12 @@ never see each other's rows.
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import atexit
 import contextlib
+import os
 import shutil
 import tempfile
+import uuid
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 # Tests replay rounds in the past: a landed file's mtime stands for its arrival

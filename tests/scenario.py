@@ -25,8 +25,19 @@ from datetime import date, datetime
 from pathlib import Path
 
 from tests.builders import (
-    JAKPUS, JAKPUS_KEC, JAKPUS_VILLAGE, PACITAN, PACITAN_KEC, PACITAN_VILLAGE, SURABAYA, SURABAYA_KEC,
-    SURABAYA_VILLAGE, WIB, land, person, write_csv,
+    JAKPUS,
+    JAKPUS_KEC,
+    JAKPUS_VILLAGE,
+    PACITAN,
+    PACITAN_KEC,
+    PACITAN_VILLAGE,
+    SURABAYA,
+    SURABAYA_KEC,
+    SURABAYA_VILLAGE,
+    WIB,
+    land,
+    person,
+    write_csv,
 )
 
 ROUND = "2026-08"

@@ -30,6 +30,5 @@ def test_ingest_run_records_rows_in_and_out(wh, dirs, tmp_path, airflow_ready):
             if r["task_id"] in ("stage_submission", "merge_submission"):
                 assert r["round_id"] == scenario.ROUND and r["detail"]["submission_id"] > 0
         # and the rows cannot be rewritten afterwards
-        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-            with wh.begin() as c2:
-                c2.execute(sa.text("UPDATE audit.task_run SET rows_out = 0"))
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), wh.begin() as c2:
+            c2.execute(sa.text("UPDATE audit.task_run SET rows_out = 0"))

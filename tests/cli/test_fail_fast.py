@@ -96,7 +96,7 @@ def test_every_date_option_says_its_format_in_help(action):
     text = subprocess.run([str(DTKS), "round", action, "--help"], capture_output=True, text=True,
                           timeout=60, env={**os.environ, "COLUMNS": "200"}).stdout
     for option in ("--opens", "--cutoff", "--penetapan"):
-        line = next(l for l in text.splitlines() if l.strip().startswith(option))
+        line = next(ln for ln in text.splitlines() if ln.strip().startswith(option))
         assert "YYYY-MM-DD" in line, line
 
 

@@ -12,7 +12,7 @@ from tests.ingest.helpers import ROUND, create_round, csv_bytes, family, land_by
 
 
 def _file_lines(stdout: str) -> list[str]:
-    return [l for l in stdout.splitlines() if not l.startswith("total:")]
+    return [ln for ln in stdout.splitlines() if not ln.startswith("total:")]
 
 
 def test_ingest_outcome_lines_totals_json_and_close(run_cli, wh, dirs, airflow_ready):
@@ -34,15 +34,15 @@ def test_ingest_outcome_lines_totals_json_and_close(run_cli, wh, dirs, airflow_r
         ids = dict(conn.execute(sa.text("SELECT kabkota_code, submission_id FROM audit.submission")).all())
         reason = conn.execute(sa.text("SELECT reject_reason FROM audit.submission WHERE file_name = 'jakpus.xlsx'")
                               ).scalar()
-    sby_line, = [l for l in lines if l.startswith(f"{ROUND}  {SURABAYA} Kota Surabaya  #{ids[SURABAYA]} ")]
+    sby_line, = [ln for ln in lines if ln.startswith(f"{ROUND}  {SURABAYA} Kota Surabaya  #{ids[SURABAYA]} ")]
     # file names as people may see them (dtks.identifiers.mask_file_name): only listed words, no NIK, no name
     assert f"#{ids[SURABAYA]} agustus.csv: merged — rows sent 5, accepted 4, quarantined 1, warnings 0 — feedback " \
         in sby_line
-    pac_line, = [l for l in lines if l.startswith(f"{ROUND}  {PACITAN} Kabupaten Pacitan  #{ids[PACITAN]} ")]
+    pac_line, = [ln for ln in lines if ln.startswith(f"{ROUND}  {PACITAN} Kabupaten Pacitan  #{ids[PACITAN]} ")]
     assert people[0].nik not in result.stdout + result.stderr and "SANTOSO" not in result.stdout + result.stderr
     assert f"#{ids[PACITAN]} perbaikan NIK {'*' * 16}.csv: REJECTED" in pac_line
     assert "file_missing_columns: Required columns not found" in pac_line
-    jak_line, = [l for l in lines if l.startswith(f"{ROUND}  {JAKPUS} Kota Administrasi Jakarta Pusat  ")]
+    jak_line, = [ln for ln in lines if ln.startswith(f"{ROUND}  {JAKPUS} Kota Administrasi Jakarta Pusat  ")]
     assert f"#{ids[JAKPUS]} berkas.xlsx: REJECTED — {reason}: " in jak_line
     for line in lines:  # every line names its feedback file, which exists
         path = Path(line.rsplit(" — feedback ", 1)[1])
@@ -84,7 +84,7 @@ def test_ingest_outcome_lines_totals_json_and_close(run_cli, wh, dirs, airflow_r
     head, *outputs = closed.stdout.splitlines()
     assert head.startswith(f"round {ROUND} closed: districts expected {expected:,}, submitted 3, accepted 1, ")
     assert "penetapan: active individuals 4, households 2" in head
-    shown = dict(l.strip().split(": ", 1) for l in outputs)
+    shown = dict(ln.strip().split(": ", 1) for ln in outputs)
     for key in ("district_csv", "district_xlsx", "report_html"):
         assert Path(shown[key]).exists() and Path(shown[key]).parent == dirs["out"] / ROUND
 

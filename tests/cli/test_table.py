@@ -35,16 +35,16 @@ def test_table_full_names_legend_and_labels(run_cli, wh, dirs):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     for code, name in names.items():  # every expected district, its full name on its own line
-        row, = [l for l in lines if l.strip().startswith(code + " ")]
+        row, = [ln for ln in lines if ln.strip().startswith(code + " ")]
         assert name in row, row
-    sby_row, = [l for l in lines if l.strip().startswith(SURABAYA + " ")]
-    siau_row, = [l for l in lines if l.strip().startswith(SIAU + " ")]
+    sby_row, = [ln for ln in lines if ln.strip().startswith(SURABAYA + " ")]
+    siau_row, = [ln for ln in lines if ln.strip().startswith(SIAU + " ")]
     assert "≥ 50%" in sby_row and "Ya" in sby_row          # 3 of 3 records updated since the baseline
     assert "Belum pernah" in siau_row and "Tidak" in siau_row
     legend = lines[lines.index("Keterangan / legend:") + 1:]
     for heading in ("Jeda (hari):", "Cakupan 12 bln:", "Cakupan 24 bln:", "Umur (hari):", "Terima baris:",
                     "Telat (hari):", "Indeks:", "Kelas:"):
-        assert any(l.strip().startswith(heading) for l in legend), heading
+        assert any(ln.strip().startswith(heading) for ln in legend), heading
     table_part = "\n".join(lines[:lines.index("Keterangan / legend:")])
     for code in ("50_plus", "under_50", "never", "cak12", "umur "):  # codes only in the legend
         assert code not in table_part, code

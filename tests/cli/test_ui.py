@@ -137,7 +137,7 @@ def test_dtks_ui_login_to_auditor_page_and_ctrl_c(ui, tmp_path):
     passwords = json.loads(saved.read_text())
     assert set(passwords) == {"viewer", "admin"} and all(len(p) >= 12 for p in passwords.values())
     for user, password in passwords.items():
-        assert any(l.split() == ["login", user, "password", password] for l in ui["lines"]), ui["lines"]
+        assert any(ln.split() == ["login", user, "password", password] for ln in ui["lines"]), ui["lines"]
 
     # A browser without a login is sent to the login page; an API client still gets 401.
     first = requests.get(auditor, headers={"Accept": "text/html"}, allow_redirects=False, timeout=30)
@@ -153,7 +153,7 @@ def test_dtks_ui_login_to_auditor_page_and_ctrl_c(ui, tmp_path):
             browser.call("Input.insertText", text=text)
         browser.wait_for("!document.querySelector('button[type=submit]').disabled")
         browser.js("document.querySelector('button[type=submit]').click()")
-        title = browser.wait_for("location.href === %s && document.title" % json.dumps(auditor))
+        title = browser.wait_for(f"location.href === {json.dumps(auditor)} && document.title")
         assert title == "DTKS Pemutakhiran"
         assert "Pemutakhiran" in browser.js("document.body.innerText")
     finally:

@@ -265,7 +265,7 @@ class CeleryStack(AirflowStack):
         for hostname in self.workers():
             # The compose healthcheck (`celery inspect ping`) takes ~15 s of imports per call here.
             self.wait_until(f"celery@{hostname} to be ready",
-                            lambda: f"celery@{hostname} ready." in self.log_tail(hostname, 200_000), timeout)
+                            lambda hostname=hostname: f"celery@{hostname} ready." in self.log_tail(hostname, 200_000), timeout)
 
     def stop(self) -> None:
         super().stop()

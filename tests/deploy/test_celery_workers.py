@@ -168,7 +168,7 @@ def test_redis_restarted_mid_round(stack, landed, reference_state):
                       timeout=RUN_TIMEOUT)
     stack.redis_server.restart()
     assert stack.redis_server.client().ping()
-    with pytest.raises(Exception, match="(?i)auth|password|NOAUTH|WRONGPASS"):
+    with pytest.raises(Exception, match=r"(?i)auth|password|NOAUTH|WRONGPASS"):
         stack.redis_server.client(password="not-the-password").ping()
     state = cr.wait_finished(stack, run_id, RUN_TIMEOUT)
     tis = cr.task_instances(stack, run_id)
@@ -182,9 +182,8 @@ def test_a_worker_killed_during_merges(stack, landed, reference_state):
     run_id = cr.trigger(stack, "kill")
 
     def merging(tis):
-        running = [t for t in tis if t["task_id"] == "merge_submission" and t["state"] == "running"
+        return [t for t in tis if t["task_id"] == "merge_submission" and t["state"] == "running"
                    and t.get("hostname") in workers]
-        return running
 
     running = cr.wait_for_tasks(stack, run_id, "a merge task running on a worker", merging, timeout=RUN_TIMEOUT,
                                 interval=0.3)

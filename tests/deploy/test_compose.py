@@ -393,7 +393,7 @@ def test_operations_guide_commands_exist(airflow_parser, dtks_parser, services):
         m = re.match(r"^\s*(?:\$\s*)?docker compose (run --rm|exec(?: -T)?) ([\w-]+) (.*)$", line)
         if not m:
             continue
-        mode, service, rest = m.groups()
+        _mode, service, rest = m.groups()
         assert service in services, f"docs/operations.md: unknown service {service}"
         argv = sf.as_argv(rest.split(" | ")[0].split(" > ")[0].split(" < ")[0])
         if service == "dtks-cli":

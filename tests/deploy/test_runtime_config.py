@@ -8,7 +8,7 @@ import stat
 import subprocess
 import sys
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -24,7 +24,7 @@ NIK = "3578014503820002"  # a NIK-shaped number that must never leave in an aler
 def _context(exc: BaseException | None = None, map_index: int = 0, **params) -> dict:
     ti = SimpleNamespace(dag_id="dtks_ingest", task_id="merge_submission", run_id="manual__2026-11-03T01:00:00",
                          map_index=map_index, try_number=3, max_tries=2,
-                         start_date=datetime(2026, 11, 3, 1, 0, tzinfo=timezone.utc),
+                         start_date=datetime(2026, 11, 3, 1, 0, tzinfo=UTC),
                          log_url="http://airflow.example/dags/dtks_ingest/runs/x/tasks/merge_submission/mapped/0")
     return {"ti": ti, "exception": exc, "params": params, "district_label": "3578 #12"}
 
@@ -179,6 +179,6 @@ def test_make_env_writes_fresh_secrets_once(tmp_path):
     assert "AIRFLOW_DB_PASSWORD=\n" not in first and "DTKS_WAREHOUSE_PASSWORD=" in first
     again = subprocess.run(run, capture_output=True, text=True, timeout=60)
     assert again.returncode == 1 and out.read_text() == first  # never overwrites secrets in use
-    other = subprocess.run(run[:2] + ["--stdout"], check=True, capture_output=True, text=True, timeout=60).stdout
-    secret = [line for line in first.splitlines() if line.startswith("AIRFLOW_JWT_SECRET=")][0]
+    other = subprocess.run([*run[:2], "--stdout"], check=True, capture_output=True, text=True, timeout=60).stdout
+    secret = next(line for line in first.splitlines() if line.startswith("AIRFLOW_JWT_SECRET="))
     assert secret not in other  # fresh each time

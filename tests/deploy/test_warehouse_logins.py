@@ -49,10 +49,9 @@ def logins(wh, warehouse_url):
 
 
 def _refused(eng, sql, match):
-    with pytest.raises(sa.exc.DBAPIError, match=match):
-        with eng.begin() as conn:
-            conn.execute(sa.text("SET TRANSACTION READ WRITE"))
-            conn.execute(sa.text(sql))
+    with pytest.raises(sa.exc.DBAPIError, match=match), eng.begin() as conn:
+        conn.execute(sa.text("SET TRANSACTION READ WRITE"))
+        conn.execute(sa.text(sql))
 
 
 def test_the_pipeline_login_runs_a_round_but_cannot_switch_off_the_audit_trail(logins, dirs, tmp_path):

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from dtks import ingest, intake, landed_files, merging, staging, warehouse
 from tests import scenario
 from tests.builders import SURABAYA, WIB, land
-from tests.faults.state import warehouse_state
 from tests.faults.harness import setup_round
+from tests.faults.state import warehouse_state
 
 pytestmark = pytest.mark.postgres
 
@@ -41,7 +41,7 @@ def test_two_ingest_runs_at_once(make_warehouse, tmp_path, reference_state):
 def _second_file_of_a(landing):
     """A's resubmission two days later: a1 now also receives PKH."""
     people = [p for p in scenario.A_SUBMISSION if p.nama]  # without the defective row
-    people = [people[0].but(pkh="1")] + people[1:]
+    people = [people[0].but(pkh="1"), *people[1:]]
     return land(landing, scenario.ROUND, SURABAYA, "dtks_3578_2026-08_v2.csv", people,
                 datetime(2026, 8, 12, 8, 0, tzinfo=WIB))
 
@@ -81,7 +81,7 @@ def test_two_files_of_one_district_merged_at_once(make_warehouse, tmp_path, monk
             barrier = threading.Barrier(2)
             errors = []
 
-            def worker(ref):
+            def worker(ref, barrier=barrier, eng=eng, errors=errors):
                 try:
                     barrier.wait()
                     merging.merge(eng, ref.submission_id, "run")
@@ -236,7 +236,7 @@ def test_earlier_file_validated_while_a_later_one_merges_waits_its_turn(make_war
             hold = tmp_path / "hold-one-at-a-time"
             hold.mkdir()
             monkeypatch.setenv("DTKS_FAILPOINT_HOLD", f"{HOLD_AT}={hold}")
-            _held_then_second(eng, hold, second, first, between=lambda: ingest.validate(eng, [first], "run"))
+            _held_then_second(eng, hold, second, first, between=lambda eng=eng, first=first: ingest.validate(eng, [first], "run"))
         assert _surabaya_statuses(eng) == {"a_earlier.csv": "superseded", "a_later.csv": "merged"}, mode
         states[mode] = warehouse_state(eng)
     assert states["forced"] == states["sequential"]

@@ -1,7 +1,6 @@
 """The warehouse server restarts while a submission is being staged: the task fails
 cleanly, nothing half-written remains, and a retry finishes the job exactly."""
 
-import os
 import shutil
 import tempfile
 import threading

@@ -80,9 +80,9 @@ def test_feedback_files_per_round_and_district(run):
 
 
 def test_feedback_lists_every_row_reason_bilingual_with_values_as_sent_neutralised(run):
-    paths, o = _paths(run, "defects.csv")
+    paths, _o = _paths(run, "defects.csv")
     lines = _csv(paths["csv"])
-    got = {(int(l["file_row"]), l["reason_code"]): l for l in lines}
+    got = {(int(ln["file_row"]), ln["reason_code"]): ln for ln in lines}
     assert set(got) == {(2, "nama_invalid"), (3, "birth_date_invalid"), (4, "village_unknown"),
                         (5, "household_size_jump")}
     assert got[(2, "nama_invalid")]["value_sent"] == "'=1+1"
@@ -96,7 +96,7 @@ def test_feedback_lists_every_row_reason_bilingual_with_values_as_sent_neutralis
     rule = spec.rule("nama_invalid")
     assert got[(2, "nama_invalid")]["alasan"] == rule.message_id and got[(2, "nama_invalid")]["reason"] == rule.message_en
     assert "6 → 2" in got[(5, "household_size_jump")]["alasan"]
-    summary = [(l["severity"], l["reason_code"], int(l["rows"])) for l in _csv(paths["summary_csv"], feedback.SUMMARY_FIELDS)]
+    summary = [(ln["severity"], ln["reason_code"], int(ln["rows"])) for ln in _csv(paths["summary_csv"], feedback.SUMMARY_FIELDS)]
     # worst first: rows not accepted (by count, then code), then warnings
     assert summary == [("error", "birth_date_invalid", 1), ("error", "nama_invalid", 1),
                        ("error", "village_unknown", 1), ("warning", "household_size_jump", 1)]
@@ -130,14 +130,14 @@ def test_feedback_workbook_for_the_district_officer(run):
                       ("baris ditolak / row not accepted", 1, "village_unknown"),
                       ("peringatan / warning", 1, "household_size_jump")]
 
-    sent = {(int(l["file_row"]), l["reason_code"]): l for l in _csv(paths["csv"])}
+    sent = {(int(ln["file_row"]), ln["reason_code"]): ln for ln in _csv(paths["csv"])}
     for name, severities in (("Kesalahan", {"error", "critical"}), ("Peringatan", {"warning"})):
         sheet = wb[name]
         rows = list(sheet.iter_rows(values_only=True))
         assert rows[0] == feedback_sheets.ROW_HEADERS      # one bilingual header row, nothing above it
         assert sheet.auto_filter.ref == f"A1:I{len(rows)}" and sheet.freeze_panes == "A2"
         # the sheet holds exactly the CSV lines of its severities, value for value
-        want = [l for l in _csv(paths["csv"]) if l["severity"] in severities]
+        want = [ln for ln in _csv(paths["csv"]) if ln["severity"] in severities]
         assert len(rows) - 1 == len(want)
         for got, line in zip(rows[1:], want):
             assert [("" if v is None else str(v)) for v in got] == [
@@ -154,9 +154,9 @@ def test_feedback_workbook_for_the_district_officer(run):
 
 
 def test_whole_file_rejection_feedback(run):
-    paths, o = _paths(run, "rusak.csv")
+    paths, _o = _paths(run, "rusak.csv")
     lines = _csv(paths["csv"])
-    assert [(l["file_row"], l["severity"], l["reason_code"]) for l in lines] == [("", "critical", "file_unreadable")]
+    assert [(ln["file_row"], ln["severity"], ln["reason_code"]) for ln in lines] == [("", "critical", "file_unreadable")]
     assert lines[0]["alasan"].startswith("Berkas tidak dapat dibaca") and lines[0]["reason"].startswith("The file")
     wb = openpyxl.load_workbook(paths["xlsx"])
     first = list(wb["Ringkasan"].iter_rows(values_only=True))
@@ -170,7 +170,7 @@ def test_whole_file_rejection_feedback(run):
 
 
 def test_clean_file_feedback_says_so(run):
-    paths, o = _paths(run, "bersih.csv")
+    paths, _o = _paths(run, "bersih.csv")
     assert _csv(paths["csv"]) == []
     wb = openpyxl.load_workbook(paths["xlsx"])
     values = [c for r in wb["Ringkasan"].iter_rows(values_only=True) for c in r if c]
@@ -204,7 +204,7 @@ def test_data_docs_site_for_the_round_works_offline(run):
     assert f"{rows_suite.name} {rows_suite.version}" in text and f"{file_suite.name} {file_suite.version}" in text
     assert "file_unreadable" in text and "nama_invalid (1)" in text
     links = re.findall(r'href="([^"]+)"', text)
-    pages = [l for l in links if l.startswith("validations/")]
+    pages = [ln for ln in links if ln.startswith("validations/")]
     # a page per suite that ran: the file suite on each staged submission (the garbage file was never
     # staged), the row suite where the file passed it (not the file sent to the wrong folder)
     assert len(pages) == 3 + 2
@@ -231,8 +231,8 @@ def test_data_docs_read_as_a_person_expects(run):
     assert "digabung / merged" in text and "ditolak / rejected" in text
     import great_expectations as gx
     assert f"Great Expectations {gx.__version__}" in text
-    row_page = site / next(l for l in re.findall(r'href="([^"]+)"', text)
-                           if l.startswith("validations/dtks_submission_rows_") and f"-{defects.submission_id}/" in l)
+    row_page = site / next(ln for ln in re.findall(r'href="([^"]+)"', text)
+                           if ln.startswith("validations/dtks_submission_rows_") and f"-{defects.submission_id}/" in ln)
     page = row_page.read_text(encoding="utf-8")
     # GX's own stylesheets, shipped under the site and linked from the page
     for target in datadocs._VENDORED.values():

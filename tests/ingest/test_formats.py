@@ -234,7 +234,7 @@ def test_format_is_read_and_every_row_accepted(batch, module_wh, name):
 
 
 def test_cp1252_dash_and_pkh_cells(batch, module_wh):
-    outcome, people = batch["cp1252_semicolon"]
+    _outcome, people = batch["cp1252_semicolon"]
     with module_wh.connect() as conn:
         import sqlalchemy as sa
         alamat = conn.execute(sa.text("SELECT alamat FROM registry.household WHERE no_kk = :k"),
@@ -270,11 +270,11 @@ def test_xlsx_serial_dates_are_dates_and_numeric_nik_is_caught(batch, module_wh)
 
 
 def test_date_spellings(batch):
-    outcome, people = batch["date_spellings"]
+    outcome, _people = batch["date_spellings"]
     good = range(1, len(DATE_SPELLINGS) + 1)
     bad = range(len(DATE_SPELLINGS) + 1, len(DATE_SPELLINGS) + len(BAD_DATES) + 1)
     assert outcome.status == "merged" and outcome.rows_accepted == len(DATE_SPELLINGS)
-    assert {row: codes for row, codes in outcome.errors.items()} == {
+    assert dict(outcome.errors.items()) == {
         row: {"verification_date_invalid"} for row in bad}
     for row, spelled in zip(bad, BAD_DATES):
         assert outcome.values[(row, "verification_date_invalid")] == spelled   # reported as sent

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -116,7 +116,7 @@ def _unreadable_files_case(wh, dirs, warehouse_url):
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert _status(wh) == {"baik_3501.csv": ("merged", None, "3501"), "baik_3502.csv": ("merged", None, "3502")}
         assert locked.exists() and with_manifest.exists() and manifest.exists()   # nothing lost, nothing moved
-        assert [p for p in (dirs["archive"] / ".intake").iterdir()] == []         # no intake copy left behind
+        assert list((dirs["archive"] / ".intake").iterdir()) == []         # no intake copy left behind
     with wh.connect() as conn:
         problems = {Path(r.landing_path).name: (r.problem, r.detail, r.resolved_at) for r in conn.execute(sa.text(
             "SELECT landing_path, problem, detail, resolved_at FROM audit.landing_problem"))}
@@ -172,12 +172,12 @@ def test_reupload_during_registration_is_never_deleted(wh, dirs, warehouse_url):
 def test_arrival_is_when_the_file_came_not_the_uploaders_mtime(wh, dirs, monkeypatch):
     """A file uploaded now with ``sftp -p`` keeping an mtime inside a round that has closed is late."""
     monkeypatch.delenv("DTKS_ARRIVAL_FROM_MTIME", raising=False)  # the production rule, not the replay
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     opens = today - timedelta(days=40)
     rnd = rounds.Round(f"{opens:%Y-%m}", opens, today - timedelta(days=20), 3, today - timedelta(days=10))
     rounds.create_round(wh, rnd)
-    kept_mtime = datetime.combine(today - timedelta(days=30), datetime.min.time(), tzinfo=timezone.utc)
-    before = datetime.now(timezone.utc)
+    kept_mtime = datetime.combine(today - timedelta(days=30), datetime.min.time(), tzinfo=UTC)
+    before = datetime.now(UTC)
     h.land_bytes(dirs["landing"], "3501", "terlambat.csv", _good(wh, "3501", 1), round_id=rnd.round_id,
                  received_at=kept_mtime)
     h.run_pipeline(wh, dirs)
@@ -213,7 +213,7 @@ def test_baseline_load_leaves_the_operators_file_and_fsyncs_the_archive_folder(w
     assert str(archived[0].parent) in synced   # the rename into the archive is durable
     with wh.connect() as conn:
         received = conn.execute(sa.text("SELECT received_at FROM audit.submission")).scalar_one()
-    assert received == datetime(2026, 6, 30, 17, 0, tzinfo=timezone.utc)
+    assert received == datetime(2026, 6, 30, 17, 0, tzinfo=UTC)
 
 
 # ----------------------------------------------------------------- item 9
@@ -268,7 +268,7 @@ def test_file_swapped_after_discovery_is_never_read(wh, dirs, tmp_path):
     for name in ("a.csv", "b.csv"):
         try:
             intake.register(wh, found[name], "run-1", dirs["archive"])
-        except Exception as exc:  # noqa: BLE001 - what was raised is checked below
+        except Exception as exc:
             refused[name] = exc
     assert _status(wh) == {}                                      # neither the secret nor the unseen file
     assert [p for p in dirs["archive"].rglob("*") if p.is_file()] == []

@@ -87,7 +87,6 @@ def _(v, ctx):
 
 @rule("nik_birth_mismatch")
 def _(v, ctx):
-    row = _one(v)
     female = _one(v, 51, jenis_kelamin="P")   # the NIK says male (day < 41)
     return [_one(v, tanggal_lahir="1979-03-04"), female], {3: {"nik_birth_mismatch"}, 4: {"nik_birth_mismatch"}}, {}
 
@@ -180,7 +179,7 @@ def _(v, ctx):
     member = h.family(v[1], 90, 90, 2)
     rows = [member[0].row(), member[1].row()]
     rows[1]["hubungan_keluarga"] = "10"
-    return rows + [_one(v, 51, jenis_kelamin="X"), _one(v, 52, status_keberadaan="9"), _one(v, 53, pkh="2"),
+    return [*rows, _one(v, 51, jenis_kelamin="X"), _one(v, 52, status_keberadaan="9"), _one(v, 53, pkh="2"),
                    # (YA/Y are declared words for 1: include/mapping/value_aliases.json)
                    _one(v, 54, bpnt="B"), _one(v, 55, pbi="mungkin")], \
         {4: {"relationship_code_unknown"}, 5: {"sex_code_unknown"}, 6: {"status_code_unknown"},
@@ -310,7 +309,7 @@ def test_rule_reports_exactly_its_rows(ctx, name):
 
 
 def test_error_rows_kept_whole_in_quarantine_and_not_in_registry(ctx, module_wh):
-    file_name, _, errors, _ = ctx["files"]["nik_active_in_other_district"]
+    file_name, _, _errors, _ = ctx["files"]["nik_active_in_other_district"]
     outcome = ctx["outcomes"][file_name]
     with module_wh.connect() as conn:
         kept = conn.execute(sa.text("SELECT file_row, row_data->>'kode_desa' FROM quarantine.rejected_row"

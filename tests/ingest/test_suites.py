@@ -34,7 +34,7 @@ def test_a_malformed_expectation_is_refused_not_dropped():
     raw["expectations"].append({"type": "expect_column_values_to_be_frobnicated", "kwargs": {"column": "nik"},
                                 "meta": {"reason_code": "x", "severity": "error", "field": "nik",
                                          "message_id": "x", "message_en": "y"}})
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError):
         build_gx_suite(spec_from_raw(raw))
 
 

@@ -87,7 +87,7 @@ def test_an_older_edition_is_refused_unless_forced_with_a_reason(wh, split_folde
         (DEFAULT, split.NAME, "split edition withdrawn by decree", "t")
     assert (log["added"]["village"], log["retired"]["village"], log["retired"]["kabkota"]) == (25, 25, 1)
     # the log is append-only
-    with wh.begin() as conn, pytest.raises(sa.exc.DBAPIError, match="append-only|not allowed"):
+    with wh.begin() as conn, pytest.raises(sa.exc.DBAPIError, match=r"append-only|not allowed"):
         conn.execute(sa.text("UPDATE ref.edition_load SET forced_reason = NULL"))
 
 
@@ -159,7 +159,7 @@ def test_an_edition_cannot_rewrite_history_behind_a_later_record(wh, split_folde
     from tests.builders import WIB
 
     _baseline_in_a_moved_village(wh, tmp_path, datetime(2026, 9, 2, 9, 0, tzinfo=WIB))   # after 1 Sep
-    with pytest.raises(reference.EditionRefused, match="received later .*2026-09-02 09:00 WIB"):
+    with pytest.raises(reference.EditionRefused, match=r"received later .*2026-09-02 09:00 WIB"):
         reference.load_reference(wh, split_folder)
     assert reference.current_edition(wh)[0] == DEFAULT          # nothing of the load stayed
     assert current_codes(wh)[0] is None
@@ -197,5 +197,5 @@ def test_a_confirmation_after_the_effective_date_also_blocks_the_rewrite(wh, spl
     with wh.connect() as conn:   # a confirmation: an event, no new version
         assert conn.execute(sa.text("SELECT array_agg(event ORDER BY received_at) FROM registry.individual_event"
                                     " WHERE nik = :n"), {"n": p.nik}).scalar() == ["inserted", "confirmed"]
-    with pytest.raises(reference.EditionRefused, match="received later .*2026-09-02 09:00 WIB"):
+    with pytest.raises(reference.EditionRefused, match=r"received later .*2026-09-02 09:00 WIB"):
         reference.load_reference(wh, split_folder)

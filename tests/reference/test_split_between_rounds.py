@@ -262,7 +262,7 @@ def test_round_after_the_split(story):
 
 def test_round_before_the_split_and_its_backfill(story):
     """2026-08 (close 17 Aug; 12 months → after 2025-08-17, 24 → after 2024-08-17), first and re-run."""
-    district, province, national, penetapan = story["r1_first"]
+    district, province, _national, _penetapan = story["r1_first"]
     # P before the split: p1, p2, p4 (5 Aug), p5 (2025-01-01: 24m only), p3 (2023: neither) → 3/5 and 4/5.
     assert pick(district[P]) == (True, True, True, 5, 3, 4, D("0.6000"), D("0.8000"), 3, 3, D("0.6000"))
     assert pick(district[S]) == (True, True, True, 1, 1, 1, D("1.0000"), D("1.0000"), 1, 1, D("1.0000"))
@@ -274,9 +274,8 @@ def test_round_before_the_split_and_its_backfill(story):
 
 
 def test_report_and_auditor_page_show_the_new_district(story, tmp_path):
-    from tests.audit.conftest import load_plugin_module
-
     from dtks import audit
+    from tests.audit.conftest import load_plugin_module
 
     html = (story["dirs"]["out"] / R2 / "report.html").read_text(encoding="utf-8")
     assert 'id="new-districts"' in html and 'href="#new-districts"' in html

@@ -41,8 +41,19 @@ from pathlib import Path
 
 from dtks import ingest, intake, landed_files, merging, rounds, staging
 from tests.builders import (
-    JAKPUS, JAKPUS_KEC, JAKPUS_VILLAGE, PACITAN, PACITAN_KEC, PACITAN_VILLAGE, SURABAYA, SURABAYA_KEC,
-    SURABAYA_VILLAGE, WIB, land, person, write_csv,
+    JAKPUS,
+    JAKPUS_KEC,
+    JAKPUS_VILLAGE,
+    PACITAN,
+    PACITAN_KEC,
+    PACITAN_VILLAGE,
+    SURABAYA,
+    SURABAYA_KEC,
+    SURABAYA_VILLAGE,
+    WIB,
+    land,
+    person,
+    write_csv,
 )
 
 MALANG, MALANG_KEC, MALANG_VILLAGE = "3573", "357301", "3573011001"  # Kota Malang, Kec. Blimbing, Balearjosari

@@ -4,8 +4,15 @@ from datetime import date
 
 import pytest
 
-from dtks.identifiers import (build_kk, build_nik, looks_excel_corrupted, mask_identifier, nik_birth_part,
-                              nik_problems, split_nik)
+from dtks.identifiers import (
+    build_kk,
+    build_nik,
+    looks_excel_corrupted,
+    mask_identifier,
+    nik_birth_part,
+    nik_problems,
+    split_nik,
+)
 
 KNOWN = {"3578", "3171", "3501"}
 

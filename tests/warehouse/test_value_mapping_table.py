@@ -13,7 +13,7 @@ from dtks.value_mapping import load_mapping, mapping_from_raw, value_key
 pytestmark = pytest.mark.postgres
 
 AWKWARD = ["Kepala Keluarga", " kep. keluarga ", "KEP\u00a0KEL", "laki-laki", "Orang Tua/Mertua", "'1", "1.0",
-           "ß", "Ístri", "\ufb01", "\u0130stri", "ＫＫ", "tab\there", "a_b-c(d)e", "", "  ", "Ya!", "tdk.", "ANAK\r\n"]
+           "ß", "Ístri", "\ufb01", "\u0130stri", "\uff2b\uff2b", "tab\there", "a_b-c(d)e", "", "  ", "Ya!", "tdk.", "ANAK\r\n"]
 
 
 def test_sql_value_key_is_the_python_value_key(wh):
