@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from airflow.sdk import Asset, Param, TriggerRule, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
@@ -42,7 +42,7 @@ XCom carries submission ids and counts only. Logic: `dtks.ingest` (the steps in 
 @dag(
     dag_id="dtks_ingest",
     schedule="@hourly",
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),  # UTC, Airflow's default zone, written out
+    start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,

@@ -7,7 +7,7 @@ Storage stays UTC; every page, workbook and report a person reads shows
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,7 +31,7 @@ def wib(value: object, seconds: bool = False) -> str:
     if value is None:
         return "–"
     if isinstance(value, datetime):
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
         return aware.astimezone(JAKARTA).strftime("%Y-%m-%d %H:%M:%S WIB" if seconds else "%Y-%m-%d %H:%M WIB")
     return str(value)
 

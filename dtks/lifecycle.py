@@ -92,8 +92,7 @@ class IllegalTransition(RuntimeError):
 def status(conn: sa.Connection, submission_id: int, lock: bool = False) -> str:
     """The submission's state; ``lock`` holds its row until the transaction ends (one step at a time)."""
     state: str = conn.execute(
-        sa.text("SELECT status FROM audit.submission WHERE submission_id = :sid"  # noqa: S608 - fixed text
-                + (" FOR UPDATE" if lock else "")),
+        sa.text("SELECT status FROM audit.submission WHERE submission_id = :sid" + (" FOR UPDATE" if lock else "")),
         {"sid": submission_id},
     ).scalar_one()
     return state
@@ -115,8 +114,7 @@ def _move(conn: sa.Connection, submission_id: int, move: str, **values: object) 
     sources = sorted({t.source for t in allowed})
     kinds = sorted({k for t in allowed for k in t.kinds})
     moved = conn.execute(
-        # _SETS: this module's own fixed assignments; every value is bound
-        sa.text(f"UPDATE audit.submission SET status = :target, {_SETS[move]}"  # noqa: S608
+        sa.text(f"UPDATE audit.submission SET status = :target, {_SETS[move]}"
                 " WHERE submission_id = :sid AND status = ANY(:sources) AND kind = ANY(:kinds)"
                 " RETURNING submission_id"),
         {"sid": submission_id, "target": target, "sources": sources, "kinds": kinds, **values},

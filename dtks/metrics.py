@@ -9,8 +9,6 @@ over rounds are views (``metrics.trend_national``, ``trend_province``,
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -48,12 +46,11 @@ def compute_round_metrics(eng: Engine, round_id: str) -> int:
         _require_round(conn, round_id)
         failpoint("metrics.after_snapshot")
         conn.execute(sa.text(read_sql("metrics_district_round.sql")), {"round_id": round_id})
-        rows: int = conn.execute(sa.text("SELECT count(*) FROM metrics.district_round WHERE round_id = :r"),
-                                 {"r": round_id}).scalar_one()
-        return rows
+        return conn.execute(sa.text("SELECT count(*) FROM metrics.district_round WHERE round_id = :r"),
+                            {"r": round_id}).scalar_one()
 
 
-def district_table(eng: Engine, round_id: str, expected_only: bool = True) -> list[dict[str, Any]]:
+def district_table(eng: Engine, round_id: str, expected_only: bool = True) -> list[dict]:
     with eng.connect() as conn:
         rows = conn.execute(sa.text(
             "SELECT d.*, p.name AS province_name FROM metrics.district_round d"
@@ -73,33 +70,33 @@ NEW_DISTRICTS_SQL = """
     ORDER BY d.kabkota_code"""
 
 
-def new_districts(eng: Engine, round_id: str) -> list[dict[str, Any]]:
+def new_districts(eng: Engine, round_id: str) -> list[dict]:
     with eng.connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(NEW_DISTRICTS_SQL), {"r": round_id}).mappings()]
 
 
-def province_table(eng: Engine, round_id: str) -> list[dict[str, Any]]:
+def province_table(eng: Engine, round_id: str) -> list[dict]:
     with eng.connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(
             "SELECT * FROM metrics.province_round WHERE round_id = :r ORDER BY province_code"),
             {"r": round_id}).mappings().all()]
 
 
-def province_trend(eng: Engine, up_to_round: str) -> list[dict[str, Any]]:
+def province_trend(eng: Engine, up_to_round: str) -> list[dict]:
     """Province figures of every computed round up to ``up_to_round``, by province, oldest round first."""
     with eng.connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(read_sql("province_trend.sql")),
                                               {"round_id": up_to_round}).mappings().all()]
 
 
-def national_row(eng: Engine, round_id: str) -> dict[str, Any] | None:
+def national_row(eng: Engine, round_id: str) -> dict | None:
     with eng.connect() as conn:
         row = conn.execute(sa.text("SELECT * FROM metrics.national_round WHERE round_id = :r"),
                            {"r": round_id}).mappings().first()
     return dict(row) if row else None
 
 
-def national_trend(eng: Engine, up_to_round: str) -> list[dict[str, Any]]:
+def national_trend(eng: Engine, up_to_round: str) -> list[dict]:
     """National figures of every computed round up to ``up_to_round``, oldest first (metrics.trend_national)."""
     with eng.connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(
@@ -109,7 +106,7 @@ def national_trend(eng: Engine, up_to_round: str) -> list[dict[str, Any]]:
             {"r": up_to_round}).mappings().all()]
 
 
-def district_trend(eng: Engine, kabkota_code: str) -> list[dict[str, Any]]:
+def district_trend(eng: Engine, kabkota_code: str) -> list[dict]:
     with eng.connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(
             "SELECT * FROM metrics.trend_district WHERE kabkota_code = :k ORDER BY opens_on"),
@@ -131,12 +128,11 @@ def freeze_penetapan(eng: Engine, round_id: str, run_id: str) -> int:
         _lock(conn, "dtks-penetapan-", round_id)
         _require_round(conn, round_id)
         conn.execute(sa.text("CREATE TEMP TABLE p_district ON COMMIT DROP AS " + _as_of_sql()), {"round_id": round_id})
-        snapshot_no: int = conn.execute(sa.text(read_sql("penetapan_snapshot.sql")),
-                                        {"round_id": round_id, "run_id": run_id}).scalar_one()
-        return snapshot_no
+        return conn.execute(sa.text(read_sql("penetapan_snapshot.sql")),
+                            {"round_id": round_id, "run_id": run_id}).scalar_one()
 
 
-def penetapan(eng: Engine, round_id: str, snapshot_no: int | None = None) -> dict[str, Any] | None:
+def penetapan(eng: Engine, round_id: str, snapshot_no: int | None = None) -> dict | None:
     """A frozen snapshot (the latest, or ``snapshot_no``) with its per-district rows."""
     with eng.connect() as conn:
         head = conn.execute(sa.text(
@@ -146,13 +142,13 @@ def penetapan(eng: Engine, round_id: str, snapshot_no: int | None = None) -> dic
         if head is None:
             return None
         districts = conn.execute(sa.text(
-            "SELECT " + ", ".join(PENETAPAN_COLUMNS) + " FROM metrics.penetapan_district"  # noqa: S608 - our column list
+            "SELECT " + ", ".join(PENETAPAN_COLUMNS) + " FROM metrics.penetapan_district"
             " WHERE round_id = :r AND snapshot_no = :n ORDER BY kabkota_code"),
             {"r": round_id, "n": head["snapshot_no"]}).mappings().all()
     return {**dict(head), "districts": [dict(d) for d in districts]}
 
 
-def penetapan_as_of(eng: Engine, round_id: str) -> list[dict[str, Any]]:
+def penetapan_as_of(eng: Engine, round_id: str) -> list[dict]:
     """The per-district counts recomputed now from history, as of the round's close."""
     with eng.connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(_as_of_sql()), {"round_id": round_id}).mappings()]
@@ -174,7 +170,7 @@ def verify_penetapan(eng: Engine, round_id: str) -> list[str]:
     return problems
 
 
-def registry_as_determined(eng: Engine, round_id: str, kabkota_code: str | None = None) -> list[dict[str, Any]]:
+def registry_as_determined(eng: Engine, round_id: str, kabkota_code: str | None = None) -> list[dict]:
     """The registry exactly as round ``round_id`` determined it: each person's version valid at its close.
 
     Contains personal data: for the ministry's penetapan list, never for logs.

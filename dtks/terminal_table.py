@@ -12,9 +12,9 @@ import io
 import json
 import shutil
 import sys
-from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from dtks.metrics import DISTRICT_COLUMNS

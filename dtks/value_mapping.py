@@ -164,13 +164,5 @@ def sync(conn: sa.Connection, mapping: ValueMapping | None = None) -> str:
     return mapping.version
 
 
-__all__ = [
-    "MAPPING_FILE",
-    "Alias",
-    "ValueMapping",
-    "load_mapping",
-    "mapping_from_raw",
-    "sync",
-    "value_key",
-    "written_forms",
-]
+__all__ = ["Alias", "MAPPING_FILE", "ValueMapping", "load_mapping", "mapping_from_raw", "sync", "value_key",
+           "written_forms"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 from openpyxl import Workbook
 
@@ -21,7 +21,7 @@ def deterministic_xlsx(workbook: Workbook, when: datetime) -> bytes:
     """The workbook as XLSX bytes that depend on its content only (fixed document and zip times)."""
     from openpyxl.writer.excel import ExcelWriter
 
-    stamp = when.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+    stamp = when.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
     workbook.properties.created = stamp
     workbook.properties.modified = stamp
     workbook.properties.creator = "DTKS pemutakhiran"

@@ -35,8 +35,9 @@ def auditor_login(wh, dirs, tmp_path, warehouse_url):
 
 
 def _denied(eng, sql):
-    with pytest.raises(sa.exc.ProgrammingError, match="permission denied"), eng.begin() as conn:
-        conn.execute(sa.text(sql))
+    with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+        with eng.begin() as conn:
+            conn.execute(sa.text(sql))
 
 
 def test_role_is_nologin_and_read_only(wh):
@@ -67,7 +68,7 @@ def test_auditor_reads_audit_metrics_and_masked_views(auditor_login, warehouse_u
         conn.execute(sa.text("SELECT * FROM metrics.district_round")).all()
         people = conn.execute(sa.text("SELECT * FROM registry.individual_masked ORDER BY nik_masked")).mappings().all()
         assert len(people) == 8   # the baseline's seven and a newborn
-        niks = {p.nik for p in [*scenario.BASELINE, scenario.a5]}
+        niks = {p.nik for p in scenario.BASELINE + [scenario.a5]}
         for row in people:
             assert row["nik_masked"][4:14] == "*" * 10 and row["nik_masked"] not in niks
             assert "nama" not in row and "nik" not in row and "." in row["nama_initials"]

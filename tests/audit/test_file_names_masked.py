@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from dtks import datadocs, feedback, ingest, intake, landed_files, merging, staging
+from dtks import audit, datadocs, feedback, ingest, intake, landed_files, merging, staging
 from dtks.identifiers import mask_file_name
 from tests.audit import scenario3
 from tests.builders import SURABAYA, land
@@ -91,8 +91,9 @@ def test_auditor_login_cannot_read_raw_names_or_paths(three_rounds, named_after_
                     "SELECT archive_path FROM audit.submission", "SELECT manifest FROM audit.submission",
                     "SELECT * FROM audit.submission", "SELECT detail FROM audit.submission_event",
                     "SELECT file_name FROM audit.duplicate_upload", "SELECT landing_path FROM audit.duplicate_upload"):
-            with pytest.raises(sa.exc.ProgrammingError, match="permission denied"), login.connect() as conn:
-                conn.execute(sa.text(sql)).all()
+            with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                with login.connect() as conn:
+                    conn.execute(sa.text(sql)).all()
         with login.connect() as conn:
             names = set(conn.execute(sa.text("SELECT file_name FROM audit.submission_masked")).scalars())
             details = " ".join(str(d) for d in conn.execute(sa.text(
