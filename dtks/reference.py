@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dtks.config import DEFAULT_REFERENCE_EDITION, REFERENCE_DIR
-from dtks.pg_copy import copy_cursor
+from dtks.dbapi import driver_cursor
 from dtks.warehouse import read_sql
 
 SOURCE = "npm idn-area-data {version} (Kepmendagri 300.2.2-2138/2025), ODbL"
@@ -203,7 +203,7 @@ def _copy(conn: sa.Connection, table: str, columns: tuple[str, ...], rows: Itera
     buf = io.StringIO()
     csv.writer(buf).writerows(rows)
     buf.seek(0)
-    with copy_cursor(conn) as cur:
+    with driver_cursor(conn) as cur:
         cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buf)
 
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dtks.config import SQL_DIR, settings
+from dtks.dbapi import driver_cursor
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def read_sql(name: str) -> str:
 
 def run_script(conn: sa.Connection, script: str) -> None:
     """Run a multi-statement SQL script as written (no parameter substitution)."""
-    with conn.connection.cursor() as cur:
+    with driver_cursor(conn) as cur:
         cur.execute(script)
 
 

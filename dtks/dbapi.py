@@ -1,8 +1,9 @@
-"""The psycopg2 cursor under a SQLAlchemy connection, for COPY (bulk loads into the warehouse).
+"""psycopg2's own cursor under a SQLAlchemy connection: COPY and multi-statement scripts.
 
 SQLAlchemy types ``conn.connection.cursor()`` as a bare DB-API cursor; the
 warehouse URL is ``postgresql+psycopg2``, so it is psycopg2's, with
-``copy_expert``. The cursor runs in ``conn``'s transaction.
+``copy_expert`` and scripts run as written. The cursor runs in ``conn``'s
+transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 
 
 @contextmanager
-def copy_cursor(conn: sa.Connection) -> Iterator[psycopg2.extensions.cursor]:
+def driver_cursor(conn: sa.Connection) -> Iterator[psycopg2.extensions.cursor]:
     """psycopg2's cursor in ``conn``'s transaction (closed on leaving)."""
     dbapi = cast(psycopg2.extensions.connection, conn.connection.dbapi_connection)
     with dbapi.cursor() as cur:
