@@ -19,9 +19,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from dtks.dbapi import driver_cursor
 from dtks.devtools.bench_data import ROUND_ARRIVAL
 from dtks.devtools.bench_measure import Results, timed
-from dtks.pg_copy import copy_cursor
 from dtks.schema import CANONICAL_COLUMNS
 from dtks.warehouse import read_sql, run_script
 
@@ -38,7 +38,7 @@ def run_floor(eng: Engine, data: dict[str, Any], results: Results) -> None:
         conn.execute(
             sa.text(f"DROP TABLE IF EXISTS public.bench_floor; CREATE UNLOGGED TABLE public.bench_floor ({columns})")
         )
-    with timed() as t, eng.begin() as conn, copy_cursor(conn) as cur:
+    with timed() as t, eng.begin() as conn, driver_cursor(conn) as cur:
         for path in round_files(data):
             with path.open("rb") as f:
                 cur.copy_expert(f"COPY public.bench_floor FROM STDIN {_COPY_CSV}", f)
@@ -110,7 +110,7 @@ def run_naive(eng: Engine, data: dict[str, Any], results: Results, sample_rows: 
 def _copy_files(conn: sa.Connection, files: list[tuple[int, Path]]) -> None:
     """COPY each file into bench_peer.round_row under its file id (the column's default reads the setting)."""
     columns = ", ".join(CANONICAL_COLUMNS)
-    with copy_cursor(conn) as cur:
+    with driver_cursor(conn) as cur:
         for file_id, path in files:
             cur.execute("SELECT set_config('bench_peer.file_id', %s, false)", (str(file_id),))
             with path.open("rb") as f:
