@@ -35,6 +35,7 @@ from dtks.devtools.bench_data import national_round
 from dtks.devtools.bench_measure import (
     PeakMemory,
     Results,
+    StatementProfile,
     machine_description,
     publish,
     server_pid,
@@ -45,6 +46,7 @@ from dtks.devtools.bench_peers import run_floor, run_naive, run_sql_peer
 from dtks.devtools.bench_pipeline import (
     BASELINE,
     PIPELINE_STAGES,
+    drop_database,
     load_baseline,
     round_outcome,
     run_history_metrics,
@@ -67,7 +69,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--districts", type=int, default=None, help="only the first N kab/kota (small runs)")
     parser.add_argument("--naive-sample", type=int, default=200_000, help="rows the naive baseline processes")
     parser.add_argument(
-        "--settings-rows", type=int, default=1_000_000, help="round size of the settings-alone comparison (0: skip it)"
+        "--settings-rows", type=int, default=500_000, help="round size of the settings-alone comparison (0: skip it)"
+    )
+    parser.add_argument(
+        "--settings-repeats", type=int, default=2, help="runs of each server in the settings comparison (alternating)"
     )
     parser.add_argument("--skip-orchestration", action="store_true")
     parser.add_argument(
@@ -83,6 +88,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="a migrated database with the reference data, copied for each warehouse (tests)",
     )
+    parser.add_argument("--keep-database", action="store_true", help="keep the run's warehouse (GBs) afterwards")
     parser.add_argument("--json", type=Path, default=None, help="default: <work>/results.json (and .md beside it)")
     scaling = parser.add_argument_group("scaling mode (--scaling): per-row cost as the round and the registry grow")
     scaling.add_argument("--scaling", action="store_true")
@@ -146,9 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copytree(data["landing"], landing, copy_function=os.link)
     archive = args.work / "archive"
     shutil.rmtree(archive, ignore_errors=True)
-    with PeakMemory(server_pid(eng)) as memory:
+    with PeakMemory(server_pid(eng)) as memory, StatementProfile() as profile:
+        profile.stage = BASELINE
         load_baseline(eng, data, results)
-        ids = run_stages(eng, landing, archive, "bench", workers, data["round_rows"], results)
+        ids = run_stages(eng, landing, archive, "bench", workers, data["round_rows"], results, profile)
+    results.extra["statements"] = profile.top()
     outcome = round_outcome(eng, ids)
     results.extra.update(
         round_outcome=outcome, peak_memory_mib={"pipeline": memory.pipeline / 2**20, "server": memory.server / 2**20}
@@ -166,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     results.extra["metrics_24_rounds_seconds"] = run_history_metrics(eng, results)
     eng.dispose()
+    if not args.keep_database:
+        drop_database(server, args.db_prefix)
     shutil.rmtree(archive, ignore_errors=True)
     if not args.skip_orchestration:
         results.extra["orchestration"] = run_orchestration_overhead(
@@ -174,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.settings_rows:
         print(f"settings alone ({args.settings_rows:,}-row round on each server):", flush=True)
         results.extra["settings_alone"] = run_settings_alone(
-            server, args.work, args.settings_rows, workers, args.db_prefix, args.districts, args.template
+            args.work, args.settings_rows, workers, args.db_prefix, args.districts, args.settings_repeats
         )
 
     summary = summarise(results)
@@ -308,11 +318,24 @@ def markdown_report(summary: dict[str, Any]) -> str:
         s = summary["settings_alone"]
         lines.append(
             f"| the server's settings alone ({s['rows']:,}-row round, {s['baseline_rows']:,}-person"
-            f" baseline) | register → metrics {s['defaults']['round_seconds']:.1f} s on defaults →"
+            f" baseline, two fresh servers, {s['repeats']} run(s) each) | register → metrics"
+            f" {s['defaults']['round_seconds']:.1f} s on defaults →"
             f" {s['workload']['round_seconds']:.1f} s (**{s['speedup_round']:.2f} ×**); baseline import"
             f" {s['defaults']['baseline_seconds']:.1f} s → {s['workload']['baseline_seconds']:.1f} s"
             f" ({s['speedup_baseline']:.2f} ×) | reported |"
         )
+    lines += [
+        "",
+        "Where the time goes: the SQL statements that took longest (SQLAlchemy cursor events; the"
+        " COPY of staging is not seen; concurrent merges add up to more than the stage's wall time):",
+        "",
+        "| stage | statement (first comment or words) | calls | seconds |",
+        "|---|---|---:|---:|",
+        *(
+            f"| {s['stage']} | {s['statement'].replace('|', '/')} | {s['calls']:,} | {s['seconds']:.1f} |"
+            for s in summary.get("statements", [])
+        ),
+    ]
     return "\n".join(lines) + "\n"
 
 

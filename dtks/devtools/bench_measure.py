@@ -105,7 +105,7 @@ class PeakMemory:
       in total, where a sum of RSS would count it once per backend.
     """
 
-    def __init__(self, server: int | None = None, interval: float = 0.2) -> None:
+    def __init__(self, server: int | None = None, interval: float = 0.5) -> None:
         import psutil
 
         self._psutil = psutil
@@ -202,3 +202,48 @@ def publish(json_path: Path, figures: dict[str, Any], report: str) -> None:
     json_path.with_suffix(".md").write_text(report)
     print("\n" + report)
     print(f"results: {json_path} and {json_path.with_suffix('.md')}", flush=True)
+
+
+# ----------------------------------------------------------------- where the time goes
+class StatementProfile:
+    """Seconds spent in each SQL statement, by stage: SQLAlchemy's cursor events on every engine of this
+    process (the pipeline's and GX's own). A statement is named by its first comment line (the SQL files
+    open with one) or its first words. Raw-cursor COPY is not seen."""
+
+    def __init__(self) -> None:
+        self.stage = "-"
+        self.seconds: dict[tuple[str, str], list[float]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _name(statement: str) -> str:
+        text = statement.strip()
+        if text.startswith("--"):
+            return text.splitlines()[0].lstrip("- ").strip()[:90]
+        return " ".join(text.split())[:90]
+
+    def _before(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        conn.info.setdefault("bench_started", []).append(time.perf_counter())
+
+    def _after(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seconds = time.perf_counter() - conn.info["bench_started"].pop()
+        with self._lock:
+            entry = self.seconds.setdefault((self.stage, self._name(statement)), [0, 0.0])
+            entry[0] += 1
+            entry[1] += seconds
+
+    def __enter__(self) -> StatementProfile:
+        sa.event.listen(sa.engine.Engine, "before_cursor_execute", self._before)
+        sa.event.listen(sa.engine.Engine, "after_cursor_execute", self._after)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", self._before)
+        sa.event.remove(sa.engine.Engine, "after_cursor_execute", self._after)
+
+    def top(self, n: int = 15) -> list[dict[str, Any]]:
+        ranked = sorted(self.seconds.items(), key=lambda kv: -kv[1][1])[:n]
+        return [
+            {"stage": stage, "statement": name, "calls": int(calls), "seconds": round(total, 2)}
+            for (stage, name), (calls, total) in ranked
+        ]

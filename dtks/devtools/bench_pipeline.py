@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from dtks.devtools.bench_data import BASELINE_AT, BENCH_ROUND, generate_national
-from dtks.devtools.bench_measure import Results, timed
+from dtks.devtools.bench_measure import Results, StatementProfile, timed
 from dtks.warehouse import read_sql
 
 # Stage names as reported (tables, JSON); register → metrics is "end to end".
@@ -98,34 +98,44 @@ def load_baseline(eng: Engine, data: dict[str, Any], results: Results) -> None:
 
 # ----------------------------------------------------------------- the round
 def run_stages(
-    eng: Engine, landing: Path, archive: Path, run_id: str, workers: int, rows: int, results: Results
+    eng: Engine,
+    landing: Path,
+    archive: Path,
+    run_id: str,
+    workers: int,
+    rows: int,
+    results: Results,
+    profile: StatementProfile | None = None,
 ) -> list[int]:
-    """register → stage → validate → merge → metrics on the landed round, each stage timed; the submission ids."""
+    """register → stage → validate → merge → metrics on the landed round, each stage timed; the submission ids.
+
+    ``profile``: told which stage runs, so that statement timings are filed under it."""
+    profile = profile or StatementProfile()  # (not listening: only its stage label is set)
     from dtks import ingest, intake, landed_files, merging, metrics, staging
 
     def each(step: Callable[[Engine, int, str], object], ids: list[int]) -> None:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(lambda sid: step(eng, sid, run_id), ids))
 
-    with timed() as t:
-        ids = [
-            r.submission_id
-            for r in (intake.register(eng, f, run_id, archive) for f in landed_files.discover(landing))
-            if r
-        ]
-    results.add(REGISTER, rows, t["seconds"])
-    with timed() as t:
-        each(staging.stage, ids)
-    results.add(STAGE, rows, t["seconds"])
-    with timed() as t:
-        ingest.validate(eng, ids, run_id)
-    results.add(VALIDATE, rows, t["seconds"])
-    with timed() as t:
-        each(merging.merge, ids)
-    results.add(MERGE, rows, t["seconds"])
-    with timed() as t:
-        metrics.compute_round_metrics(eng, BENCH_ROUND)
-    results.add(METRICS, rows, t["seconds"])
+    ids: list[int] = []
+
+    def register() -> None:
+        landed = landed_files.discover(landing)
+        ids.extend(r.submission_id for r in (intake.register(eng, f, run_id, archive) for f in landed) if r)
+
+    steps: list[tuple[str, Callable[[], object]]] = [
+        (REGISTER, register),
+        (STAGE, lambda: each(staging.stage, ids)),
+        (VALIDATE, lambda: ingest.validate(eng, ids, run_id)),
+        (MERGE, lambda: each(merging.merge, ids)),
+        (METRICS, lambda: metrics.compute_round_metrics(eng, BENCH_ROUND)),
+    ]
+    for name, step in steps:
+        profile.stage = name
+        with timed() as t:
+            step()
+        results.add(name, rows, t["seconds"])
+    profile.stage = "-"
     return ids
 
 
@@ -231,55 +241,57 @@ def _env(**values: str) -> Iterator[None]:
 
 
 def run_settings_alone(
-    server_url: str,
-    work: Path,
-    rows: int,
-    workers: int,
-    prefix: str,
-    districts: int | None = None,
-    template: str | None = None,
+    work: Path, rows: int, workers: int, prefix: str, districts: int | None = None, repeats: int = 1
 ) -> dict[str, Any]:
-    """The same round (baseline import, then register → metrics) on the server as configured and on a
-    second embedded server with PostgreSQL's defaults (DTKS_EMBEDDED_TUNING=0): the settings alone."""
+    """The same round (baseline import, then register → metrics) on two fresh embedded servers, one with
+    the workload's settings and one with PostgreSQL's defaults (DTKS_EMBEDDED_TUNING=0): the settings alone.
+
+    Both servers are new, so neither has a warmer cache or other databases; the order alternates
+    (defaults first, then workload first, ...) and each mode's runs are averaged."""
     from dtks import warehouse
     from dtks.devtools.bench_measure import server_settings
 
     data = generate_national(work / "settings-data", rows, districts=districts)
-    defaults_dir = work / "pgdata-defaults"
-    with _env(DTKS_EMBEDDED_TUNING="0"):
-        defaults_url = warehouse.normalise_url(warehouse.embedded_server_url(defaults_dir))
+    servers: dict[str, tuple[Path, str]] = {}
+    for mode, tuning in (("defaults", "0"), ("workload", "1")):
+        with _env(DTKS_EMBEDDED_TUNING=tuning):
+            folder = work / f"pgdata-{mode}"
+            servers[mode] = (folder, warehouse.normalise_url(warehouse.embedded_server_url(folder)))
     outcome: dict[str, Any] = {"rows": data["round_rows"], "baseline_rows": data["baseline_rows"]}
+    runs: dict[str, list[Results]] = {"defaults": [], "workload": []}
     try:
-        for mode, url in (("workload", server_url), ("defaults", defaults_url)):
-            results = Results(data["round_rows"], data["districts"], quiet=True)
-            # (the template, if any, is on the configured server only)
-            eng = warehouse_for_round(url, f"{prefix}_settings", template if url == server_url else None)
-            load_baseline(eng, data, results)
-            archive = work / f"settings-archive-{mode}"
-            shutil.rmtree(archive, ignore_errors=True)
-            landing = work / f"settings-landing-{mode}"
-            shutil.rmtree(landing, ignore_errors=True)
-            shutil.copytree(data["landing"], landing, copy_function=os.link)  # registering removes the link only
-            run_stages(eng, landing, archive, f"bench-settings-{mode}", workers, data["round_rows"], results)
-            outcome[mode] = {
-                "settings": server_settings(eng),
-                "baseline_seconds": results.seconds(BASELINE),
-                "round_seconds": results.seconds(*PIPELINE_STAGES),
-                "stages": {s.name: s.seconds for s in results.stages},
-            }
-            eng.dispose()
-            drop_database(url, f"{prefix}_settings")
-            shutil.rmtree(archive, ignore_errors=True)
-            shutil.rmtree(landing, ignore_errors=True)
-            print(
-                f"  settings alone, {mode:<8}: baseline {outcome[mode]['baseline_seconds']:.1f} s,"
-                f" register → metrics {outcome[mode]['round_seconds']:.1f} s",
-                flush=True,
-            )
+        for repeat in range(repeats):
+            for mode in ("defaults", "workload") if repeat % 2 == 0 else ("workload", "defaults"):
+                url = servers[mode][1]
+                results = Results(data["round_rows"], data["districts"], quiet=True)
+                eng = warehouse_for_round(url, f"{prefix}_settings")
+                outcome.setdefault(mode, {"settings": server_settings(eng)})
+                load_baseline(eng, data, results)
+                archive, landing = work / "settings-archive", work / "settings-landing"
+                for folder in (archive, landing):
+                    shutil.rmtree(folder, ignore_errors=True)
+                shutil.copytree(data["landing"], landing, copy_function=os.link)  # registering removes links only
+                run_stages(eng, landing, archive, f"bench-settings-{mode}", workers, data["round_rows"], results)
+                eng.dispose()
+                drop_database(url, f"{prefix}_settings")
+                runs[mode].append(results)
+                print(
+                    f"  settings alone, {mode:<8}: baseline {results.seconds(BASELINE):.1f} s,"
+                    f" register → metrics {results.seconds(*PIPELINE_STAGES):.1f} s",
+                    flush=True,
+                )
     finally:
-        warehouse.stop_embedded_server(defaults_dir)
-        shutil.rmtree(work / "settings-data", ignore_errors=True)
+        for folder, _ in servers.values():
+            warehouse.stop_embedded_server(folder)
+            shutil.rmtree(folder, ignore_errors=True)
+        for name in ("settings-data", "settings-archive", "settings-landing"):
+            shutil.rmtree(work / name, ignore_errors=True)
+    for mode, done in runs.items():
+        outcome[mode]["baseline_seconds"] = sum(r.seconds(BASELINE) for r in done) / len(done)
+        outcome[mode]["round_seconds"] = sum(r.seconds(*PIPELINE_STAGES) for r in done) / len(done)
+        outcome[mode]["runs"] = [{s.name: s.seconds for s in r.stages} for r in done]
     w, d = outcome["workload"], outcome["defaults"]
+    outcome["repeats"] = repeats
     outcome["speedup_round"] = d["round_seconds"] / w["round_seconds"]
     outcome["speedup_baseline"] = d["baseline_seconds"] / w["baseline_seconds"]
     return outcome

@@ -16,6 +16,7 @@ written to ``var/bench/scaling.json`` / ``scaling.md``.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import shutil
@@ -120,6 +121,10 @@ def run(args: argparse.Namespace, server: str, workers: int, json_path: Path) ->
     from dtks.validation import _gx_context
 
     _gx_context()  # GX's start-up (seconds, once per process) is not a cost of the first round's rows
+
+    def keep() -> None:  # what is measured so far, should the run be stopped before the end
+        json_path.with_name("scaling.json").write_text(json.dumps(out, indent=2, default=str))
+
     try:
         print(
             f"rounds of {', '.join(f'{n:,}' for n in round_sizes)} rows on the registry of a"
@@ -133,6 +138,7 @@ def run(args: argparse.Namespace, server: str, workers: int, json_path: Path) ->
         print(f"  registry of {data['baseline_rows']:,} persons imported in {seconds:.1f} s", flush=True)
         for rows in round_sizes:
             out["rounds"].append(measure_round(server, registry, data, rows, work, workers, prefix))
+            keep()
         same = [r for n, r in zip(round_sizes, out["rounds"], strict=False) if n == args.registry_round]
         out["registries"][0]["round"] = (
             same[0] if same else measure_round(server, registry, data, args.registry_round, work, workers, prefix)
@@ -149,6 +155,7 @@ def run(args: argparse.Namespace, server: str, workers: int, json_path: Path) ->
                 server, registry, big, args.registry_round, work, workers, prefix, copy=False
             )
             out["registries"].append(entry)
+            keep()
             drop_database(server, registry)
             shutil.rmtree(work / f"scaling-data-{size}", ignore_errors=True)  # (GBs; the 5 M data is reused)
     finally:
