@@ -133,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     with timed() as t:
         data = national_round(args.work / "data", args.rows, districts=args.districts)
     results = Results(rows=data["round_rows"], districts=data["districts"])
+    results.extra["baseline_rows"] = data["baseline_rows"]
     print(
         f"  {data['round_rows']:,} round rows ({data['baseline_rows']:,} baseline) for {data['districts']}"
         f" districts, ready in {t['seconds']:.0f} s",
@@ -157,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         load_baseline(eng, data, results)
         ids = run_stages(eng, landing, archive, "bench", workers, data["round_rows"], results, profile)
     results.extra["statements"] = profile.top()
+    results.extra["statements_by_stage"] = profile.by_stage()
     outcome = round_outcome(eng, ids)
     results.extra.update(
         round_outcome=outcome, peak_memory_mib={"pipeline": memory.pipeline / 2**20, "server": memory.server / 2**20}
@@ -222,6 +224,7 @@ def summarise(results: Results) -> dict[str, Any]:
     return {
         "rows": results.rows,
         "districts": results.districts,
+        "baseline_rows": results.extra["baseline_rows"],
         "end_to_end_seconds": end_to_end,
         "pipeline_rows_per_second": pipeline_rate,
         "ratio_to_floor": pipeline_rate / floor,
@@ -335,6 +338,13 @@ def markdown_report(summary: dict[str, Any]) -> str:
             f"| {s['stage']} | {s['statement'].replace('|', '/')} | {s['calls']:,} | {s['seconds']:.1f} |"
             for s in summary.get("statements", [])
         ),
+        "",
+        "SQL statements by stage (count, seconds summed over concurrent sessions): "
+        + "; ".join(
+            f"{stage}: {int(t['statements']):,}, {t['seconds']:.1f} s"
+            for stage, t in summary.get("statements_by_stage", {}).items()
+        )
+        + ".",
     ]
     return "\n".join(lines) + "\n"
 

@@ -241,7 +241,16 @@ class StatementProfile:
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", self._before)
         sa.event.remove(sa.engine.Engine, "after_cursor_execute", self._after)
 
-    def top(self, n: int = 15) -> list[dict[str, Any]]:
+    def by_stage(self) -> dict[str, dict[str, float]]:
+        """Statements and their seconds summed per stage (the rest of a stage's time is Python and COPY)."""
+        totals: dict[str, dict[str, float]] = {}
+        for (stage, _), (calls, seconds) in self.seconds.items():
+            entry = totals.setdefault(stage, {"statements": 0, "seconds": 0.0})
+            entry["statements"] += calls
+            entry["seconds"] += seconds
+        return totals
+
+    def top(self, n: int = 20) -> list[dict[str, Any]]:
         ranked = sorted(self.seconds.items(), key=lambda kv: -kv[1][1])[:n]
         return [
             {"stage": stage, "statement": name, "calls": int(calls), "seconds": round(total, 2)}
