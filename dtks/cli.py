@@ -260,8 +260,8 @@ def cmd_review_queue(args: argparse.Namespace) -> None:
 
 
 def cmd_audit_export(args: argparse.Namespace) -> None:
-    from dtks import audit
-    path, sha = audit.write_audit_export(_engine(), args.round_id, Path(args.out) if args.out else None)
+    from dtks import audit_export
+    path, sha = audit_export.write_audit_export(_engine(), args.round_id, Path(args.out) if args.out else None)
     print(f"{path}  sha256 {sha}")
 
 

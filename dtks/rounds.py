@@ -40,7 +40,7 @@ DEFAULT_ON_TIME_GRACE_DAYS = 0  # on time = by the cut-off; the grace days count
 DEFAULT_PENETAPAN_DAY = 25   # week 4
 DEFAULT_SETTLE = timedelta(hours=2)  # close run waits this long after the close for the last ingest run
 CALENDAR_FORMAT = "dtks-round-calendar/1"
-_ROUND_ID = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+ROUND_ID = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")  # YYYY-MM, ASCII digits (also checked by the auditor pages)
 
 # Rejection reason of a file that arrived after its round's grace with no later round open.
 CRITICAL_REASONS.setdefault("round_closed", Reason(
@@ -86,7 +86,7 @@ class Round:
         return _start_of(self.last_grace_day + timedelta(days=1))
 
     def validate(self) -> "Round":
-        if not _ROUND_ID.match(self.round_id):
+        if not ROUND_ID.match(self.round_id):
             raise ValueError(f"round id must look like 2026-11, got {self.round_id!r}")
         if not self.opens_on <= self.cutoff_on:
             raise ValueError(f"round {self.round_id}: opens ({self.opens_on}) after its cut-off ({self.cutoff_on})")
@@ -110,7 +110,7 @@ def _start_of(day: date) -> datetime:
 
 
 def parse_round_id(round_id: str) -> tuple[int, int]:
-    match = _ROUND_ID.match(round_id or "")
+    match = ROUND_ID.match(round_id or "")
     if not match:
         raise ValueError(f"round id must look like 2026-11, got {round_id!r}")
     return int(match.group(1)), int(match.group(2))

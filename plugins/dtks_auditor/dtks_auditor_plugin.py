@@ -185,7 +185,8 @@ def _login_url(next_url: str) -> str:
 # ---------------------------------------------------------------- the app
 def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
     """The auditor app. ``engine``: default ``dtks.audit.auditor_engine()`` (created on first use)."""
-    from dtks import audit
+    from dtks import audit, masking
+    from dtks.audit_export import render_audit_export, to_csv
     from dtks.config import settings
     from dtks.display import detail_facts, event_label, status_label
 
@@ -211,12 +212,12 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
         ctx.setdefault("page_title", None)
         ctx.setdefault("nav", "rounds")
         html = env.get_template(template).render(u=lambda p: root + p, **ctx)
-        return HTMLResponse(audit.scrub_identifiers(html), status_code=status_code, headers={
+        return HTMLResponse(masking.scrub_identifiers(html), status_code=status_code, headers={
             "Content-Security-Policy": _PAGE_CSP, "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
 
     def csv_response(rows: list[dict], name: str) -> Response:
-        return Response(audit.to_csv(rows), media_type="text/csv; charset=utf-8", headers={
+        return Response(to_csv(rows), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff"})
 
@@ -303,7 +304,7 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
     @app.get("/rounds/{round_id}/audit-export.html")
     def audit_export(round_id: str):
         known_round(round_id)
-        html = audit.render_audit_export(reader().eng, round_id)
+        html = render_audit_export(reader().eng, round_id)
         return HTMLResponse(html, headers={
             "Content-Disposition": f'attachment; filename="dtks_audit_export_{round_id}.html"',
             "Content-Security-Policy": _PAGE_CSP, "Cache-Control": "no-store"})
@@ -343,7 +344,7 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
                         error="Batas pencarian per jam tercapai atau tidak diizinkan; setiap pencarian dicatat. / "
                               "Hourly lookup limit reached or lookups not allowed; every lookup is recorded.")
         return page(request, "lineage.html", nav="lineage", page_title="lineage",
-                    asked=audit.mask_nik(identifier), rows=rows, attempts=attempts, error=None)
+                    asked=masking.mask_nik(identifier), rows=rows, attempts=attempts, error=None)
 
     # ------------------------------------------------------------ files, read-only
     def inside(base: Path, *parts: str) -> Path:
@@ -360,7 +361,7 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
         media = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         headers = {"Content-Security-Policy": _FILE_CSP, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
         if target.suffix.lower() in _TEXT_SUFFIXES:
-            text = audit.scrub_identifiers(target.read_text(encoding="utf-8", errors="replace"))
+            text = masking.scrub_identifiers(target.read_text(encoding="utf-8", errors="replace"))
             return Response(text, media_type=f"{media}; charset=utf-8", headers=headers)
         return Response(target.read_bytes(), media_type=media, headers=headers)
 
@@ -389,17 +390,17 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
         target = inside(settings().outbox_dir / round_id, district, name)
         suffix = target.suffix.lower()
         if suffix == ".csv":
-            return Response(_masked_csv(target, audit), media_type="text/csv; charset=utf-8", headers={
+            return Response(_masked_csv(target, masking), media_type="text/csv; charset=utf-8", headers={
                 "Content-Disposition": f'attachment; filename="masked_{target.name}"', "Cache-Control": "no-store"})
         if suffix == ".xlsx":
             return page(request, "table.html", page_title=target.name, round_id=round_id, title=target.name,
-                        sheets=_masked_sheets(target, audit))
+                        sheets=_masked_sheets(target, masking))
         raise HTTPException(status_code=404, detail="Hanya CSV dan XLSX yang ditampilkan / only CSV and XLSX are shown")
 
     return app
 
 
-def _masked_csv(path: Path, audit) -> str:
+def _masked_csv(path: Path, masking) -> str:
     """A feedback CSV as the pipeline wrote it (standard CSV, UTF-8 with BOM), masked, formulas neutralised.
 
     No dialect sniffing: messages contain apostrophes, and a sniffer that takes
@@ -414,13 +415,13 @@ def _masked_csv(path: Path, audit) -> str:
     header_at = next((i for i, r in enumerate(rows) if sum(1 for c in r if c.strip()) >= 2), 0)
     header = rows[header_at] if rows else []
     for i, row in enumerate(rows):
-        cells = [audit.scrub_identifiers(c) for c in row] if i <= header_at else audit.mask_record(header, row)
+        cells = [masking.scrub_identifiers(c) for c in row] if i <= header_at else masking.mask_record(header, row)
         # The file's own guard ("'=1+1") stays; anything unguarded gets the same rule as every file we write.
         writer.writerow([neutralise_formula(c) for c in cells])
     return out.getvalue()
 
 
-def _masked_sheets(path: Path, audit) -> list[dict]:
+def _masked_sheets(path: Path, masking) -> list[dict]:
     from openpyxl import load_workbook
 
     wb = load_workbook(path, read_only=True, data_only=True)
@@ -435,8 +436,8 @@ def _masked_sheets(path: Path, audit) -> list[dict]:
             header_at = next((i for i, r in enumerate(rows) if sum(1 for c in r if c.strip()) >= 2), 0)
             header = rows[header_at]
             body = rows[header_at + 1:header_at + 1 + SHEET_ROW_LIMIT]
-            sheets.append({"name": ws.title, "header": [audit.scrub_identifiers(c) for c in header],
-                           "rows": [audit.mask_record(header, r) for r in body],
+            sheets.append({"name": ws.title, "header": [masking.scrub_identifiers(c) for c in header],
+                           "rows": [masking.mask_record(header, r) for r in body],
                            "truncated": len(rows) - header_at - 1 > SHEET_ROW_LIMIT})
     finally:
         wb.close()

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from dtks import audit
+from dtks import masking
 from dtks.validation import load_suite_spec
 from tests.audit import scenario3
 from tests.builders import JAKPUS, PACITAN, SURABAYA
@@ -19,7 +19,7 @@ _SIXTEEN = re.compile(r"(?<![0-9A-Fa-f])[0-9]{16}(?![0-9A-Fa-f])")
 
 def _assert_nothing_personal(text: str, where: str) -> None:
     for nik in scenario3.NIKS + scenario3.KKS:
-        assert nik not in text, f"unmasked identifier {audit.mask_identifier(nik)} in {where}"
+        assert nik not in text, f"unmasked identifier {masking.mask_identifier(nik)} in {where}"
     assert not _SIXTEEN.search(text), f"a 16-digit number in {where}"
     for name in scenario3.NAMES:
         assert not re.search(rf"\b{re.escape(name)}\b", text), f"a name in {where}"
@@ -43,7 +43,7 @@ def _all_pages(client):
              f"/feedback/2026-09/{SURABAYA}/feedback_3578.csv", f"/feedback/2026-09/{SURABAYA}/feedback_3578.xlsx"]
     pages = [(u, client.get(u)) for u in urls]
     for ident in (scenario3.a2.nik, scenario3.a1.no_kk):
-        pages.append((f"POST /lineage {audit.mask_identifier(ident)}",
+        pages.append((f"POST /lineage {masking.mask_identifier(ident)}",
                       client.post("/lineage", data={"identifier": ident})))
     return pages
 
@@ -124,7 +124,7 @@ def test_submission_page_lifecycle_checks_and_masked_issues(auditor_client):
     assert steps == ["received", "archived", "staged", "validated", "merged"]   # the lifecycle, in order
     assert f"dtks_submission_rows@{SUITE_VERSION}" in html and "nama_blank" in html
     assert "gagal / fail" in html and "lulus / pass" in html
-    assert audit.mask_nik(scenario3.scenario.a4.nik) in html   # the quarantined row, masked
+    assert masking.mask_nik(scenario3.scenario.a4.nik) in html   # the quarantined row, masked
     assert "ingest-2026-08" in html and "merge_submission" in html
     assert auditor_client.get("/submissions/999999").status_code == 404
 
@@ -153,7 +153,7 @@ def test_lineage_page(auditor_client):
     html = auditor_client.post("/lineage", data={"identifier": scenario3.a2.nik}).text
     assert html.count("<td>inserted</td>") == 1 and html.count("<td>changed</td>") == 2
     assert html.count("<td>confirmed</td>") == 1
-    assert audit.mask_nik(scenario3.a2.nik) in html and "B. A." in html
+    assert masking.mask_nik(scenario3.a2.nik) in html and "B. A." in html
     assert "bpnt" in html and "dtks_3578_2026-10.csv : 2" in html
     assert auditor_client.post("/lineage", data={"identifier": "12"}).status_code == 422
     assert "not found" in auditor_client.post("/lineage", data={"identifier": "3578999999999999"}).text
@@ -163,11 +163,11 @@ def test_files_are_served_read_only_and_masked(auditor_client):
     report = auditor_client.get("/files/2026-09/report.html")
     assert report.status_code == 200 and "Laporan 2026-09" in report.text
     docs = auditor_client.get("/files/2026-09/data_docs/index.html").text
-    assert audit.mask_identifier(scenario3.a2.nik) in docs
+    assert masking.mask_identifier(scenario3.a2.nik) in docs
     listing = auditor_client.get("/feedback/2026-09/").text
     assert "feedback_3578.csv" in listing and "notes.txt" in listing and "not shown" in listing
     fb = list(csv.reader(io.StringIO(auditor_client.get(f"/feedback/2026-09/{SURABAYA}/feedback_3578.csv").text)))
-    assert fb[1][1] == audit.mask_nik(scenario3.scenario.a4.nik) and fb[1][2] == "D." and fb[1][4] == "D. L."
+    assert fb[1][1] == masking.mask_nik(scenario3.scenario.a4.nik) and fb[1][2] == "D." and fb[1][4] == "D. L."
     xlsx = auditor_client.get(f"/feedback/2026-09/{SURABAYA}/feedback_3578.xlsx").text
     assert "B. A." in xlsx and "9999-99-99" in xlsx
     for bad in ("/files/2026-09/../../etc/passwd", "/files/2026-09/%2e%2e/%2e%2e/etc/passwd", "/files/x/report.html",

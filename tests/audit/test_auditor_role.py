@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from dtks import audit, ingest, intake, landed_files, merging, staging
+from dtks import audit, ingest, intake, landed_files, masking, merging, staging
 from tests import scenario
 
 pytestmark = pytest.mark.postgres
@@ -75,14 +75,14 @@ def test_auditor_reads_audit_metrics_and_masked_views(auditor_login, warehouse_u
         issues = conn.execute(sa.text("SELECT * FROM quarantine.row_issue_masked")).mappings().all()
         assert [(i["reason_code"], i["field"]) for i in issues] == [("nama_blank", "nama")]
         rejected = conn.execute(sa.text("SELECT nik_masked FROM quarantine.rejected_row_masked")).scalar()
-        assert rejected == audit.mask_nik(scenario.a4.nik)
+        assert rejected == masking.mask_nik(scenario.a4.nik)
     with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):   # lookups: dtks_lineage only
         with auditor_login.begin() as conn:
             conn.execute(sa.text("SELECT registry.lineage_request(:n)"), {"n": scenario.a2.nik})
     # a member of dtks_lineage (here: through the superuser's SET ROLE) gets the masked answer
     lineage = audit.AuditReader(audit.auditor_engine(warehouse_url)).lineage(scenario.a2.nik)
     assert [r["event"] for r in lineage] == ["inserted", "changed"]
-    assert {r["nik_masked"] for r in lineage} == {audit.mask_nik(scenario.a2.nik)}
+    assert {r["nik_masked"] for r in lineage} == {masking.mask_nik(scenario.a2.nik)}
 
 
 def test_auditor_engine_runs_as_the_role(wh, warehouse_url):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dtks import audit
+from dtks import audit, masking
 from tests import browser
 from tests.audit import scenario3
 from tests.builders import SURABAYA
@@ -77,7 +77,7 @@ def test_auditor_page_in_headless_chromium(served, tmp_path):
         assert nik not in html
 
     lineage = _chromium(tmp_path, "--dump-dom", f"{served}/submissions/2")
-    assert audit.mask_nik(scenario3.scenario.a4.nik) in lineage.stdout
+    assert masking.mask_nik(scenario3.scenario.a4.nik) in lineage.stdout
     assert scenario3.scenario.a4.nik not in lineage.stdout
 
     shot = tmp_path / "auditor_round_2026-09.png"
@@ -107,7 +107,7 @@ def test_auditor_pages_fit_1280_px_and_a4_landscape(served, tmp_path, plugin):
     lineage_form = urllib.parse.urlencode({"identifier": scenario3.scenario.a4.nik}).encode()
     pages = {"rounds": _saved(served, "/", tmp_path), "submission": _saved(served, "/submissions/2", tmp_path),
              "lineage": _saved(served, "/lineage", tmp_path, data=lineage_form)}
-    assert audit.mask_nik(scenario3.scenario.a4.nik) in pages["lineage"].read_text(encoding="utf-8")
+    assert masking.mask_nik(scenario3.scenario.a4.nik) in pages["lineage"].read_text(encoding="utf-8")
     base = served.split(plugin.URL_PREFIX)[0] + "/"
     for name, page in pages.items():
         for print_layout in (False, True):

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from dtks import audit, datadocs, feedback, ingest, intake, landed_files, merging, staging
+from dtks import datadocs, feedback, ingest, intake, landed_files, merging, staging
 from dtks.identifiers import mask_file_name
 from tests.audit import scenario3
 from tests.builders import SURABAYA, land

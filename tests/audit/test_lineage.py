@@ -3,7 +3,7 @@
 import pytest
 import sqlalchemy as sa
 
-from dtks import audit, cli
+from dtks import audit, cli, masking
 from dtks.validation import load_suite_spec
 from tests.audit import scenario3
 from tests.builders import SURABAYA
@@ -56,7 +56,7 @@ def test_masked_lineage_for_auditors(three_rounds):
     reader = audit.AuditReader(audit.auditor_engine(three_rounds["url"]))
     rows = reader.lineage(scenario3.a2.nik)
     assert len(rows) == 4
-    assert {r["nik_masked"] for r in rows} == {audit.mask_nik(scenario3.a2.nik)}
+    assert {r["nik_masked"] for r in rows} == {masking.mask_nik(scenario3.a2.nik)}
     assert all("nik" not in r and "no_kk" not in r for r in rows)
     assert reader.lineage("3578999999999999") == []
 
@@ -71,5 +71,5 @@ def test_lineage_command(three_rounds, capsys):
     assert f"dtks_submission_rows@{load_suite_spec().version}" in out
     assert cli.main(["lineage", scenario3.a1.no_kk]) == 0
     out = capsys.readouterr().out
-    assert scenario3.a2.nik not in out and audit.mask_identifier(scenario3.a2.nik) in out  # others masked
+    assert scenario3.a2.nik not in out and masking.mask_identifier(scenario3.a2.nik) in out  # others masked
     assert cli.main(["lineage", "12345"]) == 1

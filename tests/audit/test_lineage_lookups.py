@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from dtks import audit, ingest, intake, landed_files, staging
+from dtks import audit, ingest, intake, landed_files, masking, staging
 from dtks.config import PROJECT_ROOT
 from dtks.identifiers import build_nik, mask_file_name
 from tests.audit import scenario3
@@ -226,7 +226,7 @@ def test_lineage_lists_quarantined_rows_and_files_rejected_whole(three_rounds, l
         page = client.post("/lineage", data={"identifier": scenario3.a2.nik}).text
         assert "berkas ditolak / file rejected whole" in page and reason in page
         assert mask_file_name(name) in page and "BUDI" not in page and scenario3.a2.nik not in page
-        assert audit.mask_nik(scenario3.a2.nik) in page
+        assert masking.mask_nik(scenario3.a2.nik) in page
         page = client.post("/lineage", data={"identifier": scenario3.scenario.a4.nik}).text
         assert "baris dikarantina / row quarantined" in page and "nama_blank" in page
         assert scenario3.scenario.a4.nik not in page

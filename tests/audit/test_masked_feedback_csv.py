@@ -73,7 +73,7 @@ def test_every_writer_uses_the_one_rule():
     import dtks
 
     root = Path(dtks.__file__).parent
-    for name in ("feedback_sheets.py", "report.py", "audit.py"):
+    for name in ("feedback_sheets.py", "report.py", "audit_export.py"):
         source = (root / name).read_text(encoding="utf-8")
         assert "neutralise_formula" in source, name
         assert '("=", "+", "-", "@"' not in source, name
