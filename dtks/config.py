@@ -56,7 +56,7 @@ class Settings:
     arrival_from_mtime: bool = False          # DTKS_ARRIVAL_FROM_MTIME=1: replaying generated rounds only
     require_manifest: bool = False            # DTKS_REQUIRE_MANIFEST
     validation_batch_rows: int = 500_000      # DTKS_VALIDATION_BATCH_ROWS (at least 1)
-    # Resource limits per submission (dtks.parsing.Limits)
+    # Resource limits per submission (dtks.reading.Limits)
     max_file_bytes: int = 4 << 30             # DTKS_MAX_FILE_BYTES: 4 GiB
     max_rows: int = 10_000_000                # DTKS_MAX_ROWS
     max_xlsx_expanded_bytes: int = 1 << 30    # DTKS_MAX_XLSX_EXPANDED_BYTES: 1 GiB of XML

@@ -56,7 +56,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "status_keberadaan",
     "tanggal_verifikasi",
 )
-# kode_desa may be replaced by PLACE_NAMES_REQUIRED (see dtks.parsing).
+# kode_desa may be replaced by PLACE_NAMES_REQUIRED (see dtks.reading.missing_columns).
 REQUIRED_UNLESS_NAMED: tuple[str, ...] = ("kode_desa",)
 
 SEX_CODES = {"L": "laki-laki", "P": "perempuan"}

@@ -19,7 +19,9 @@ from sqlalchemy.engine import Engine
 from dtks import lifecycle
 from dtks.faults import failpoint
 from dtks.landed_files import HASH_CHUNK, sha256_of
-from dtks.parsing import BulkCopyPlan, bulk_copy_plan, limits, open_submission
+from dtks.csv_reading import BulkCopyPlan, bulk_copy_plan
+from dtks.parsing import open_submission
+from dtks.reading import limits
 from dtks.reasons import SubmissionRejected
 from dtks.schema import STAGED_COLUMNS
 

@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from dtks import intake, landed_files, staging
-from dtks.parsing import bulk_copy_plan, open_submission
+from dtks.csv_reading import bulk_copy_plan
+from dtks.parsing import open_submission
 from dtks.schema import STAGED_COLUMNS
 from tests.ingest import helpers as h
 

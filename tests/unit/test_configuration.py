@@ -74,7 +74,7 @@ def test_settings_follow_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert conf.auditor_require_login is False
     assert conf.warehouse_url is None               # empty is unset: the embedded server
     assert conf.close_settle_minutes == 120
-    from dtks.parsing import limits
+    from dtks.reading import limits
     assert limits().max_rows == 12
 
 

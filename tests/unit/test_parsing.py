@@ -2,7 +2,8 @@
 
 import pytest
 
-from dtks.parsing import column_mapping, open_submission
+from dtks.parsing import open_submission
+from dtks.reading import column_mapping
 from dtks.reasons import SubmissionRejected
 from dtks.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 
@@ -95,7 +96,8 @@ def test_mapping_declares_every_required_column():
 import io  # noqa: E402
 import zipfile  # noqa: E402
 
-from dtks.parsing import Limits, check_xlsx_archive, missing_columns, sniff_format  # noqa: E402
+from dtks.reading import Limits, missing_columns, sniff_format  # noqa: E402
+from dtks.xlsx_reading import check_xlsx_archive  # noqa: E402
 from dtks.schema import STAGED_COLUMNS  # noqa: E402
 
 
