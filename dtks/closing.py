@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy.engine import Engine
 
-from dtks import metrics, report, rounds
+from dtks import metrics, report, rounds, timetable
 from dtks.config import settings
 
 if TYPE_CHECKING:
@@ -25,9 +25,9 @@ class _RoundTimetable(Protocol):
     """What is asked here of dtks_close_round's timetable (plugins/dtks_round_timetable.RoundCloseTimetable)."""
 
     @property
-    def runs(self) -> list[rounds.CloseRun]: ...
+    def runs(self) -> list[timetable.CloseRun]: ...
 
-    def close_run_for(self, round_id: str) -> rounds.CloseRun: ...
+    def close_run_for(self, round_id: str) -> timetable.CloseRun: ...
 
     def next_dagrun_info(self, *, last_automated_data_interval: DataInterval | None,
                          restriction: TimeRestriction) -> DagRunInfo | None: ...
@@ -96,7 +96,7 @@ def run_close_dag(logical_date: datetime | None = None, round_id: str | None = N
     return state
 
 
-def scheduled_close_runs(dag: DAG | None = None) -> list[rounds.CloseRun]:
+def scheduled_close_runs(dag: DAG | None = None) -> list[timetable.CloseRun]:
     """The close runs the DAG's timetable schedules, in order (asked of the timetable, as the scheduler does)."""
     from airflow.sdk import timezone
     from airflow.timetables.base import TimeRestriction
@@ -104,7 +104,7 @@ def scheduled_close_runs(dag: DAG | None = None) -> list[rounds.CloseRun]:
     dag = dag or close_dag()
     timetable = _round_timetable(dag)
     restriction = TimeRestriction(earliest=timezone.convert_to_utc(dag.start_date), latest=None, catchup=True)
-    found: list[rounds.CloseRun] = []
+    found: list[timetable.CloseRun] = []
     last: DataInterval | None = None
     while (info := timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)):
         last = info.data_interval

@@ -55,7 +55,6 @@ _PAGE_CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'sel
 # Files an engineer's tool wrote (report, Data Docs): their own inline styles/scripts, nothing from outside.
 _FILE_CSP = ("default-src 'self' 'unsafe-inline' data:; connect-src 'self'; object-src 'none'; "
              "form-action 'none'; frame-ancestors 'self'")
-_ROUND = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 
 # ---------------------------------------------------------------- formatting helpers
@@ -189,6 +188,7 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
     from dtks.audit_export import render_audit_export, to_csv
     from dtks.config import settings
     from dtks.display import detail_facts, event_label, status_label
+    from dtks.rounds import ROUND_ID
 
     if require_login is None:
         require_login = settings().auditor_require_login
@@ -222,7 +222,7 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
             "X-Content-Type-Options": "nosniff"})
 
     def known_round(round_id: str) -> dict:
-        rnd = reader().round(round_id) if _ROUND.match(round_id) else None
+        rnd = reader().round(round_id) if ROUND_ID.match(round_id) else None
         if rnd is None:
             raise HTTPException(status_code=404, detail=f"Putaran tidak ditemukan / round not found: {round_id}")
         return rnd
@@ -355,7 +355,7 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
 
     @app.get("/files/{round_id}/{path:path}")
     def round_file(round_id: str, path: str):
-        if not _ROUND.match(round_id):
+        if not ROUND_ID.match(round_id):
             raise HTTPException(status_code=404, detail="File tidak ditemukan / file not found")
         target = inside(settings().out_dir / round_id, *(path or "report.html").split("/"))
         media = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
@@ -367,7 +367,7 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
 
     @app.get("/feedback/{round_id}/", response_class=HTMLResponse)
     def feedback_list(request: Request, round_id: str):
-        if not _ROUND.match(round_id):
+        if not ROUND_ID.match(round_id):
             raise HTTPException(status_code=404, detail="Putaran tidak ditemukan / round not found")
         base = settings().outbox_dir / round_id
         root = request.scope.get("root_path", "").rstrip("/")
@@ -385,7 +385,7 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
 
     @app.get("/feedback/{round_id}/{district}/{name}")
     def feedback_file(request: Request, round_id: str, district: str, name: str):
-        if not _ROUND.match(round_id) or not re.fullmatch(r"[0-9A-Za-z_-]{1,40}", district):
+        if not ROUND_ID.match(round_id) or not re.fullmatch(r"[0-9A-Za-z_-]{1,40}", district):
             raise HTTPException(status_code=404, detail="File tidak ditemukan / file not found")
         target = inside(settings().outbox_dir / round_id, district, name)
         suffix = target.suffix.lower()
