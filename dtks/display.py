@@ -1,8 +1,10 @@
-"""How stored values are shown to people: times in WIB with the zone written, statuses in words.
+"""How stored values are shown to people: times in WIB, statuses in words, update classes in colours, index thresholds.
 
 Storage stays UTC; every page, workbook and report a person reads shows
 ``2026-10-05 10:12 WIB`` through ``wib``, and a submission's status through
-``status_label`` (Bahasa Indonesia / English).
+``status_label`` (Bahasa Indonesia / English). The round report and the
+auditor page draw update classes and index thresholds from the constants
+here, and list districts in the same order (``by_place``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
+
+INDEX_THRESHOLDS = (0.70, 0.75)  # IGD-style thresholds shown on the report (2025 / 2026 minimums)
+CLASS_LABELS = {"never": "Belum pernah / Never", "under_50": "< 50%", "50_plus": "≥ 50%"}
+CLASS_COLOURS = {"never": "#c62828", "under_50": "#e08e0b", "50_plus": "#2e7d32"}
 
 STATUS_LABELS = {  # audit.submission.status -> (Bahasa Indonesia, English)
     "received": ("diterima sistem", "received"),
@@ -75,3 +81,8 @@ def detail_facts(detail: object) -> list[tuple[str, str]]:
         return "–" if value is None else str(value)
 
     return [(str(k).replace("_", " "), text(v)) for k, v in sorted(detail.items())]
+
+
+def by_place(districts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Districts in the order every table and chart lists them: by province code, then district code."""
+    return sorted(districts, key=lambda d: (str(d.get("province_code") or ""), str(d.get("kabkota_code") or "")))

@@ -1,4 +1,4 @@
-"""Compute and read a round's metrics and its penetapan snapshot.
+"""Compute and read a round's metrics and its penetapan snapshot; the rules read from them (follow-up, league).
 
 The SQL is in include/sql/: ``metrics_district_round.sql`` (district figures
 and province / national rollups), ``penetapan_district_as_of.sql`` and
@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from dtks.display import INDEX_THRESHOLDS, by_place
 from dtks.faults import failpoint
 from dtks.warehouse import read_sql
 
@@ -182,3 +183,44 @@ def registry_as_determined(eng: Engine, round_id: str, kabkota_code: str | None 
             " FROM audit.round_calendar c CROSS JOIN LATERAL registry.individual_as_of(c.close_at) v"
             " WHERE c.round_id = :r AND (CAST(:k AS text) IS NULL OR v.kabkota_code = :k) ORDER BY v.nik"),
             {"r": round_id, "k": kabkota_code}).mappings()]
+
+
+def _f(v) -> float | None:
+    return None if v is None else float(v)
+
+
+# ---------------------------------------------------------------- follow-up and league
+def follow_up(districts: list[dict]) -> list[dict]:
+    """Expected districts needing follow-up, each with reasons as (Indonesian, English) pairs."""
+    out = []
+    for d in by_place(districts):
+        if not d.get("expected"):
+            continue
+        reasons = []
+        if not d.get("submitted"):
+            reasons.append(("Tidak mengirim data", "Did not submit"))
+        if (d.get("days_late") or 0) > 0:
+            n = int(d["days_late"])
+            reasons.append((f"Terlambat {n} hari", f"Submitted {n} day{'s' if n != 1 else ''} late"))
+        if d.get("submitted") and not d.get("accepted"):
+            reasons.append(("Kiriman ada, tetapi tidak ada yang diterima", "Submitted, but nothing accepted"))
+        missed = int(d.get("missed_rounds") or 0)
+        if missed >= 2:
+            reasons.append((f"{missed} putaran berturut-turut tanpa kiriman diterima",
+                            f"{missed} rounds in a row without an accepted submission"))
+        idx = _f(d.get("update_index"))
+        below = [t for t in INDEX_THRESHOLDS if idx is not None and idx < t]
+        if below:
+            reasons.append((f"Indeks pemutakhiran di bawah {below[0]:.2f}".replace(".", ","),
+                            f"Update index below {below[0]:.2f}"))
+        if reasons:
+            out.append({**d, "reasons": reasons})
+    return out
+
+
+def league(districts: list[dict]) -> list[dict]:
+    """Districts by update_index descending (None last; ties by code)."""
+    ranked = sorted(districts, key=lambda d: (d.get("update_index") is None, -(_f(d.get("update_index")) or 0.0),
+                                              str(d.get("kabkota_code") or "")))
+    return [{**d, "rank": i, "meets": [d.get("update_index") is not None and float(d["update_index"]) >= t
+                                       for t in INDEX_THRESHOLDS]} for i, d in enumerate(ranked, start=1)]

@@ -23,13 +23,13 @@ from markupsafe import Markup
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
-from dtks.metrics import DISTRICT_COLUMNS
+from dtks.display import CLASS_LABELS, INDEX_THRESHOLDS, wib
+from dtks.display import by_place as _by_place
+from dtks.metrics import DISTRICT_COLUMNS, follow_up, league
 from dtks.report_charts import (  # noqa: F401 - the charts' names are part of this module's API
-    CLASS_COLOURS, CLASS_LABELS, INDEX_THRESHOLDS, MAP_BANDS, class_bars_svg, coverage_strip_svg, district_anchor,
+    MAP_BANDS, class_bars_svg, coverage_strip_svg, district_anchor,
     map_band, pct, province_map_svg, province_trend_svg, trend_svg)
-from dtks.report_charts import by_place as _by_place
 from dtks.spreadsheet_safety import neutralise_formula
-from dtks.display import wib
 from dtks.workbook import deterministic_xlsx
 
 _FRACTION_COLUMNS = {"coverage_12m", "coverage_24m", "acceptance_rate", "updated_since_baseline", "on_time_rate_12r"}
@@ -70,10 +70,6 @@ COLUMN_NOTES = {  # column -> (Bahasa Indonesia, English)
 
 
 # ---------------------------------------------------------------- value helpers
-def _f(v) -> float | None:
-    return None if v is None else float(v)
-
-
 def num(v) -> str:
     if v is None:
         return "–"
@@ -169,67 +165,9 @@ def write_district_xlsx(path: Path, districts: list[dict]) -> None:
     os.replace(tmp, path)
 
 
-# ---------------------------------------------------------------- follow-up and league
-def follow_up(districts: list[dict]) -> list[dict]:
-    """Expected districts needing follow-up, each with reasons as (Indonesian, English) pairs."""
-    out = []
-    for d in _by_place(districts):
-        if not d.get("expected"):
-            continue
-        reasons = []
-        if not d.get("submitted"):
-            reasons.append(("Tidak mengirim data", "Did not submit"))
-        if (d.get("days_late") or 0) > 0:
-            n = int(d["days_late"])
-            reasons.append((f"Terlambat {n} hari", f"Submitted {n} day{'s' if n != 1 else ''} late"))
-        if d.get("submitted") and not d.get("accepted"):
-            reasons.append(("Kiriman ada, tetapi tidak ada yang diterima", "Submitted, but nothing accepted"))
-        missed = int(d.get("missed_rounds") or 0)
-        if missed >= 2:
-            reasons.append((f"{missed} putaran berturut-turut tanpa kiriman diterima",
-                            f"{missed} rounds in a row without an accepted submission"))
-        idx = _f(d.get("update_index"))
-        below = [t for t in INDEX_THRESHOLDS if idx is not None and idx < t]
-        if below:
-            reasons.append((f"Indeks pemutakhiran di bawah {below[0]:.2f}".replace(".", ","),
-                            f"Update index below {below[0]:.2f}"))
-        if reasons:
-            out.append({**d, "reasons": reasons})
-    return out
-
-
-def league(districts: list[dict]) -> list[dict]:
-    """Districts by update_index descending (None last; ties by code)."""
-    ranked = sorted(districts, key=lambda d: (d.get("update_index") is None, -(_f(d.get("update_index")) or 0.0),
-                                              str(d.get("kabkota_code") or "")))
-    return [{**d, "rank": i, "meets": [d.get("update_index") is not None and float(d["update_index"]) >= t
-                                       for t in INDEX_THRESHOLDS]} for i, d in enumerate(ranked, start=1)]
-
-
-def _national(round_id, trend: list[dict], districts: list[dict]) -> dict:
-    for row in trend:
-        if row.get("round_id") == round_id:
-            return row
-    exp = [d for d in districts if d.get("expected")]  # fallback: derive from the district rows
-
-    def share(num_key, den_key, rows):
-        den = sum(float(r.get(den_key) or 0) for r in rows)
-        return None if not den else sum(float(r.get(num_key) or 0) for r in rows) / den
-
-    def weighted(key):
-        rows = [d for d in exp if d.get(key) is not None and d.get("active_records")]
-        tot = sum(d["active_records"] for d in rows)
-        return None if not tot else sum(float(d[key]) * d["active_records"] for d in rows) / tot
-
-    n = len(exp)
-    counts = {k: sum(1 for d in exp if d.get(k)) for k in ("submitted", "accepted", "on_time")}
-    return {"round_id": round_id, "expected_districts": n, "submitted_districts": counts["submitted"],
-            "accepted_districts": counts["accepted"], "on_time_districts": counts["on_time"],
-            "reporting_rate": counts["accepted"] / n if n else None,
-            "on_time_rate": counts["on_time"] / n if n else None,
-            "active_records": sum(d.get("active_records") or 0 for d in exp),
-            "coverage_12m": weighted("coverage_12m"), "coverage_24m": weighted("coverage_24m"),
-            "acceptance_rate": share("rows_accepted", "rows_submitted", exp)}
+def _national(round_id, trend: list[dict]) -> dict:
+    """The round's national row (metrics.national_round, through the trend): the SQL's rollup, never re-derived."""
+    return next((row for row in trend if row.get("round_id") == round_id), {})
 
 
 # ---------------------------------------------------------------- HTML
@@ -366,7 +304,7 @@ def render_round_report(round_info: dict, districts: list[dict], provinces: list
     ``new_districts`` is metrics.new_districts (districts created by a split)."""
     r = {k: _get(round_info, k) for k in ("round_id", "opens_on", "cutoff_on", "grace_days", "penetapan_on",
                                           "last_grace_day")}
-    nat = _national(r["round_id"], trend, districts)
+    nat = _national(r["round_id"], trend)
     tiles = [
         (num(nat.get("expected_districts")), "Kab/kota wajib lapor / Expected districts"),
         (num(nat.get("submitted_districts")), "Mengirim / Submitted"),

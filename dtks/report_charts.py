@@ -15,17 +15,11 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-INDEX_THRESHOLDS = (0.70, 0.75)  # IGD-style thresholds shown on the report (2025 / 2026 minimums)
-CLASS_LABELS = {"never": "Belum pernah / Never", "under_50": "< 50%", "50_plus": "≥ 50%"}
-CLASS_COLOURS = {"never": "#c62828", "under_50": "#e08e0b", "50_plus": "#2e7d32"}
+from dtks.display import CLASS_COLOURS, CLASS_LABELS, INDEX_THRESHOLDS, by_place
 
 
 def pct(v: Any, digits: int = 1) -> str:
     return "–" if v is None else f"{float(v) * 100:.{digits}f}%"
-
-
-def by_place(districts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(districts, key=lambda d: (str(d.get("province_code") or ""), str(d.get("kabkota_code") or "")))
 
 
 _LOWEST_CHARS = 34  # what fits beside the coverage chart; the full name is the label's title and row

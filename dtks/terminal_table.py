@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from dtks.metrics import DISTRICT_COLUMNS
 from dtks.report import COLUMN_NOTES, num, write_district_csv_to
-from dtks.report_charts import by_place as _by_place
+from dtks.display import by_place as _by_place
 from dtks.report_charts import pct
 
 FORMATS = ("table", "csv", "json")

@@ -89,12 +89,10 @@ def _js(v, indent: int | None = None) -> str:
     return json.dumps(v, ensure_ascii=False, sort_keys=True, default=str, indent=indent) if v not in (None, {}) else ""
 
 
-CLASS_COLOURS = {"never": "#c62828", "under_50": "#e08e0b", "50_plus": "#2e7d32"}
-INDEX_THRESHOLDS = (0.70, 0.75)
-
-
 def district_chart(districts: list[dict]) -> Markup:
     """Inline SVG: per district, the update index (bar, coloured by update class) and 24-month coverage."""
+    from dtks.display import CLASS_COLOURS, INDEX_THRESHOLDS  # the report's colours and thresholds
+
     left, right, top, row_h = 270, 60, 52, 22
     width = 900
     plot_w = width - left - right

@@ -13,9 +13,9 @@ from html import unescape
 import openpyxl
 import pytest
 
+from dtks.display import INDEX_THRESHOLDS
 from dtks.metrics import DISTRICT_COLUMNS
 from dtks.report import (
-    INDEX_THRESHOLDS,
     render_round_report,
     write_district_csv,
     write_district_xlsx,
@@ -278,11 +278,23 @@ def test_trend_single_round():
     assert sec.count('<circle class="pt') == 3 and "<polyline" not in sec
 
 
-def test_summary_without_trend_row_derives_from_districts():
-    page = render_round_report(ROUND, DISTRICTS, PROVINCES, [])
-    summary = _section(page, "summary")
-    assert "50.0%" in summary  # 2 of 4 expected districts accepted
-    assert "25.0%" in summary  # 1 of 4 on time
+def _tiles(page: str) -> dict[str, str]:
+    return {k: v for v, k in re.findall(r'<div class="v">(.*?)</div><div class="k">(.*?)</div>', _section(page, "summary"))}
+
+
+def test_summary_is_the_national_row_never_re_derived():
+    """The national tiles are metrics.national_round as metrics_district_round.sql computed it (the authority):
+    the report does not re-derive them from the district rows, with or without that row."""
+    row = dict(TREND[1], expected_districts=5, accepted_districts=4, reporting_rate=D("0.8000"),
+               on_time_rate=D("0.6000"))
+    tiles = _tiles(render_round_report(ROUND, DISTRICTS, PROVINCES, [TREND[0], row]))
+    assert tiles["Kab/kota wajib lapor / Expected districts"] == "5"   # the district rows hold 4 expected
+    assert tiles["Tingkat pelaporan / Reporting rate"] == "80.0%"      # they would give 2 of 4 = 50.0%
+    assert tiles["Tepat waktu / On-time rate"] == "60.0%"              # they would give 1 of 4 = 25.0%
+    bare = _tiles(render_round_report(ROUND, DISTRICTS, PROVINCES, []))
+    for label in ("Kab/kota wajib lapor / Expected districts", "Tingkat pelaporan / Reporting rate",
+                  "Tepat waktu / On-time rate", "Cakupan 24 bulan / Coverage 24m"):
+        assert bare[label] == "–", label
 
 
 def test_follow_up(html):
