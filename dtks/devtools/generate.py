@@ -8,7 +8,7 @@ births, new households) and which defects districts' exports typically carry.
 Every injected defect is listed in ``expected_defects.csv`` so tests and
 demos can check that the pipeline quarantines exactly those rows.
 
-Pure standard library. Same arguments give the same bytes: every random
+Standard library (and ``dtks.workbook``). Same arguments give the same bytes: every random
 choice comes from ``random.Random`` instances seeded from ``seed`` and a
 purpose string, and every collection is iterated in a fixed order.
 
@@ -32,7 +32,7 @@ in Windows-1252 with SIKS-NG header spellings, sex as 1/2 and DD/MM/YYYY
 dates; XLSX with a title row, birth dates as date cells and visit dates as
 bare Excel serial numbers. The values are the same in every format, so the
 answer key does not depend on it. XLSX files are written with the standard
-library (fixed zip times), so the bytes stay deterministic.
+library (``dtks.workbook.plain_sheet_xlsx``, fixed zip times), so the bytes stay deterministic.
 
 Run ``python -m dtks.devtools.generate OUT_DIR [--seed N]`` for the demo data set.
 """
@@ -46,8 +46,6 @@ import json
 import os
 import random
 import shutil
-import zipfile
-from xml.sax.saxutils import escape as _xml_escape
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -57,6 +55,7 @@ from dtks.config import DEFAULT_REFERENCE_EDITION, REFERENCE_DIR
 from dtks.identifiers import build_kk, build_nik, nik_birth_part
 from dtks.rounds import Round, default_round
 from dtks.schema import CANONICAL_COLUMNS, HEAD_OF_FAMILY, STATUS_FOUND
+from dtks.workbook import plain_sheet_xlsx
 
 # DKI Jakarta, Jawa Timur, NTB, NTT, Sulawesi Selatan: exactly 100 kab/kota.
 DEMO_PROVINCES: tuple[str, ...] = ("31", "35", "52", "53", "73")
@@ -102,7 +101,6 @@ SIKS_HEADER = {
     "pkh": "PKH", "bpnt": "BPNT", "pbi": "PBI-JK",
 }
 _EXCEL_EPOCH = date(1899, 12, 30)
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 # Relative frequency of row-level defect types (NIK problems dominate in audits).
 _DEFECT_WEIGHTS = {
@@ -380,90 +378,6 @@ def _day_first(value: str, sep: str) -> str:
     return f"{d.day:02d}{sep}{d.month:02d}{sep}{d.year:04d}"
 
 
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def xlsx_bytes(sheet_rows: Sequence[Sequence[object]]) -> bytes:
-    """A minimal XLSX workbook (one sheet), deterministic bytes, standard library only.
-
-    Cells: str -> inline string; int/float -> number; ("date", serial) -> a
-    number with a date format (Excel shows a date, readers get a date).
-    """
-    cells_xml = []
-    for r, values in enumerate(sheet_rows, start=1):
-        cells = []
-        for c, value in enumerate(values):
-            ref = f"{_column_letter(c)}{r}"
-            if value is None or value == "":
-                continue
-            if isinstance(value, tuple) and value[0] == "date":
-                cells.append(f'<c r="{ref}" s="1"><v>{value[1]}</v></c>')
-            elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                cells.append(f'<c r="{ref}"><v>{value}</v></c>')
-            else:
-                text = _xml_escape(str(value))
-                cells.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
-        cells_xml.append(f'<row r="{r}">{"".join(cells)}</row>')
-    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-    rel_ns = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    parts = {
-        "[Content_Types].xml": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/worksheets/sheet1.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-            '<Override PartName="/xl/styles.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-            '</Types>'),
-        "_rels/.rels": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{rel_ns}/officeDocument" Target="xl/workbook.xml"/>'
-            '</Relationships>'),
-        "xl/workbook.xml": (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook {ns} xmlns:r="{rel_ns}">'
-            '<sheets><sheet name="DTKS" sheetId="1" r:id="rId1"/></sheets></workbook>'),
-        "xl/_rels/workbook.xml.rels": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{rel_ns}/worksheet" Target="worksheets/sheet1.xml"/>'
-            f'<Relationship Id="rId2" Type="{rel_ns}/styles" Target="styles.xml"/>'
-            '</Relationships>'),
-        "xl/styles.xml": (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><styleSheet {ns}>'
-            '<numFmts count="1"><numFmt numFmtId="164" formatCode="dd\\-mm\\-yyyy"/></numFmts>'
-            '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
-            '<fills count="1"><fill><patternFill patternType="none"/></fill></fills>'
-            '<borders count="1"><border/></borders>'
-            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-            '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-            '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
-            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-            '</styleSheet>'),
-        "xl/worksheets/sheet1.xml": (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet {ns}><sheetData>'
-            + "".join(cells_xml) + '</sheetData></worksheet>'),
-    }
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in parts.items():
-            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, text.encode("utf-8"))
-    return buf.getvalue()
-
-
 def _excel_serial(value: str) -> int | None:
     try:
         return (date.fromisoformat(value) - _EXCEL_EPOCH).days
@@ -488,7 +402,7 @@ def write_submission(path: Path, rows: Sequence[dict], export_format: str, title
                 else:
                     out.append(value)
             sheet.append(out)
-        path.write_bytes(xlsx_bytes(sheet))
+        path.write_bytes(plain_sheet_xlsx(sheet))
         return
     if export_format == "csv":
         _write_csv(path, CANONICAL_COLUMNS, ([r[c] for c in CANONICAL_COLUMNS] for r in rows))
