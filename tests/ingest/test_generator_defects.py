@@ -25,7 +25,8 @@ import sqlalchemy as sa
 
 from dtks import merging, rounds
 from dtks.feedback import feedback_paths
-from dtks.devtools.generate import DEFECT_REASONS, DEMO_ROUNDS, generate
+from dtks.devtools.defects import DEFECT_REASONS
+from dtks.devtools.generate import DEMO_ROUNDS, generate
 from tests.ingest import helpers as h
 
 pytestmark = pytest.mark.postgres

@@ -14,14 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from dtks.devtools.generate import (
-    DEFECT_REASONS,
-    DEMO_PROVINCES,
-    DEMO_ROUNDS,
-    FILE_DEFECTS,
-    ROW_DEFECTS,
-    generate,
-)
+from dtks.devtools.defects import DEFECT_REASONS, FILE_DEFECTS, ROW_DEFECTS
+from dtks.devtools.generate import DEMO_PROVINCES, DEMO_ROUNDS, generate
 from dtks.rounds import default_round
 from dtks.identifiers import looks_excel_corrupted, nik_birth_part, nik_problems
 from dtks.parsing import open_submission
