@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy.engine import Engine
 
-from dtks import metrics, report, rounds, timetable
+from dtks import metrics, report, rounds
 from dtks.config import settings
+from dtks.timetable import CloseRun
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
@@ -25,9 +26,9 @@ class _RoundTimetable(Protocol):
     """What is asked here of dtks_close_round's timetable (plugins/dtks_round_timetable.RoundCloseTimetable)."""
 
     @property
-    def runs(self) -> list[timetable.CloseRun]: ...
+    def runs(self) -> list[CloseRun]: ...
 
-    def close_run_for(self, round_id: str) -> timetable.CloseRun: ...
+    def close_run_for(self, round_id: str) -> CloseRun: ...
 
     def next_dagrun_info(self, *, last_automated_data_interval: DataInterval | None,
                          restriction: TimeRestriction) -> DagRunInfo | None: ...
@@ -96,7 +97,7 @@ def run_close_dag(logical_date: datetime | None = None, round_id: str | None = N
     return state
 
 
-def scheduled_close_runs(dag: DAG | None = None) -> list[timetable.CloseRun]:
+def scheduled_close_runs(dag: DAG | None = None) -> list[CloseRun]:
     """The close runs the DAG's timetable schedules, in order (asked of the timetable, as the scheduler does)."""
     from airflow.sdk import timezone
     from airflow.timetables.base import TimeRestriction
@@ -104,7 +105,7 @@ def scheduled_close_runs(dag: DAG | None = None) -> list[timetable.CloseRun]:
     dag = dag or close_dag()
     timetable = _round_timetable(dag)
     restriction = TimeRestriction(earliest=timezone.convert_to_utc(dag.start_date), latest=None, catchup=True)
-    found: list[timetable.CloseRun] = []
+    found: list[CloseRun] = []
     last: DataInterval | None = None
     while (info := timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)):
         last = info.data_interval
