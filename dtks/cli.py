@@ -89,7 +89,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
 
 def cmd_round_create(args: argparse.Namespace) -> None:
-    from dtks import rounds, timetable
+    from dtks import close_schedule, rounds
     base = rounds.default_round(args.round_id)
     rnd = rounds.Round(
         args.round_id,
@@ -101,7 +101,8 @@ def cmd_round_create(args: argparse.Namespace) -> None:
     )
     provinces = args.provinces.split(",") if args.provinces else None
     created = rounds.create_round(_engine(), rnd, provinces)
-    print(f"round {rnd.round_id} {'created' if created else 'already exists'}; calendar → {timetable.export_calendar(_engine())}")
+    calendar = close_schedule.export_calendar(_engine())
+    print(f"round {rnd.round_id} {'created' if created else 'already exists'}; calendar → {calendar}")
     if created and rnd.close_at <= datetime.now(timezone.utc):
         # Else every file sent from now on is refused round_closed while `round list` says "open".
         print(f"note: round {rnd.round_id} closed on {rnd.last_grace_day} (end of day WIB), before today: files "
@@ -124,24 +125,24 @@ def cmd_round_list(args: argparse.Namespace) -> None:
 
 
 def cmd_round_move(args: argparse.Namespace) -> None:
-    from dtks import rounds, timetable
+    from dtks import close_schedule, rounds
     rnd = rounds.move_round(_engine(), args.round_id, args.reason, **_round_dates(args))
     print(f"round {rnd.round_id}: cut-off {rnd.cutoff_on}, closes end of {rnd.last_grace_day} WIB; "
-          f"calendar → {timetable.export_calendar(_engine())}")
+          f"calendar → {close_schedule.export_calendar(_engine())}")
 
 
 def cmd_round_reopen(args: argparse.Namespace) -> None:
-    from dtks import rounds, timetable
+    from dtks import close_schedule, rounds
     rnd = rounds.reopen_round(_engine(), args.round_id, args.reason, **_round_dates(args))
     print(f"round {rnd.round_id} reopened (closes end of {rnd.last_grace_day} WIB); "
-          f"calendar → {timetable.export_calendar(_engine())}")
+          f"calendar → {close_schedule.export_calendar(_engine())}")
 
 
 def cmd_round_close(args: argparse.Namespace) -> int:
-    from dtks import timetable
+    from dtks import close_schedule
     status = cmd_close_round(args)  # the same run, progress and outcome as `dtks close-round`
     if status == 0:
-        print(f"calendar → {timetable.export_calendar(_engine())}")
+        print(f"calendar → {close_schedule.export_calendar(_engine())}")
     return status
 
 
@@ -152,8 +153,8 @@ def cmd_round_backfill(args: argparse.Namespace) -> None:
 
 
 def cmd_round_export(args: argparse.Namespace) -> None:
-    from dtks import timetable
-    print(timetable.export_calendar(_engine(), Path(args.out) if args.out else None))
+    from dtks import close_schedule
+    print(close_schedule.export_calendar(_engine(), Path(args.out) if args.out else None))
 
 
 def cmd_round_history(args: argparse.Namespace) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from dtks import metrics, report, rounds
 from dtks.config import settings
-from dtks.timetable import CloseRun
+from dtks.close_schedule import CloseRun
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG

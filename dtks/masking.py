@@ -15,8 +15,15 @@ import re
 
 from dtks.identifiers import mask_file_name, mask_identifier, mask_nik
 
-__all__ = ["mask_identifier", "mask_nik", "mask_file_name", "initials", "scrub_identifiers", "mask_value_sent",
-           "mask_record"]
+__all__ = [
+    "initials",
+    "mask_file_name",
+    "mask_identifier",
+    "mask_nik",
+    "mask_record",
+    "mask_value_sent",
+    "scrub_identifiers",
+]
 
 # A sha256 (64 hex characters) is kept whole; any other run of 13+ digits (a NIK,
 # a KK, a NIK with lost leading zeros or a '.0' suffix) is masked.

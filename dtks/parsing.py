@@ -44,6 +44,7 @@ from dtks.reading import Limits, ParsedFile, is_machine_fault, limits, sniff_for
 from dtks.reasons import SubmissionRejected
 from dtks.xlsx_reading import MissingSafeguard, open_xlsx
 
+
 def open_submission(path: Path, lim: Limits | None = None) -> ParsedFile:
     """Open a submission by its content (not its name): XLSX is a zip, the rest CSV."""
     lim = lim or limits()

@@ -26,9 +26,17 @@ from openpyxl.styles import Font, PatternFill
 from dtks.display import CLASS_LABELS, INDEX_THRESHOLDS, wib
 from dtks.display import by_place as _by_place
 from dtks.metrics import DISTRICT_COLUMNS, follow_up, league
-from dtks.report_charts import (  # noqa: F401 - the charts' names are part of this module's API
-    MAP_BANDS, class_bars_svg, coverage_strip_svg, district_anchor,
-    map_band, pct, province_map_svg, province_trend_svg, trend_svg)
+from dtks.report_charts import (
+    MAP_BANDS,
+    class_bars_svg,
+    coverage_strip_svg,
+    district_anchor,
+    map_band,
+    pct,
+    province_map_svg,
+    province_trend_svg,
+    trend_svg,
+)
 from dtks.spreadsheet_safety import neutralise_formula
 from dtks.workbook import deterministic_xlsx
 

@@ -8,7 +8,7 @@ round, move an open round, close it and reopen it with a recorded reason.
 
 The warehouse (``audit.round``) is the calendar of record. Every change is
 also exported to a small JSON file that the ``dtks_close_round`` DAG's
-timetable reads (``dtks.timetable``), so the scheduler never needs the
+timetable reads (``dtks.close_schedule``), so the scheduler never needs the
 warehouse to know when rounds close.
 
 Times: a round's dates are calendar days in Asia/Jakarta (WIB). It *closes*

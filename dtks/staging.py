@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dtks import lifecycle
+from dtks.csv_reading import BulkCopyPlan, bulk_copy_plan
 from dtks.faults import failpoint
 from dtks.landed_files import HASH_CHUNK, sha256_of
-from dtks.csv_reading import BulkCopyPlan, bulk_copy_plan
 from dtks.parsing import open_submission
 from dtks.reading import limits
 from dtks.reasons import SubmissionRejected

@@ -8,7 +8,7 @@ copy of the calendar. Kept out of ``dtks.warehouse`` because it needs
 
 from __future__ import annotations
 
-from dtks import reference, timetable, warehouse
+from dtks import close_schedule, reference, warehouse
 
 
 def init_warehouse() -> reference.LoadResult:
@@ -16,5 +16,5 @@ def init_warehouse() -> reference.LoadResult:
     eng = warehouse.engine()
     warehouse.migrate(eng)
     loaded = reference.init_reference(eng)
-    timetable.export_calendar(eng)  # the timetable's copy of the calendar (empty on a new warehouse)
+    close_schedule.export_calendar(eng)  # the timetable's copy of the calendar (empty on a new warehouse)
     return loaded

@@ -31,6 +31,7 @@ from dtks.reading import (
 )
 from dtks.reasons import SubmissionRejected
 
+
 def _cell_text(value: object) -> str:
     """A cell as the district's spreadsheet shows it; dates become ISO text."""
     if value is None:

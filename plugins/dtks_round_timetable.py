@@ -30,7 +30,7 @@ from airflow.exceptions import AirflowTimetableInvalid
 from airflow.plugins_manager import AirflowPlugin
 from airflow.timetables.base import DagRunInfo, DataInterval, Timetable
 
-from dtks import rounds, timetable
+from dtks import close_schedule, rounds
 from dtks.config import settings
 
 if TYPE_CHECKING:
@@ -52,12 +52,12 @@ def settle_from_env() -> timedelta:
 class RoundCloseTimetable(Timetable):
     """Runs ``dtks_close_round`` once per round of the DTKS calendar, when the round closes."""
 
-    def __init__(self, calendar: list[rounds.Round], settle: timedelta = timetable.DEFAULT_SETTLE,
+    def __init__(self, calendar: list[rounds.Round], settle: timedelta = close_schedule.DEFAULT_SETTLE,
                  source: str | None = None) -> None:
         self.calendar = sorted(calendar, key=lambda r: (r.opens_on, r.round_id))
         self.settle = settle
         self.source = source
-        self._runs = timetable.close_runs(self.calendar, settle)
+        self._runs = close_schedule.close_runs(self.calendar, settle)
         if self._runs:
             first, last = self._runs[0], self._runs[-1]
             span = first.round_id if first is last else f"{first.round_id} … {last.round_id}"
@@ -69,11 +69,11 @@ class RoundCloseTimetable(Timetable):
     @classmethod
     def from_calendar_file(cls, path=None, settle: timedelta | None = None) -> "RoundCloseTimetable":
         """The timetable of the exported calendar file (no file yet: no rounds, no runs)."""
-        source = timetable.calendar_path() if path is None else path
-        return cls(timetable.load_calendar(source), settle if settle is not None else settle_from_env(), str(source))
+        source = close_schedule.calendar_path() if path is None else path
+        return cls(close_schedule.load_calendar(source), settle if settle is not None else settle_from_env(), str(source))
 
     @property
-    def runs(self) -> list[timetable.CloseRun]:
+    def runs(self) -> list[close_schedule.CloseRun]:
         """Every round's close run, in order of closing."""
         return list(self._runs)
 
@@ -92,20 +92,20 @@ class RoundCloseTimetable(Timetable):
                 raise AirflowTimetableInvalid(str(exc)) from exc
 
     # ------------------------------------------------------------ scheduling
-    def close_run_for(self, round_id: str) -> timetable.CloseRun:
+    def close_run_for(self, round_id: str) -> close_schedule.CloseRun:
         for run in self._runs:
             if run.round_id == round_id:
                 return run
         raise LookupError(f"round {round_id} is not in the calendar this timetable was built from")
 
     @staticmethod
-    def run_info(run: timetable.CloseRun) -> DagRunInfo:
+    def run_info(run: close_schedule.CloseRun) -> DagRunInfo:
         return DagRunInfo(run_after=_aware(run.run_after),
                           data_interval=DataInterval(_aware(run.opens_at), _aware(run.close_at)))
 
     def next_dagrun_info(self, *, last_automated_data_interval: DataInterval | None,
                          restriction: TimeRestriction) -> DagRunInfo | None:
-        nxt = timetable.next_close_run(
+        nxt = close_schedule.next_close_run(
             self._runs,
             after=last_automated_data_interval.end if last_automated_data_interval else None,
             earliest=restriction.earliest, latest=restriction.latest, catchup=restriction.catchup,
@@ -114,7 +114,7 @@ class RoundCloseTimetable(Timetable):
 
     def infer_manual_data_interval(self, *, run_after: DateTime) -> DataInterval:
         """A manual run is about the round that closed most recently (a round id in the form overrides it)."""
-        last = timetable.last_closed_run(self._runs, run_after)
+        last = close_schedule.last_closed_run(self._runs, run_after)
         if last is None:
             return DataInterval.exact(_aware(run_after))
         return DataInterval(_aware(last.opens_at), _aware(last.close_at))
@@ -128,12 +128,13 @@ class RoundCloseTimetable(Timetable):
 
     # ------------------------------------------------------------ serialization
     def serialize(self) -> dict[str, Any]:
-        return {"rounds": timetable.calendar_document(self.calendar)["rounds"],
+        return {"rounds": close_schedule.calendar_document(self.calendar)["rounds"],
                 "settle_seconds": int(self.settle.total_seconds()), "source": self.source}
 
     @classmethod
     def deserialize(cls, data: dict[str, Any]) -> "RoundCloseTimetable":
-        calendar = timetable.rounds_from_document({"format": timetable.CALENDAR_FORMAT, "rounds": data.get("rounds", [])})
+        document = {"format": close_schedule.CALENDAR_FORMAT, "rounds": data.get("rounds", [])}
+        calendar = close_schedule.rounds_from_document(document)
         return cls(calendar, timedelta(seconds=int(data.get("settle_seconds", 0))), data.get("source"))
 
     def __eq__(self, other: object) -> bool:

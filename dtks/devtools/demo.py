@@ -18,7 +18,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from dtks import airflow_env, closing, merging, metrics, progress, report, rounds, terminal_table, timetable, warehouse
+from dtks import airflow_env, close_schedule, closing, merging, metrics, progress, report, rounds, terminal_table, warehouse
 from dtks.config import settings
 from dtks.devtools import generate
 from dtks.warehouse_setup import init_warehouse
@@ -55,7 +55,7 @@ def run_demo(households_per_district: int = 60) -> Path:
     for round_id in generate.DEMO_ROUNDS:
         rounds.create_round(eng, rounds.default_round(round_id), provinces=list(generate.DEMO_PROVINCES),
                             changed_by="demo")
-    calendar = timetable.export_calendar(eng)
+    calendar = close_schedule.export_calendar(eng)
     print(f"calendar: {', '.join(generate.DEMO_ROUNDS)} (monthly: cut-off the 14th, "
           f"{rounds.DEFAULT_GRACE_DAYS} grace days) → {calendar}")
     baseline = merging.load_baseline(eng, generated / "baseline" / "registry.csv", "demo-baseline",

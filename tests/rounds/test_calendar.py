@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from dtks import cli, ingest, intake, landed_files, merging, metrics, rounds, staging, timetable
+from dtks import cli, close_schedule, ingest, intake, landed_files, merging, metrics, rounds, staging
 from tests.builders import JAKPUS, PACITAN, SURABAYA, WIB, land
 from tests.rounds import multi_round as s
 
@@ -68,16 +68,16 @@ def test_round_dates_are_checked(wh):
 def test_calendar_export_for_the_timetable(wh, tmp_path):
     s.create_rounds(wh)
     rounds.move_round(wh, s.R2, "libur nasional / public holiday", cutoff_on=date(2026, 9, 16))
-    path = timetable.export_calendar(wh, tmp_path / "cal" / "rounds.json")
+    path = close_schedule.export_calendar(wh, tmp_path / "cal" / "rounds.json")
     doc = json.loads(path.read_text())
-    assert doc["format"] == timetable.CALENDAR_FORMAT and doc["timezone"] == "Asia/Jakarta"
+    assert doc["format"] == close_schedule.CALENDAR_FORMAT and doc["timezone"] == "Asia/Jakarta"
     assert [(r["round_id"], r["cutoff_on"], r["grace_days"]) for r in doc["rounds"]] == [
         (s.R1, "2026-08-14", 3), (s.R2, "2026-09-16", 3), (s.R3, "2026-10-14", 3)]
-    assert timetable.load_calendar(path) == rounds.list_rounds(wh)
+    assert close_schedule.load_calendar(path) == rounds.list_rounds(wh)
     stamp = path.stat().st_mtime_ns
-    timetable.export_calendar(wh, path)                      # same calendar: file untouched
+    close_schedule.export_calendar(wh, path)                      # same calendar: file untouched
     assert path.stat().st_mtime_ns == stamp
-    runs = timetable.close_runs(timetable.load_calendar(path))
+    runs = close_schedule.close_runs(close_schedule.load_calendar(path))
     assert [r.close_at for r in runs] == [datetime(2026, 8, 17, 17, tzinfo=UTC), datetime(2026, 9, 19, 17, tzinfo=UTC),
                                           datetime(2026, 10, 17, 17, tzinfo=UTC)]
     # the close DAG finds its round from the data interval the timetable gave it

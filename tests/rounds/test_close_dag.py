@@ -13,7 +13,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from dtks import closing, metrics, timetable
+from dtks import close_schedule, closing, metrics
 from tests.rounds import multi_round as s
 
 pytestmark = [pytest.mark.postgres, pytest.mark.airflow]
@@ -39,7 +39,7 @@ def test_rounds_close_through_the_calendar_and_backfill_gives_the_same_figures(
         wh, dirs, tmp_path, monkeypatch, airflow_ready):
     monkeypatch.setenv("DTKS_CALENDAR_FILE", str(tmp_path / "calendar.json"))
     s.prepare(wh, tmp_path)
-    timetable.export_calendar(wh)
+    close_schedule.export_calendar(wh)
     dag = closing.close_dag()
     assert type(dag.timetable).__name__ == "RoundCloseTimetable"
     planned = closing.scheduled_close_runs(dag)

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from dtks import airflow_env, rounds, timetable
+from dtks import airflow_env, close_schedule, rounds
 from dtks.config import PROJECT_ROOT
 
 airflow_env.configure()  # before airflow is imported: our plugins folder
@@ -109,14 +109,14 @@ def test_restrictions_start_date_and_end_date():
 
 
 def test_without_catchup_only_the_latest_due_round_runs():
-    runs = timetable.close_runs([AUG, SEP, OCT])
-    pick = lambda after, now: timetable.next_close_run(  # noqa: E731
+    runs = close_schedule.close_runs([AUG, SEP, OCT])
+    pick = lambda after, now: close_schedule.next_close_run(  # noqa: E731
         runs, after=after, earliest=utc(2026, 1, 1), latest=None, catchup=False, now=now)
     assert pick(None, utc(2026, 10, 20)).round_id == "2026-10"   # Aug and Sep are skipped
     assert pick(None, utc(2026, 9, 20)).round_id == "2026-09"
     assert pick(None, utc(2026, 8, 1)).round_id == "2026-08"     # nothing due yet: the next one
     assert pick(utc(2026, 9, 17, 17), utc(2026, 9, 20)).round_id == "2026-10"
-    with_catchup = timetable.next_close_run(runs, after=None, earliest=utc(2026, 1, 1), latest=None, catchup=True,
+    with_catchup = close_schedule.next_close_run(runs, after=None, earliest=utc(2026, 1, 1), latest=None, catchup=True,
                                          now=utc(2026, 10, 20))
     assert with_catchup.round_id == "2026-08"
 
@@ -161,7 +161,7 @@ def test_calendar_file(tmp_path):
     path = tmp_path / "rounds.json"
     assert RoundCloseTimetable.from_calendar_file(path).runs == []        # nothing exported yet: no runs
     moved = replace(SEP, cutoff_on=date(2026, 9, 21), on_time_grace_days=1)
-    path.write_text(json.dumps(timetable.calendar_document([OCT, AUG, moved])))
+    path.write_text(json.dumps(close_schedule.calendar_document([OCT, AUG, moved])))
     timetable = RoundCloseTimetable.from_calendar_file(path)
     assert [r.round_id for r in timetable.runs] == ["2026-08", "2026-09", "2026-10"]
     assert timetable.calendar[1] == moved

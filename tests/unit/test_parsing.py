@@ -97,8 +97,8 @@ import io  # noqa: E402
 import zipfile  # noqa: E402
 
 from dtks.reading import Limits, missing_columns, sniff_format  # noqa: E402
-from dtks.xlsx_reading import check_xlsx_archive  # noqa: E402
 from dtks.schema import STAGED_COLUMNS  # noqa: E402
+from dtks.xlsx_reading import check_xlsx_archive  # noqa: E402
 
 
 def _staged(path, **kw):

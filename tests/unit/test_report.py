@@ -279,7 +279,8 @@ def test_trend_single_round():
 
 
 def _tiles(page: str) -> dict[str, str]:
-    return {k: v for v, k in re.findall(r'<div class="v">(.*?)</div><div class="k">(.*?)</div>', _section(page, "summary"))}
+    found = re.findall(r'<div class="v">(.*?)</div><div class="k">(.*?)</div>', _section(page, "summary"))
+    return {k: v for v, k in found}
 
 
 def test_summary_is_the_national_row_never_re_derived():
