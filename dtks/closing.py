@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from sqlalchemy.engine import Engine
 
 from dtks import metrics, report, rounds
-from dtks.config import settings
 from dtks.close_schedule import CloseRun
+from dtks.config import settings
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG

@@ -70,7 +70,8 @@ class RoundCloseTimetable(Timetable):
     def from_calendar_file(cls, path=None, settle: timedelta | None = None) -> "RoundCloseTimetable":
         """The timetable of the exported calendar file (no file yet: no rounds, no runs)."""
         source = close_schedule.calendar_path() if path is None else path
-        return cls(close_schedule.load_calendar(source), settle if settle is not None else settle_from_env(), str(source))
+        settle = settle if settle is not None else settle_from_env()
+        return cls(close_schedule.load_calendar(source), settle, str(source))
 
     @property
     def runs(self) -> list[close_schedule.CloseRun]:

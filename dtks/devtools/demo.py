@@ -18,7 +18,18 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from dtks import airflow_env, close_schedule, closing, merging, metrics, progress, report, rounds, terminal_table, warehouse
+from dtks import (
+    airflow_env,
+    close_schedule,
+    closing,
+    merging,
+    metrics,
+    progress,
+    report,
+    rounds,
+    terminal_table,
+    warehouse,
+)
 from dtks.config import settings
 from dtks.devtools import generate
 from dtks.warehouse_setup import init_warehouse
