@@ -35,7 +35,6 @@ _CODE_FIELDS = {"jenis_kelamin", "hubungan_keluarga", "kode_desa", "status_keber
                 "pkh", "bpnt", "pbi", "rt", "rw"}
 
 
-
 def initials(name: str | None) -> str:
     """'BUDI ASTUTI' -> 'B. A.': names are shown by initials only."""
     words = [w for w in _WORD.findall(name or "") if any(ch.isalnum() for ch in w)]
