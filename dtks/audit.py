@@ -28,7 +28,7 @@ from dtks.config import settings
 from dtks.display import wib
 from dtks.identifiers import mask_identifier
 
-__all__ = ["AUDITOR_ROLE", "LINEAGE_ROLE", "auditor_engine", "AuditReader", "lineage", "format_lineage"]
+__all__ = ["AUDITOR_ROLE", "LINEAGE_ROLE", "AuditReader", "auditor_engine", "format_lineage", "lineage"]
 
 AUDITOR_ROLE = "dtks_auditor"
 LINEAGE_ROLE = "dtks_lineage"   # may look up one NIK/KK at a time, recorded and rate-limited
