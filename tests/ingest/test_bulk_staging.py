@@ -1,6 +1,6 @@
 """The bulk staging path (PostgreSQL COPY of a plain CSV, mapped in SQL) stages what the parser would.
 
-Each file is registered and staged through ``dtks.ingest.stage``; the staged
+Each file is registered and staged through ``dtks.staging.stage``; the staged
 rows are read back and compared, value by value, with what
 ``dtks.parsing.open_submission`` yields for the same archived file. The
 ``staged`` event says which path ran.
