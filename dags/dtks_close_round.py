@@ -8,6 +8,7 @@ from airflow.sdk import Param, dag, task
 from dtks_round_timetable import RoundCloseTimetable  # plugins/: the round calendar as a timetable
 
 from dtks.dag_defaults import DEFAULT_ARGS
+from dtks.rounds import ROUND_ID
 
 DOC = """
 ### Close an update round / Tutup putaran pemutakhiran
@@ -46,7 +47,7 @@ several past rounds in calendar order. Logic: `dtks.metrics`, `dtks.closing`, `d
     doc_md=DOC,
     tags=["dtks"],
     params={
-        "round_id": Param(None, type=["null", "string"], pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+        "round_id": Param(None, type=["null", "string"], pattern=ROUND_ID.pattern,
                           title="Round / Putaran",
                           description="Round id, e.g. 2026-10. Empty: the round this run's data interval closes."),
     },
