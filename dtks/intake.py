@@ -17,6 +17,7 @@ import os
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -54,7 +55,7 @@ class SubmissionRef:
     round_id: str | None
     file_name: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -139,7 +140,7 @@ def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | N
             from dtks import rounds  # the round a file counts for: by arrival time (dtks.rounds.assign_round)
             assignment = (rounds.assign_round(conn, landed.round_id, received_at)
                           if kind == "district" and not misplaced else None)
-            round_known = assignment is not None and assignment.round_id is not None
+            assigned_round = assignment.round_id if assignment is not None else None
             district_known = landed.kabkota_code is not None and conn.execute(
                 sa.text("SELECT 1 FROM ref.kabkota WHERE code = :k"), {"k": landed.kabkota_code}).first()
             sub_id = conn.execute(
@@ -149,7 +150,7 @@ def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | N
                     " VALUES (:kind, :round, :district, :name, :landing, :archive, :sha, :size, :received, :run,"
                     " CAST(:manifest AS jsonb)) RETURNING submission_id"
                 ),
-                {"kind": kind, "round": assignment.round_id if round_known else None,
+                {"kind": kind, "round": assigned_round,
                  "district": landed.kabkota_code if district_known else None,
                  "name": printable_name(landed.path.name)[:500], "landing": printable_name(str(landed.path))[:2000],
                  "archive": str(archive_path),
@@ -164,8 +165,8 @@ def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | N
             if misplaced:
                 lifecycle.reject(conn, sub_id, SubmissionRejected("file_misplaced", found=misplaced_location(landed)),
                                  run_id)
-            elif kind == "district":
-                if not round_known:
+            elif assignment is not None:  # a district file that is not misplaced
+                if assignment.reject_code is not None:
                     lifecycle.reject(conn, sub_id, SubmissionRejected(assignment.reject_code,
                                                                       round_id=safe_file_name(landed.round_id)), run_id)
                 elif not district_known:
@@ -188,12 +189,12 @@ def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | N
     if sub_id is None:
         return None
     return SubmissionRef(sub_id, landed.kabkota_code if not misplaced else None,
-                         assignment.round_id if round_known else (landed.round_id or None),
+                         assigned_round or landed.round_id or None,
                          printable_name(landed.path.name))
 
 
 def register_landing(run_id: str, landing_dir: str | Path | None = None,
-                     settle_seconds: float | None = None) -> list[dict]:
+                     settle_seconds: float | None = None) -> list[dict[str, Any]]:
     """Register every landed file, then list every submission still to finish.
 
     Returning unfinished submissions too (not only this run's) is what makes a
