@@ -59,7 +59,7 @@ def auditor_engine(url: str | None = None) -> Engine:
 
 
 # ---------------------------------------------------------------- reading the audit trail
-def _rows(conn: sa.Connection, sql: str, **params) -> list[dict]:
+def _rows(conn: sa.Connection, sql: str, **params: object) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(sa.text(sql), params).mappings().all()]
 
 
@@ -69,12 +69,12 @@ class AuditReader:
     def __init__(self, eng: Engine):
         self.eng = eng
 
-    def _q(self, sql: str, **params) -> list[dict]:
+    def _q(self, sql: str, **params: object) -> list[dict[str, Any]]:
         with self.eng.connect() as conn:
             return _rows(conn, sql, **params)
 
     # rounds
-    def rounds(self) -> list[dict]:
+    def rounds(self) -> list[dict[str, Any]]:
         return self._q("""
             SELECT r.round_id, r.opens_on, r.cutoff_on, r.grace_days, r.penetapan_on, r.status,
                    (SELECT count(*) FROM audit.round_expected_district e WHERE e.round_id = r.round_id) AS expected,
@@ -88,10 +88,10 @@ class AuditReader:
             FROM audit.round r LEFT JOIN metrics.national_round n USING (round_id)
             ORDER BY r.opens_on DESC""")
 
-    def round(self, round_id: str) -> dict | None:
+    def round(self, round_id: str) -> dict[str, Any] | None:
         return next((r for r in self.rounds() if r["round_id"] == round_id), None)
 
-    def district_choices(self, round_id: str) -> list[dict]:
+    def district_choices(self, round_id: str) -> list[dict[str, Any]]:
         """The round's expected districts with their provinces (for the filters)."""
         return self._q("""
             SELECT k.code AS kabkota_code, k.name AS kabkota_name, p.code AS province_code, p.name AS province_name
@@ -99,7 +99,7 @@ class AuditReader:
             JOIN ref.kabkota k ON k.code = e.kabkota_code JOIN ref.province p ON p.code = k.province_code
             WHERE e.round_id = :r ORDER BY k.code""", r=round_id)
 
-    def districts(self, round_id: str, province: str | None = None, district: str | None = None) -> list[dict]:
+    def districts(self, round_id: str, province: str | None = None, district: str | None = None) -> list[dict[str, Any]]:
         return self._q("""
             SELECT p.name AS province_name, d.*
             FROM metrics.district_round d JOIN ref.province p ON p.code = d.province_code
@@ -107,15 +107,15 @@ class AuditReader:
               AND (CAST(:d AS text) IS NULL OR d.kabkota_code = :d)
             ORDER BY d.province_code, d.kabkota_code""", r=round_id, p=province, d=district)
 
-    def new_districts(self, round_id: str) -> list[dict]:
+    def new_districts(self, round_id: str) -> list[dict[str, Any]]:
         """Districts of the round a newer edition created by a split: when, and from which parent."""
         from dtks.metrics import NEW_DISTRICTS_SQL
         return self._q(NEW_DISTRICTS_SQL, r=round_id)
 
-    def provinces(self, round_id: str) -> list[dict]:
+    def provinces(self, round_id: str) -> list[dict[str, Any]]:
         return self._q("SELECT * FROM metrics.province_round WHERE round_id = :r ORDER BY province_code", r=round_id)
 
-    def counts(self, round_id: str) -> dict:
+    def counts(self, round_id: str) -> dict[str, Any]:
         with self.eng.connect() as conn:
             row = conn.execute(sa.text("""
                 SELECT count(*) AS submissions,
@@ -147,7 +147,7 @@ class AuditReader:
         FROM audit.submission_masked s LEFT JOIN ref.kabkota k ON k.code = s.kabkota_code"""
 
     def submissions(self, round_id: str | None, province: str | None = None,
-                    district: str | None = None) -> list[dict]:
+                    district: str | None = None) -> list[dict[str, Any]]:
         """A round's submissions; ``round_id=None``: baseline loads and files for no known round."""
         return self._q(self._SUBMISSION_SELECT + """
             WHERE (s.round_id = CAST(:r AS text) OR (CAST(:r AS text) IS NULL AND s.round_id IS NULL))
@@ -155,16 +155,16 @@ class AuditReader:
               AND (CAST(:d AS text) IS NULL OR s.kabkota_code = :d)
             ORDER BY s.received_at, s.submission_id""", r=round_id, p=province, d=district)
 
-    def submission(self, submission_id: int) -> dict | None:
+    def submission(self, submission_id: int) -> dict[str, Any] | None:
         rows = self._q(self._SUBMISSION_SELECT + " WHERE s.submission_id = :sid", sid=submission_id)
         return rows[0] if rows else None
 
-    def submission_events(self, submission_id: int) -> list[dict]:
+    def submission_events(self, submission_id: int) -> list[dict[str, Any]]:
         return self._q("""
             SELECT event_id, event, at, run_id, detail FROM audit.submission_event_masked
             WHERE submission_id = :sid ORDER BY at, event_id""", sid=submission_id)
 
-    def validation_results(self, submission_id: int) -> list[dict]:
+    def validation_results(self, submission_id: int) -> list[dict[str, Any]]:
         return self._q("""
             SELECT suite_name, suite_version, expectation_type, reason_code, severity, column_name,
                    element_count, unexpected_count, success, run_id, validated_at
@@ -172,13 +172,13 @@ class AuditReader:
             ORDER BY success, CASE severity WHEN 'critical' THEN 0 WHEN 'error' THEN 1 ELSE 2 END, reason_code""",
             sid=submission_id)
 
-    def issue_summary(self, submission_id: int) -> list[dict]:
+    def issue_summary(self, submission_id: int) -> list[dict[str, Any]]:
         return self._q("""
             SELECT reason_code, severity, field, count(*) AS rows
             FROM quarantine.row_issue_masked WHERE submission_id = :sid
             GROUP BY reason_code, severity, field ORDER BY severity, reason_code""", sid=submission_id)
 
-    def issues(self, submission_id: int, limit: int = 200) -> list[dict]:
+    def issues(self, submission_id: int, limit: int = 200) -> list[dict[str, Any]]:
         return self._q("""
             SELECT i.file_row, i.reason_code, i.severity, i.field, i.value_sent_masked, i.detail,
                    r.nik_masked, r.nama_initials
@@ -187,13 +187,13 @@ class AuditReader:
             WHERE i.submission_id = :sid ORDER BY i.file_row, i.reason_code LIMIT :n""",
             sid=submission_id, n=limit)
 
-    def registry_events(self, submission_id: int) -> list[dict]:
+    def registry_events(self, submission_id: int) -> list[dict[str, Any]]:
         return self._q("""
             SELECT event, count(*) AS records FROM registry.individual_event_masked
             WHERE submission_id = :sid GROUP BY event ORDER BY event""", sid=submission_id)
 
     # runs
-    def task_runs(self, round_id: str | None = None, submission_id: int | None = None) -> list[dict]:
+    def task_runs(self, round_id: str | None = None, submission_id: int | None = None) -> list[dict[str, Any]]:
         """Task runs of a round (its own or of runs that touched its submissions), or of one submission's runs."""
         return self._q("""
             WITH touched AS (
@@ -214,7 +214,7 @@ class AuditReader:
             ORDER BY t.started_at, t.task_run_id""", r=round_id, sid=submission_id)
 
     # lineage
-    def lineage_lookup(self, identifier: str, asked_by: str | None = None) -> tuple[list[dict], list[dict]]:
+    def lineage_lookup(self, identifier: str, asked_by: str | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Masked lineage of one NIK or KK and its attempts that never reached the registry.
 
         Two transactions as ``dtks_lineage``: the request is recorded and
@@ -236,13 +236,13 @@ class AuditReader:
                 attempts = _rows(conn, "SELECT * FROM registry.attempts_masked(:l, :i)", l=lookup_id, i=identifier)
         return events, attempts
 
-    def lineage(self, identifier: str, asked_by: str | None = None) -> list[dict]:
+    def lineage(self, identifier: str, asked_by: str | None = None) -> list[dict[str, Any]]:
         """Masked registry lineage of one NIK or KK (one recorded lookup; see :meth:`lineage_lookup`)."""
         return self.lineage_lookup(identifier, asked_by)[0]
 
 
 # ---------------------------------------------------------------- lineage for engineers (CLI)
-def lineage(eng: Engine, identifier: str) -> list[dict]:
+def lineage(eng: Engine, identifier: str) -> list[dict[str, Any]]:
     """Every version and event of a NIK, or of a KK and everyone ever in it (registry.lineage_of)."""
     identifier = identifier.strip()
     if not re.fullmatch(r"[0-9]{16}", identifier):
@@ -272,13 +272,13 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def format_lineage(rows: list[dict], identifier: str) -> str:
+def format_lineage(rows: list[dict[str, Any]], identifier: str) -> str:
     """A terminal table: the number asked for in full, every other NIK/KK masked, names by initials."""
     identifier = identifier.strip()
     if not rows:
         return f"no registry record or household with NIK/KK {identifier}"
 
-    def ident(v):
+    def ident(v: str | None) -> str:
         return "" if v is None else (v if v == identifier else mask_identifier(v))
 
     header = ("when (received)", "record", "NIK", "KK", "name", "event", "ver", "changed",

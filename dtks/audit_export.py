@@ -14,7 +14,8 @@ import os
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -48,7 +49,7 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
-def _export_context(reader: AuditReader, round_id: str) -> dict:
+def _export_context(reader: AuditReader, round_id: str) -> dict[str, Any]:
     rnd = reader.round(round_id)
     if rnd is None:
         raise LookupError(f"round {round_id} does not exist")
@@ -97,7 +98,7 @@ def write_audit_export(eng: Engine, round_id: str, out: Path | None = None) -> t
 
 
 # ---------------------------------------------------------------- CSV
-def to_csv(rows: Iterable[dict], columns: list[str] | None = None) -> str:
+def to_csv(rows: Iterable[dict[str, Any]], columns: list[str] | None = None) -> str:
     """CSV of already-masked rows, with spreadsheet formulas neutralised and NIK-like numbers scrubbed."""
     rows = list(rows)
     columns = columns or (list(rows[0].keys()) if rows else [])

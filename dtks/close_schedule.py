@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -30,7 +31,7 @@ def calendar_path() -> Path:
     return settings().calendar_file
 
 
-def calendar_document(rounds: list[Round]) -> dict:
+def calendar_document(rounds: list[Round]) -> dict[str, Any]:
     return {"format": CALENDAR_FORMAT, "timezone": "Asia/Jakarta",
             "rounds": [{"round_id": r.round_id, **r.dates()}
                        for r in sorted(rounds, key=lambda r: (r.opens_on, r.round_id))]}
@@ -49,7 +50,7 @@ def export_calendar(eng: Engine, path: Path | None = None) -> Path:
     return path
 
 
-def rounds_from_document(doc: dict) -> list[Round]:
+def rounds_from_document(doc: object) -> list[Round]:
     if not isinstance(doc, dict) or doc.get("format") != CALENDAR_FORMAT:
         raise ValueError(f"not a {CALENDAR_FORMAT} document")
     out = []

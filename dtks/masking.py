@@ -12,6 +12,7 @@ rules themselves live in ``dtks.identifiers`` and are re-exported here.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from dtks.identifiers import mask_file_name, mask_identifier, mask_nik
 
@@ -43,7 +44,7 @@ def initials(name: str | None) -> str:
 
 def scrub_identifiers(text: str) -> str:
     """Mask every NIK/KK-like run of 13+ digits in free text (sha256 hashes are left whole)."""
-    def repl(m: re.Match) -> str:
+    def repl(m: re.Match[str]) -> str:
         s = m.group(0)
         return s if len(s) == 64 and not s.isdigit() else mask_identifier(s)
     return _HASH_OR_DIGITS.sub(repl, text)
@@ -63,7 +64,7 @@ def mask_value_sent(field: str | None, value: str | None) -> str | None:
     return re.sub(r"[^\W\d_]", "x", re.sub(r"[0-9]", "9", value))
 
 
-def mask_record(header: list[str], row: list[str]) -> list[str]:
+def mask_record(header: list[str], row: Sequence[str | None]) -> list[str]:
     """One row of a tabular file (e.g. a district feedback file) with personal columns masked.
 
     Identifier columns are masked, name and address columns reduced to

@@ -9,6 +9,8 @@ over rounds are views (``metrics.trend_national``, ``trend_province``,
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -47,11 +49,12 @@ def compute_round_metrics(eng: Engine, round_id: str) -> int:
         _require_round(conn, round_id)
         failpoint("metrics.after_snapshot")
         conn.execute(sa.text(read_sql("metrics_district_round.sql")), {"round_id": round_id})
-        return conn.execute(sa.text("SELECT count(*) FROM metrics.district_round WHERE round_id = :r"),
-                            {"r": round_id}).scalar_one()
+        rows: int = conn.execute(sa.text("SELECT count(*) FROM metrics.district_round WHERE round_id = :r"),
+                                 {"r": round_id}).scalar_one()
+        return rows
 
 
-def district_table(eng: Engine, round_id: str, expected_only: bool = True) -> list[dict]:
+def district_table(eng: Engine, round_id: str, expected_only: bool = True) -> list[dict[str, Any]]:
     with eng.connect() as conn:
         rows = conn.execute(sa.text(
             "SELECT d.*, p.name AS province_name FROM metrics.district_round d"
@@ -71,33 +74,33 @@ NEW_DISTRICTS_SQL = """
     ORDER BY d.kabkota_code"""
 
 
-def new_districts(eng: Engine, round_id: str) -> list[dict]:
+def new_districts(eng: Engine, round_id: str) -> list[dict[str, Any]]:
     with eng.connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(NEW_DISTRICTS_SQL), {"r": round_id}).mappings()]
 
 
-def province_table(eng: Engine, round_id: str) -> list[dict]:
+def province_table(eng: Engine, round_id: str) -> list[dict[str, Any]]:
     with eng.connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(
             "SELECT * FROM metrics.province_round WHERE round_id = :r ORDER BY province_code"),
             {"r": round_id}).mappings().all()]
 
 
-def province_trend(eng: Engine, up_to_round: str) -> list[dict]:
+def province_trend(eng: Engine, up_to_round: str) -> list[dict[str, Any]]:
     """Province figures of every computed round up to ``up_to_round``, by province, oldest round first."""
     with eng.connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(read_sql("province_trend.sql")),
                                               {"round_id": up_to_round}).mappings().all()]
 
 
-def national_row(eng: Engine, round_id: str) -> dict | None:
+def national_row(eng: Engine, round_id: str) -> dict[str, Any] | None:
     with eng.connect() as conn:
         row = conn.execute(sa.text("SELECT * FROM metrics.national_round WHERE round_id = :r"),
                            {"r": round_id}).mappings().first()
     return dict(row) if row else None
 
 
-def national_trend(eng: Engine, up_to_round: str) -> list[dict]:
+def national_trend(eng: Engine, up_to_round: str) -> list[dict[str, Any]]:
     """National figures of every computed round up to ``up_to_round``, oldest first (metrics.trend_national)."""
     with eng.connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(
@@ -107,7 +110,7 @@ def national_trend(eng: Engine, up_to_round: str) -> list[dict]:
             {"r": up_to_round}).mappings().all()]
 
 
-def district_trend(eng: Engine, kabkota_code: str) -> list[dict]:
+def district_trend(eng: Engine, kabkota_code: str) -> list[dict[str, Any]]:
     with eng.connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(
             "SELECT * FROM metrics.trend_district WHERE kabkota_code = :k ORDER BY opens_on"),
@@ -129,11 +132,12 @@ def freeze_penetapan(eng: Engine, round_id: str, run_id: str) -> int:
         _lock(conn, "dtks-penetapan-", round_id)
         _require_round(conn, round_id)
         conn.execute(sa.text("CREATE TEMP TABLE p_district ON COMMIT DROP AS " + _as_of_sql()), {"round_id": round_id})
-        return conn.execute(sa.text(read_sql("penetapan_snapshot.sql")),
-                            {"round_id": round_id, "run_id": run_id}).scalar_one()
+        snapshot_no: int = conn.execute(sa.text(read_sql("penetapan_snapshot.sql")),
+                                        {"round_id": round_id, "run_id": run_id}).scalar_one()
+        return snapshot_no
 
 
-def penetapan(eng: Engine, round_id: str, snapshot_no: int | None = None) -> dict | None:
+def penetapan(eng: Engine, round_id: str, snapshot_no: int | None = None) -> dict[str, Any] | None:
     """A frozen snapshot (the latest, or ``snapshot_no``) with its per-district rows."""
     with eng.connect() as conn:
         head = conn.execute(sa.text(
@@ -149,7 +153,7 @@ def penetapan(eng: Engine, round_id: str, snapshot_no: int | None = None) -> dic
     return {**dict(head), "districts": [dict(d) for d in districts]}
 
 
-def penetapan_as_of(eng: Engine, round_id: str) -> list[dict]:
+def penetapan_as_of(eng: Engine, round_id: str) -> list[dict[str, Any]]:
     """The per-district counts recomputed now from history, as of the round's close."""
     with eng.connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(_as_of_sql()), {"round_id": round_id}).mappings()]
@@ -171,7 +175,7 @@ def verify_penetapan(eng: Engine, round_id: str) -> list[str]:
     return problems
 
 
-def registry_as_determined(eng: Engine, round_id: str, kabkota_code: str | None = None) -> list[dict]:
+def registry_as_determined(eng: Engine, round_id: str, kabkota_code: str | None = None) -> list[dict[str, Any]]:
     """The registry exactly as round ``round_id`` determined it: each person's version valid at its close.
 
     Contains personal data: for the ministry's penetapan list, never for logs.
@@ -185,12 +189,12 @@ def registry_as_determined(eng: Engine, round_id: str, kabkota_code: str | None 
             {"r": round_id, "k": kabkota_code}).mappings()]
 
 
-def _f(v) -> float | None:
+def _f(v: Any) -> float | None:
     return None if v is None else float(v)
 
 
 # ---------------------------------------------------------------- follow-up and league
-def follow_up(districts: list[dict]) -> list[dict]:
+def follow_up(districts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Expected districts needing follow-up, each with reasons as (Indonesian, English) pairs."""
     out = []
     for d in by_place(districts):
@@ -218,7 +222,7 @@ def follow_up(districts: list[dict]) -> list[dict]:
     return out
 
 
-def league(districts: list[dict]) -> list[dict]:
+def league(districts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Districts by update_index descending (None last; ties by code)."""
     ranked = sorted(districts, key=lambda d: (d.get("update_index") is None, -(_f(d.get("update_index")) or 0.0),
                                               str(d.get("kabkota_code") or "")))

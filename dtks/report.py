@@ -17,11 +17,14 @@ import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 import jinja2
 from markupsafe import Markup
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from dtks.display import CLASS_LABELS, INDEX_THRESHOLDS, wib
 from dtks.display import by_place as _by_place
@@ -39,6 +42,9 @@ from dtks.report_charts import (
 )
 from dtks.spreadsheet_safety import neutralise_formula
 from dtks.workbook import deterministic_xlsx
+
+if TYPE_CHECKING:
+    from dtks.rounds import Round
 
 _FRACTION_COLUMNS = {"coverage_12m", "coverage_24m", "acceptance_rate", "updated_since_baseline", "on_time_rate_12r"}
 
@@ -78,7 +84,7 @@ COLUMN_NOTES = {  # column -> (Bahasa Indonesia, English)
 
 
 # ---------------------------------------------------------------- value helpers
-def num(v) -> str:
+def num(v: Any) -> str:
     if v is None:
         return "–"
     if isinstance(v, (int, Decimal)) and v == int(v) and not isinstance(v, bool):
@@ -86,11 +92,11 @@ def num(v) -> str:
     return f"{float(v):.1f}" if isinstance(v, (float, Decimal)) else str(v)
 
 
-def yes_no(v) -> str:
+def yes_no(v: object) -> str:
     return "–" if v is None else ("ya" if v else "tidak")
 
 
-def _plain(v) -> str:
+def _plain(v: object) -> str:
     """A value as plain CSV text; strings that a spreadsheet would run as a formula get a ' prefix."""
     if v is None:
         return ""
@@ -105,16 +111,16 @@ def _plain(v) -> str:
     return neutralise_formula(str(v))
 
 
-def _get(obj, key):
+def _get(obj: object, key: str) -> Any:
     return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
 
 
-def _atomic(path: Path):
+def _atomic(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp")
 
 
 # ---------------------------------------------------------------- CSV / XLSX
-def write_district_csv(path: Path, districts: list[dict]) -> None:
+def write_district_csv(path: Path, districts: list[dict[str, Any]]) -> None:
     path = Path(path)
     tmp = _atomic(path)
     with tmp.open("w", newline="", encoding="utf-8") as fh:
@@ -122,7 +128,7 @@ def write_district_csv(path: Path, districts: list[dict]) -> None:
     os.replace(tmp, path)
 
 
-def write_district_csv_to(fh, districts: list[dict]) -> None:
+def write_district_csv_to(fh: IO[str], districts: list[dict[str, Any]]) -> None:
     """The district table as CSV (header, one row per district) on an open text stream."""
     writer = csv.writer(fh)
     writer.writerow(DISTRICT_COLUMNS)
@@ -130,7 +136,7 @@ def write_district_csv_to(fh, districts: list[dict]) -> None:
         writer.writerow([_plain(d.get(c)) for c in DISTRICT_COLUMNS])
 
 
-def _xlsx_value(v):
+def _xlsx_value(v: object) -> object:
     if isinstance(v, datetime) and v.tzinfo is not None:  # Excel has no time zones: store UTC
         return v.astimezone(timezone.utc).replace(tzinfo=None)
     if isinstance(v, str):
@@ -138,10 +144,11 @@ def _xlsx_value(v):
     return v
 
 
-def write_district_xlsx(path: Path, districts: list[dict]) -> None:
+def write_district_xlsx(path: Path, districts: list[dict[str, Any]]) -> None:
     path = Path(path)
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
     ws.title = "districts"
     ws.append(list(DISTRICT_COLUMNS))
     for d in districts:
@@ -150,7 +157,7 @@ def write_district_xlsx(path: Path, districts: list[dict]) -> None:
     for cell in ws[1]:
         cell.font, cell.fill = Font(bold=True), header_fill
     for idx, col in enumerate(DISTRICT_COLUMNS, start=1):
-        letter = ws.cell(row=1, column=idx).column_letter
+        letter = get_column_letter(idx)
         ws.column_dimensions[letter].width = max(10, min(30, len(col) + 2))
         fmt = ("0.00%" if col in _FRACTION_COLUMNS else "0.0000" if col == "update_index"
                else "yyyy-mm-dd hh:mm:ss" if col == "first_accepted_at" else None)
@@ -173,7 +180,7 @@ def write_district_xlsx(path: Path, districts: list[dict]) -> None:
     os.replace(tmp, path)
 
 
-def _national(round_id, trend: list[dict]) -> dict:
+def _national(round_id: str, trend: list[dict[str, Any]]) -> dict[str, Any]:
     """The round's national row (metrics.national_round, through the trend): the SQL's rollup, never re-derived."""
     return next((row for row in trend if row.get("round_id") == round_id), {})
 
@@ -202,15 +209,15 @@ _ENV.globals.update(num=num, pct=pct)
 _COMPILED = _ENV.from_string(_TEMPLATE)
 
 
-def _td(value, numeric=False) -> Markup:
+def _td(value: object, numeric: bool = False) -> Markup:
     return Markup('<td class="n">{}</td>' if numeric else "<td>{}</td>").format(value)
 
 
-def _rows_cell(d) -> Markup:
+def _rows_cell(d: dict[str, Any]) -> Markup:
     return _td(f'{num(d.get("rows_accepted"))} / {num(d.get("rows_submitted"))}', True)
 
 
-def submission_status(d: dict) -> tuple[str, str]:
+def submission_status(d: dict[str, Any]) -> tuple[str, str]:
     """What a district did this round, in words (Bahasa Indonesia, English)."""
     files = int(d.get("submissions_received") or 0)
     if not d.get("submitted"):
@@ -227,7 +234,7 @@ def submission_status(d: dict) -> tuple[str, str]:
     return said
 
 
-def _status_cell(d) -> Markup:
+def _status_cell(d: dict[str, Any]) -> Markup:
     id_, en = submission_status(d)
     return Markup('<td>{} <span class="en">/ {}</span></td>').format(id_, en)
 
@@ -252,26 +259,27 @@ _DISTRICT_HTML_COLUMNS = [  # the CSV/XLSX hold every column (P90 record age too
 ]
 
 
-def _district_groups(districts: list[dict]) -> list[tuple[str, list[dict]]]:
-    groups: dict[str, tuple[str, list[dict]]] = {}
+def _district_groups(districts: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    groups: dict[str, tuple[str, list[dict[str, Any]]]] = {}
     for d in _by_place(districts):
         code = str(d.get("province_code") or "")
         groups.setdefault(code, (str(d.get("province_name") or code), []))[1].append(d)
     return [groups[c] for c in sorted(groups)]
 
 
-def _province_trends(provinces: list[dict], province_trend: list[dict] | None, round_id
+def _province_trends(provinces: list[dict[str, Any]], province_trend: list[dict[str, Any]] | None, round_id: str
                      ) -> tuple[list[tuple[str, str, Markup]], str]:
     """(full name, last figures, small chart) per province, and the rounds spanned; the current round's
     province rows stand in for a missing history."""
-    history: dict[str, list[dict]] = {}
+    history: dict[str, list[dict[str, Any]]] = {}
     for row in province_trend or []:
         history.setdefault(str(row.get("province_code")), []).append(row)
     for p in provinces:
         rows = history.setdefault(str(p.get("province_code")), [])
         if not any(r.get("round_id") == round_id for r in rows):
             rows.append(p)
-    out, rounds_seen = [], set()
+    out: list[tuple[str, str, Markup]] = []
+    rounds_seen: set[str] = set()
     names = {str(p.get("province_code")): p.get("province_name") for p in provinces}
     for code in sorted(history):
         rows = history[code]
@@ -284,17 +292,17 @@ def _province_trends(provinces: list[dict], province_trend: list[dict] | None, r
     return out, span
 
 
-def _idx(v) -> str:
+def _idx(v: Any) -> str:
     return "–" if v is None else f"{float(v):.3f}"
 
 
-def _penetapan_rows(penetapan: dict | None, districts: list[dict], provinces: list[dict]) -> list[dict]:
+def _penetapan_rows(penetapan: dict[str, Any] | None, districts: list[dict[str, Any]], provinces: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not penetapan:
         return []
     names = {str(d.get("province_code")): d.get("province_name") for d in districts}
     names.update({str(p.get("province_code")): p.get("province_name") for p in provinces})
     keys = ("active_individuals", "households", "inactive_individuals", "pkh", "bpnt", "pbi")
-    rows: dict[str, dict] = {}
+    rows: dict[str, dict[str, Any]] = {}
     for d in penetapan.get("districts", []):
         code = str(d.get("province_code"))
         row = rows.setdefault(code, {"code": code, "name": names.get(code) or code, "districts": 0,
@@ -305,9 +313,9 @@ def _penetapan_rows(penetapan: dict | None, districts: list[dict], provinces: li
     return [rows[c] for c in sorted(rows)]
 
 
-def render_round_report(round_info: dict, districts: list[dict], provinces: list[dict], trend: list[dict],
-                        links: dict[str, str] | None = None, penetapan: dict | None = None,
-                        province_trend: list[dict] | None = None, new_districts: list[dict] | None = None) -> str:
+def render_round_report(round_info: Round | dict[str, Any], districts: list[dict[str, Any]], provinces: list[dict[str, Any]], trend: list[dict[str, Any]],
+                        links: dict[str, str] | None = None, penetapan: dict[str, Any] | None = None,
+                        province_trend: list[dict[str, Any]] | None = None, new_districts: list[dict[str, Any]] | None = None) -> str:
     """The report as one offline HTML file; ``province_trend`` is metrics.province_trend (oldest first);
     ``new_districts`` is metrics.new_districts (districts created by a split)."""
     r = {k: _get(round_info, k) for k in ("round_id", "opens_on", "cutoff_on", "grace_days", "penetapan_on",
@@ -346,9 +354,10 @@ def render_round_report(round_info: dict, districts: list[dict], provinces: list
         new_districts=new_districts or [])
 
 
-def write_round_outputs(out_dir: Path, round_info, districts, provinces, trend, links=None,
-                        penetapan: dict | None = None, province_trend: list[dict] | None = None,
-                        new_districts: list[dict] | None = None) -> dict[str, Path]:
+def write_round_outputs(out_dir: Path, round_info: Round | dict[str, Any], districts: list[dict[str, Any]],
+                        provinces: list[dict[str, Any]], trend: list[dict[str, Any]], links: dict[str, str] | None = None,
+                        penetapan: dict[str, Any] | None = None, province_trend: list[dict[str, Any]] | None = None,
+                        new_districts: list[dict[str, Any]] | None = None) -> dict[str, Path]:
     """Write <out_dir>/<round_id>/district_metrics.csv, .xlsx and report.html; the report links the two tables."""
     round_id = str(_get(round_info, "round_id"))
     if not round_id or not re.fullmatch(r"[A-Za-z0-9_.-]+", round_id) or round_id.strip(".") == "":

@@ -24,6 +24,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -83,7 +84,7 @@ class Round:
                              f"closes (last grace day {self.last_grace_day}); give --penetapan")
         return self
 
-    def dates(self) -> dict:
+    def dates(self) -> dict[str, Any]:
         return {"opens_on": self.opens_on.isoformat(), "cutoff_on": self.cutoff_on.isoformat(),
                 "grace_days": self.grace_days, "on_time_grace_days": self.on_time_grace_days,
                 "penetapan_on": self.penetapan_on.isoformat(), "status": self.status}
@@ -169,12 +170,12 @@ def create_round(eng: Engine, rnd: Round, provinces: list[str] | None = None,
     return created
 
 
-def move_round(eng: Engine, round_id: str, reason: str, changed_by: str | None = None, **dates) -> Round:
+def move_round(eng: Engine, round_id: str, reason: str, changed_by: str | None = None, **dates: Any) -> Round:
     """Give an open round new dates (opens_on, cutoff_on, grace_days, on_time_grace_days, penetapan_on)."""
     return _change_dates(eng, round_id, "moved", reason, changed_by, require_status="open", **dates)
 
 
-def reopen_round(eng: Engine, round_id: str, reason: str, changed_by: str | None = None, **dates) -> Round:
+def reopen_round(eng: Engine, round_id: str, reason: str, changed_by: str | None = None, **dates: Any) -> Round:
     """Reopen a closed round, with a recorded reason and optionally new dates.
 
     Files count for a round by arrival time, so accepting files that arrive
@@ -185,7 +186,7 @@ def reopen_round(eng: Engine, round_id: str, reason: str, changed_by: str | None
 
 
 def _change_dates(eng: Engine, round_id: str, change: str, reason: str, changed_by: str | None,
-                  require_status: str, **dates) -> Round:
+                  require_status: str, **dates: Any) -> Round:
     if not (reason or "").strip():
         raise ValueError(f"a reason is required to {'move' if change == 'moved' else 'reopen'} a round")
     unknown = set(dates) - {"opens_on", "cutoff_on", "grace_days", "on_time_grace_days", "penetapan_on"}
@@ -239,7 +240,7 @@ def list_rounds(eng: Engine) -> list[Round]:
     return [Round(*r) for r in rows]
 
 
-def round_changes(eng: Engine, round_id: str | None = None) -> list[dict]:
+def round_changes(eng: Engine, round_id: str | None = None) -> list[dict[str, Any]]:
     with eng.connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(
             "SELECT change_id, round_id, change, reason, before, after, changed_by, changed_at"
@@ -252,7 +253,7 @@ def round_for_interval(eng: Engine, start: datetime | None, end: datetime | None
     if end is None:
         raise LookupError("the run has no data interval: trigger it with a round id")
     with eng.connect() as conn:
-        found = conn.execute(sa.text(
+        found: str | None = conn.execute(sa.text(
             "SELECT round_id FROM audit.round_calendar WHERE close_at = :end OR opens_at = :start"
             " ORDER BY (close_at = :end) DESC, close_at LIMIT 1"),
             {"start": start, "end": end}).scalar()
@@ -275,7 +276,7 @@ class Assignment:
     def reject_code(self) -> str | None:
         return self.rule if self.rule in ("round_closed", "round_unknown") else None
 
-    def detail(self) -> dict:
+    def detail(self) -> dict[str, Any]:
         return {"landed_round": self.landed_round_id, "round": self.round_id, "round_rule": self.rule}
 
 
@@ -303,6 +304,6 @@ def assign_round(conn: sa.Connection, folder_round_id: str | None, received_at: 
     return Assignment(folder, nxt, "after_grace") if nxt else Assignment(folder, None, "round_closed")
 
 
-def round_info(rnd: Round) -> dict:
+def round_info(rnd: Round) -> dict[str, Any]:
     """A round as a plain dict for reports, with its instants."""
     return {**asdict(rnd), "last_grace_day": rnd.last_grace_day, "close_at": rnd.close_at}

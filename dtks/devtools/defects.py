@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from dtks.devtools.people import District, Household, Person, Row, person_values
+from dtks.devtools.people import District, Household, Person, Reference, Row, Values, person_values
 from dtks.schema import HEAD_OF_FAMILY, STATUS_FOUND
 
 ROW_DEFECTS: tuple[str, ...] = (
@@ -45,6 +46,12 @@ _DEFECT_WEIGHTS = {
 
 
 class DefectInjector:
+    # What the generator (this mixin's host, with Population) provides.
+    defect_counts: dict[str, int]
+    ref: Reference
+    if TYPE_CHECKING:
+        def new_pid(self, district: District) -> str: ...
+
     # -- defects ------------------------------------------------------------------
 
     def defect_order(self, rng: random.Random) -> list[str]:
@@ -54,11 +61,11 @@ class DefectInjector:
 
     def inject(self, rng: random.Random, district: District, rows: list[Row], arrival: datetime,
                n_events: int, pool: list[tuple[Person, Household]], used_pool: set[str]
-               ) -> tuple[list[tuple[dict, str | None]], set[int]]:
+               ) -> tuple[list[tuple[Values, str | None]], set[int]]:
         """Apply n_events defects to copies of rows. Returns the file rows and the defective indices."""
         values = [dict(r.values) for r in rows]
         reasons: dict[int, str] = {}
-        inserts: dict[int, list[dict]] = {}  # after row index -> inserted rows
+        inserts: dict[int, list[Values]] = {}  # after row index -> inserted rows
         household_rows: dict[int, list[int]] = {}
         for i, r in enumerate(rows):
             household_rows.setdefault(id(r.household), []).append(i)
@@ -79,17 +86,19 @@ class DefectInjector:
                     self.defect_counts[kind] += 1
                     break
 
-        out: list[tuple[dict, str | None]] = []
+        out: list[tuple[Values, str | None]] = []
         for i, v in enumerate(values):
             out.append((v, reasons.get(i)))
             for extra in inserts.get(i, []):
                 out.append((extra, "nik_active_in_other_district"))
         return out, set(reasons)
 
-    def _inject_one(self, kind, rng, district, rows, values, reasons, inserts, household_rows,
-                    free, arrival, pool, used_pool) -> bool:
+    def _inject_one(self, kind: str, rng: random.Random, district: District, rows: list[Row], values: list[Values],
+                    reasons: dict[int, str], inserts: dict[int, list[Values]], household_rows: dict[int, list[int]],
+                    free: list[int], arrival: datetime, pool: list[tuple[Person, Household]], used_pool: set[str]
+                    ) -> bool:
         if kind == "kk_head_count":
-            candidates = []
+            candidates: list[list[int]] = []
             for indices in household_rows.values():
                 first = rows[indices[0]]
                 if (first.new_household or len(indices) < 2 or indices[-1] in inserts
@@ -163,10 +172,10 @@ class DefectInjector:
                     v["kode_desa"] = code
                     break
         elif kind == "village_other_district":
-            others = [c for c in self.ref.districts if c != district.code]
-            if not others:
+            other_districts = [c for c in self.ref.districts if c != district.code]
+            if not other_districts:
                 return False
-            v["kode_desa"] = rng.choice(self.ref.district_villages[rng.choice(others)])
+            v["kode_desa"] = rng.choice(self.ref.district_villages[rng.choice(other_districts)])
         elif kind == "verification_date_future":
             v["tanggal_verifikasi"] = (arrival.date() + timedelta(days=rng.randint(30, 200))).isoformat()
         else:  # pragma: no cover

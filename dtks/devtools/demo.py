@@ -17,6 +17,7 @@ import shutil
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from dtks import (
     airflow_env,
@@ -25,7 +26,7 @@ from dtks import (
     merging,
     metrics,
     progress,
-    report,
+    report_charts,
     rounds,
     terminal_table,
     warehouse,
@@ -84,15 +85,15 @@ def run_demo(households_per_district: int = 60) -> Path:
     print(terminal_table.render_table(metrics.district_table(eng, last), last))
     nat = metrics.national_row(eng, last) or {}
     snap = metrics.penetapan(eng, last) or {}
-    print(f"\n{last}: reporting rate {report.pct(nat.get('reporting_rate'))}, on time {report.pct(nat.get('on_time_rate'))}"
-          f", coverage 24m {report.pct(nat.get('coverage_24m'))}; penetapan snapshot #{snap.get('snapshot_no')}: "
+    print(f"\n{last}: reporting rate {report_charts.pct(nat.get('reporting_rate'))}, on time {report_charts.pct(nat.get('on_time_rate'))}"
+          f", coverage 24m {report_charts.pct(nat.get('coverage_24m'))}; penetapan snapshot #{snap.get('snapshot_no')}: "
           f"{snap.get('active_individuals')} active individuals, {snap.get('households')} households")
     out = conf.out_dir / last
     print(f"\nwritten: {out / 'district_metrics.csv'}\n         {out / 'report.html'}")
     return out
 
 
-def _run_shown(dag_id: str, conf: dict, **kwargs) -> None:
+def _run_shown(dag_id: str, conf: dict[str, Any], **kwargs: Any) -> None:
     """A DAG run with its steps on screen and the libraries' warnings in the CLI log, as `dtks ingest` shows it."""
     # Progress bars on a terminal; piped (CI logs), one line per district would bury the demo's own lines.
     run_id, state = progress.run_on_screen(dag_id, conf, quiet=not sys.stderr.isatty(), **kwargs)

@@ -12,7 +12,8 @@ import io
 import json
 from datetime import date
 from pathlib import Path
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from dtks.schema import CANONICAL_COLUMNS
 from dtks.workbook import plain_sheet_xlsx
@@ -42,7 +43,7 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) 
         writer.writerows(rows)
 
 
-def write_json(path: Path, payload) -> None:
+def write_json(path: Path, payload: Any) -> None:
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -62,7 +63,7 @@ def _excel_serial(value: str) -> int | None:
         return None
 
 
-def write_submission(path: Path, rows: Sequence[dict], export_format: str, title: str = "") -> None:
+def write_submission(path: Path, rows: Sequence[dict[str, str]], export_format: str, title: str = "") -> None:
     """One district file in the district's export format (the values are the same in every format)."""
     if export_format == "xlsx_title":
         sheet: list[list[object]] = [[title or "DATA PEMUTAKHIRAN DTKS"], [], list(CANONICAL_COLUMNS)]

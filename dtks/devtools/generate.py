@@ -50,7 +50,8 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from dtks.config import DEFAULT_REFERENCE_EDITION, REFERENCE_DIR
 from dtks.devtools.defects import EXPECTED_DEFECTS_COLUMNS, FILE_DEFECTS, ROW_DEFECTS, DefectInjector
@@ -73,7 +74,7 @@ _ROW_DEFECT_FILE_SHARE = 0.40
 
 
 # --------------------------------------------------------------------------- public types
-def _calendar_entry(cal: Round) -> dict:
+def _calendar_entry(cal: Round) -> dict[str, Any]:
     """One round as written to ``rounds.json``: the fields the generator used to draw arrivals."""
     return {
         "round_id": cal.round_id,
@@ -89,7 +90,7 @@ class GenerationSummary:
     submissions: int  # data files written under landing/ (resubmissions and broken files included)
     defect_rows: int  # rows of expected_defects.csv
     districts: int
-    paths: dict = field(default_factory=dict)
+    paths: dict[str, str] = field(default_factory=dict)
 
 
 class _Generator(DefectInjector, Population):
@@ -225,7 +226,7 @@ class _Generator(DefectInjector, Population):
                 elif not rejected:
                     self.apply(district, rows, defective)
 
-    def _finish_file(self, folder: Path, data_path: Path, manifest: dict, arrival: datetime) -> None:
+    def _finish_file(self, folder: Path, data_path: Path, manifest: dict[str, Any], arrival: datetime) -> None:
         manifest_path = folder / f"{data_path.stem}.manifest.json"
         write_json(manifest_path, manifest)
         stamp = arrival.timestamp()

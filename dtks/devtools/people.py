@@ -155,10 +155,14 @@ def load_reference(reference_dir: Path, provinces: Sequence[str]) -> Reference:
     )
 
 
+Values = dict[str, str]  # one person's row as the district exports it: column -> text
+
+
 class Person:
     __slots__ = ("pid", "nik", "nama", "sex", "tempat", "lahir", "hub", "ibu", "status", "pbi")
 
-    def __init__(self, pid, nik, nama, sex, tempat, lahir, hub, ibu, pbi):
+    def __init__(self, pid: str, nik: str, nama: str, sex: str, tempat: str, lahir: date, hub: str, ibu: str,
+                 pbi: str) -> None:
         self.pid = pid
         self.nik = nik
         self.nama = nama
@@ -174,7 +178,7 @@ class Person:
 class Household:
     __slots__ = ("kk", "alamat", "rt", "rw", "desa", "verif", "pkh", "bpnt", "members")
 
-    def __init__(self, kk, alamat, rt, rw, desa, verif, pkh, bpnt):
+    def __init__(self, kk: str, alamat: str, rt: str, rw: str, desa: str, verif: date, pkh: str, bpnt: str) -> None:
         self.kk = kk
         self.alamat = alamat
         self.rt = rt
@@ -201,7 +205,7 @@ class District:
 
 @dataclass
 class Row:
-    values: dict
+    values: Values
     person: Person
     household: Household
     new_person: bool = False
@@ -209,7 +213,7 @@ class Row:
 
 
 def person_values(p: Person, h: Household, *, status: str | None = None,
-                   verif: date | None = None, household_values: dict | None = None) -> dict:
+                   verif: date | None = None, household_values: Values | None = None) -> Values:
     hv = household_values or {
         "no_kk": h.kk, "alamat": h.alamat, "rt": h.rt, "rw": h.rw, "kode_desa": h.desa,
         "pkh": h.pkh, "bpnt": h.bpnt,

@@ -50,7 +50,7 @@ class Population:
         self.kk_serial: dict[str, int] = {}
         self.districts: dict[str, District] = {}
 
-    def rng(self, *purpose) -> random.Random:
+    def rng(self, *purpose: object) -> random.Random:
         return random.Random("/".join([str(self.seed), *map(str, purpose)]))
 
     # -- identifiers -------------------------------------------------------
