@@ -11,10 +11,10 @@ import csv
 import hashlib
 import io
 import os
-from datetime import date, datetime, timezone
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,7 +69,7 @@ def _export_context(reader: AuditReader, round_id: str) -> dict[str, Any]:
         "r": rnd, "n": reader.counts(round_id), "subs": subs, "runs": reader.task_runs(round_id),
         "districts": reader.districts(round_id), "national": dict(national) if national else None,
         "national_cols": [c for c in national_cols if national is not None and c in national],
-        "database": database, "generated_at": wib(datetime.now(timezone.utc), seconds=True),
+        "database": database, "generated_at": wib(datetime.now(UTC), seconds=True),
         "c": _cell,
     }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,7 +103,7 @@ def cmd_round_create(args: argparse.Namespace) -> None:
     created = rounds.create_round(_engine(), rnd, provinces)
     calendar = close_schedule.export_calendar(_engine())
     print(f"round {rnd.round_id} {'created' if created else 'already exists'}; calendar → {calendar}")
-    if created and rnd.close_at <= datetime.now(timezone.utc):
+    if created and rnd.close_at <= datetime.now(UTC):
         # Else every file sent from now on is refused round_closed while `round list` says "open".
         print(f"note: round {rnd.round_id} closed on {rnd.last_grace_day} (end of day WIB), before today: files "
               f"landing now are refused (round_closed); give it later dates with `dtks round move "
@@ -120,7 +120,7 @@ def cmd_round_list(args: argparse.Namespace) -> None:
     from dtks import rounds
     print(f"{'round':8} {'opens':10} {'cut-off':10} {'grace':>5} {'closes (end of, WIB)':20} {'penetapan':10} status")
     for r in rounds.list_rounds(_engine()):
-        print(f"{r.round_id:8} {r.opens_on} {r.cutoff_on} {r.grace_days:>5} {str(r.last_grace_day):20} "
+        print(f"{r.round_id:8} {r.opens_on} {r.cutoff_on} {r.grace_days:>5} {r.last_grace_day!s:20} "
               f"{r.penetapan_on} {r.status}")
 
 
@@ -179,7 +179,7 @@ def cmd_round_penetapan(args: argparse.Namespace) -> None:
 
 def cmd_baseline_load(args: argparse.Namespace) -> None:
     from dtks import merging
-    received = args.received_at or datetime.now(timezone.utc)
+    received = args.received_at or datetime.now(UTC)
     print(merging.load_baseline(_engine(), Path(args.file), "cli-baseline", received))
 
 
@@ -189,6 +189,7 @@ EXIT_REJECTED = 3  # --fail-on-rejection: the pipeline ran and refused at least 
 def _landing_folder(given: str | None) -> Path:
     """The landing folder to scan, refused in one line when it cannot be read."""
     import os
+
     from dtks.config import settings
     landing = Path(given).resolve() if given else settings().landing_dir
     if not landing.is_dir():
@@ -319,13 +320,17 @@ def build_parser() -> argparse.ArgumentParser:
     create.set_defaults(func=cmd_round_create)
     rnd.add_parser("list", help="list rounds").set_defaults(func=cmd_round_list)
     move = rnd.add_parser("move", help="give an open round new dates (reason recorded)")
-    move.add_argument("round_id", type=round_id, help=ROUND_HELP); move.add_argument("--reason", required=True); dates(move)
+    move.add_argument("round_id", type=round_id, help=ROUND_HELP)
+    move.add_argument("--reason", required=True)
+    dates(move)
     move.set_defaults(func=cmd_round_move)
     rclose = rnd.add_parser("close", help="close a round now: run dtks_close_round for it (metrics, penetapan, report)")
     rclose.add_argument("round_id", type=round_id, help=ROUND_HELP)
     rclose.set_defaults(func=cmd_round_close)
     reopen = rnd.add_parser("reopen", help="reopen a closed round (reason recorded; new dates to accept later files)")
-    reopen.add_argument("round_id", type=round_id, help=ROUND_HELP); reopen.add_argument("--reason", required=True); dates(reopen)
+    reopen.add_argument("round_id", type=round_id, help=ROUND_HELP)
+    reopen.add_argument("--reason", required=True)
+    dates(reopen)
     reopen.set_defaults(func=cmd_round_reopen)
     back = rnd.add_parser("backfill", help="run dtks_close_round again for past rounds, in calendar order")
     back.add_argument("--from", dest="first", type=round_id, help=f"first {ROUND_HELP}")
@@ -374,9 +379,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="three demo rounds end to end (what `make demo` runs)").set_defaults(func=cmd_demo)
 
     lin = sub.add_parser("lineage", help="every version and event of a NIK or KK, with submission, file row, suite, run")
-    lin.add_argument("identifier", help="16-digit NIK or KK number"); lin.set_defaults(func=cmd_lineage)
+    lin.add_argument("identifier", help="16-digit NIK or KK number")
+    lin.set_defaults(func=cmd_lineage)
     aex = sub.add_parser("audit-export", help="a round's audit report: runs, submissions + sha256, checks, outcomes")
-    aex.add_argument("round_id", type=round_id, help=ROUND_HELP); aex.add_argument("--out", help="file (default: $DTKS_OUT_DIR/<round>/audit_export_<round>.html)")
+    aex.add_argument("round_id", type=round_id, help=ROUND_HELP)
+    aex.add_argument("--out", help="file (default: $DTKS_OUT_DIR/<round>/audit_export_<round>.html)")
     aex.set_defaults(func=cmd_audit_export)
     lnd = sub.add_parser("landing", help="what waits in landing, what could not be routed or read, and why")
     lnd.add_argument("--landing", help="landing folder (default: DTKS_LANDING_DIR)")
@@ -384,8 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     lnd.add_argument("--show-names", action="store_true", help="print file names as they are (default: masked)")
     lnd.set_defaults(func=cmd_landing)
     rq = sub.add_parser("review-queue", help="NIKs sent while active in another district (quarantined for review)")
-    rq.add_argument("--round", type=round_id, help=f"only this round: {ROUND_HELP}"); rq.add_argument("--all", action="store_true",
-                                                                      help="resolved items too")
+    rq.add_argument("--round", type=round_id, help=f"only this round: {ROUND_HELP}")
+    rq.add_argument("--all", action="store_true", help="resolved items too")
     rq.add_argument("--show-nik", action="store_true", help="print NIKs unmasked")
     rq.set_defaults(func=cmd_review_queue)
     return parser

@@ -9,7 +9,7 @@ here, and list districts in the same order (``by_place``).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,7 +37,7 @@ def wib(value: object, seconds: bool = False) -> str:
     if value is None:
         return "–"
     if isinstance(value, datetime):
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
         return aware.astimezone(JAKARTA).strftime("%Y-%m-%d %H:%M:%S WIB" if seconds else "%Y-%m-%d %H:%M WIB")
     return str(value)
 

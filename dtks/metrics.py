@@ -147,7 +147,7 @@ def penetapan(eng: Engine, round_id: str, snapshot_no: int | None = None) -> dic
         if head is None:
             return None
         districts = conn.execute(sa.text(
-            "SELECT " + ", ".join(PENETAPAN_COLUMNS) + " FROM metrics.penetapan_district"
+            "SELECT " + ", ".join(PENETAPAN_COLUMNS) + " FROM metrics.penetapan_district"  # noqa: S608 - our columns
             " WHERE round_id = :r AND snapshot_no = :n ORDER BY kabkota_code"),
             {"r": round_id, "n": head["snapshot_no"]}).mappings().all()
     return {**dict(head), "districts": [dict(d) for d in districts]}

@@ -64,7 +64,7 @@ def open_submission(path: Path, lim: Limits | None = None) -> ParsedFile:
         return open_csv(path, lim)
     except (SubmissionRejected, MissingSafeguard):
         raise
-    except Exception as exc:  # noqa: BLE001 - whatever the bytes: a reason, not a crash
+    except Exception as exc:
         if is_machine_fault(exc):
             raise
         raise SubmissionRejected("file_unreadable") from exc

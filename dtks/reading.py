@@ -63,7 +63,7 @@ class Limits:
     max_columns: int = Settings.max_columns                  # DTKS_MAX_COLUMNS
 
     @classmethod
-    def from_env(cls) -> "Limits":
+    def from_env(cls) -> Limits:
         conf = settings()
         return cls(
             max_file_bytes=conf.max_file_bytes,
@@ -172,7 +172,7 @@ class ParsedFile:
                 yield file_row, source_line, values
         except SubmissionRejected:
             raise
-        except Exception as exc:  # noqa: BLE001 - whatever the bytes: a reason, not a crash
+        except Exception as exc:
             if is_machine_fault(exc):
                 raise
             raise SubmissionRejected("file_unreadable") from exc

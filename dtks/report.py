@@ -14,7 +14,7 @@ import csv
 import hashlib
 import os
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -138,7 +138,7 @@ def write_district_csv_to(fh: IO[str], districts: list[dict[str, Any]]) -> None:
 
 def _xlsx_value(v: object) -> object:
     if isinstance(v, datetime) and v.tzinfo is not None:  # Excel has no time zones: store UTC
-        return v.astimezone(timezone.utc).replace(tzinfo=None)
+        return v.astimezone(UTC).replace(tzinfo=None)
     if isinstance(v, str):
         return neutralise_formula(v)
     return v
@@ -176,7 +176,7 @@ def write_district_xlsx(path: Path, districts: list[dict[str, Any]]) -> None:
         notes.column_dimensions[letter].width = width
     tmp = _atomic(path)
     # the same metrics give the same bytes (no clock in the file), like the districts' feedback workbooks
-    tmp.write_bytes(deterministic_xlsx(wb, datetime(2000, 1, 1, tzinfo=timezone.utc)))
+    tmp.write_bytes(deterministic_xlsx(wb, datetime(2000, 1, 1, tzinfo=UTC)))
     os.replace(tmp, path)
 
 
@@ -306,7 +306,7 @@ def _penetapan_rows(penetapan: dict[str, Any] | None, districts: list[dict[str, 
     for d in penetapan.get("districts", []):
         code = str(d.get("province_code"))
         row = rows.setdefault(code, {"code": code, "name": names.get(code) or code, "districts": 0,
-                                     **{k: 0 for k in keys}})
+                                     **dict.fromkeys(keys, 0)})
         row["districts"] += 1
         for k in keys:
             row[k] += int(d.get(k) or 0)

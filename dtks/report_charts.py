@@ -107,7 +107,7 @@ def class_bars_svg(districts: list[dict[str, Any]], provinces: list[dict[str, An
             continue
         code = str(d.get("province_code"))
         names.setdefault(code, d.get("province_name"))
-        bucket = counts.setdefault(code, {c: 0 for c in CLASS_LABELS})
+        bucket = counts.setdefault(code, dict.fromkeys(CLASS_LABELS, 0))
         if d.get("update_class") in bucket:
             bucket[d["update_class"]] += 1
     codes = sorted(counts)

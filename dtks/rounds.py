@@ -23,7 +23,7 @@ import getpass
 import json
 import re
 from dataclasses import asdict, dataclass, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -71,7 +71,7 @@ class Round:
         """End of the last grace day: files received from then on go to the next open round."""
         return _start_of(self.last_grace_day + timedelta(days=1))
 
-    def validate(self) -> "Round":
+    def validate(self) -> Round:
         if not ROUND_ID.match(self.round_id):
             raise ValueError(f"round id must look like 2026-11, got {self.round_id!r}")
         if not self.opens_on <= self.cutoff_on:
@@ -92,7 +92,7 @@ class Round:
 
 def _start_of(day: date) -> datetime:
     """00:00 WIB of ``day`` as an aware UTC datetime."""
-    return datetime.combine(day, time(0), tzinfo=JAKARTA).astimezone(timezone.utc)
+    return datetime.combine(day, time(0), tzinfo=JAKARTA).astimezone(UTC)
 
 
 def parse_round_id(round_id: str) -> tuple[int, int]:
@@ -132,7 +132,8 @@ def _record_change(conn: sa.Connection, round_id: str, change: str, before: Roun
 
 
 def _get(conn: sa.Connection, round_id: str, lock: bool = False) -> Round:
-    row = conn.execute(sa.text(f"SELECT {_COLUMNS} FROM audit.round WHERE round_id = :r"
+    # _COLUMNS: this module's own column list; the round id is bound
+    row = conn.execute(sa.text(f"SELECT {_COLUMNS} FROM audit.round WHERE round_id = :r"  # noqa: S608
                                + (" FOR UPDATE" if lock else "")), {"r": round_id}).first()
     if row is None:
         raise LookupError(f"round {round_id} does not exist; create it with `dtks round create {round_id}`")
@@ -236,7 +237,7 @@ def get_round(eng: Engine, round_id: str) -> Round:
 
 def list_rounds(eng: Engine) -> list[Round]:
     with eng.connect() as conn:
-        rows = conn.execute(sa.text(f"SELECT {_COLUMNS} FROM audit.round ORDER BY opens_on, round_id")).all()
+        rows = conn.execute(sa.text(f"SELECT {_COLUMNS} FROM audit.round ORDER BY opens_on, round_id")).all()  # noqa: S608
     return [Round(*r) for r in rows]
 
 

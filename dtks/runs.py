@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,7 +32,7 @@ def record_task_outcome(context: Mapping[str, Any], *, failed: bool | None = Non
         exc = context.get("exception")
         if failed is None:
             failed = exc is not None
-        started = getattr(ti, "start_date", None) or datetime.now(timezone.utc)
+        started = getattr(ti, "start_date", None) or datetime.now(UTC)
         detail: dict[str, Any] = {"try_number": getattr(ti, "try_number", None)}
         if failed:
             # The exception's type only: messages may quote data.

@@ -12,14 +12,14 @@ import io
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from collections.abc import Callable
 from typing import Any, TextIO
 
+from dtks.display import by_place as _by_place
 from dtks.metrics import DISTRICT_COLUMNS
 from dtks.report import COLUMN_NOTES, num, write_district_csv_to
-from dtks.display import by_place as _by_place
 from dtks.report_charts import pct
 
 FORMATS = ("table", "csv", "json")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape as xml_escape
 
 from openpyxl import Workbook
@@ -25,7 +25,7 @@ def deterministic_xlsx(workbook: Workbook, when: datetime) -> bytes:
     """The workbook as XLSX bytes that depend on its content only (fixed document and zip times)."""
     from openpyxl.writer.excel import ExcelWriter
 
-    stamp = when.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
+    stamp = when.astimezone(UTC).replace(tzinfo=None, microsecond=0)
     workbook.properties.created = stamp
     workbook.properties.modified = stamp
     workbook.properties.creator = "DTKS pemutakhiran"

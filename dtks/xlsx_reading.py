@@ -155,7 +155,7 @@ def open_xlsx(path: Path, lim: Limits | None = None) -> ParsedFile:
     handle = path.open("rb")  # a file object: openpyxl would refuse a name not ending in .xlsx
     try:
         workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - any defect of a workbook is "unreadable"
+    except Exception as exc:
         handle.close()
         if is_machine_fault(exc):
             raise
@@ -187,7 +187,7 @@ def open_xlsx(path: Path, lim: Limits | None = None) -> ParsedFile:
     except SubmissionRejected:
         close()
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         close()
         if is_machine_fault(exc):
             raise

@@ -25,7 +25,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pendulum
-
 from airflow.exceptions import AirflowTimetableInvalid
 from airflow.plugins_manager import AirflowPlugin
 from airflow.timetables.base import DagRunInfo, DataInterval, Timetable
@@ -34,10 +33,9 @@ from dtks import close_schedule, rounds
 from dtks.config import settings
 
 if TYPE_CHECKING:
-    from pendulum import DateTime
-
     from airflow.timetables.base import TimeRestriction
     from airflow.utils.types import DagRunType
+    from pendulum import DateTime
 
 
 def _aware(value) -> pendulum.DateTime:
@@ -67,7 +65,7 @@ class RoundCloseTimetable(Timetable):
             self.description = "DTKS round calendar: no rounds yet (create them with `dtks round create`)"
 
     @classmethod
-    def from_calendar_file(cls, path=None, settle: timedelta | None = None) -> "RoundCloseTimetable":
+    def from_calendar_file(cls, path=None, settle: timedelta | None = None) -> RoundCloseTimetable:
         """The timetable of the exported calendar file (no file yet: no rounds, no runs)."""
         source = close_schedule.calendar_path() if path is None else path
         settle = settle if settle is not None else settle_from_env()
@@ -133,7 +131,7 @@ class RoundCloseTimetable(Timetable):
                 "settle_seconds": int(self.settle.total_seconds()), "source": self.source}
 
     @classmethod
-    def deserialize(cls, data: dict[str, Any]) -> "RoundCloseTimetable":
+    def deserialize(cls, data: dict[str, Any]) -> RoundCloseTimetable:
         document = {"format": close_schedule.CALENDAR_FORMAT, "rounds": data.get("rounds", [])}
         calendar = close_schedule.rounds_from_document(document)
         return cls(calendar, timedelta(seconds=int(data.get("settle_seconds", 0))), data.get("source"))

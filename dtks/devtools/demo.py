@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from dtks.devtools import generate
 from dtks.warehouse_setup import init_warehouse
 
 DEMO_SEED = 20260801
-BASELINE_RECEIVED_AT = datetime(2026, 7, 31, 17, 0, tzinfo=timezone.utc)  # 1 Aug 00:00 WIB
+BASELINE_RECEIVED_AT = datetime(2026, 7, 31, 17, 0, tzinfo=UTC)  # 1 Aug 00:00 WIB
 
 
 def deliver_round(generated_landing: Path, round_id: str, landing_dir: Path) -> int:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
-from collections.abc import Iterable, Sequence
 from typing import Any
 
 from dtks.schema import CANONICAL_COLUMNS

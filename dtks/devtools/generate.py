@@ -47,10 +47,10 @@ import argparse
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
 from dtks.config import DEFAULT_REFERENCE_EDITION, REFERENCE_DIR
@@ -97,7 +97,7 @@ class _Generator(DefectInjector, Population):
     def __init__(self, seed: int, ref: Reference, households_per_district: int, defect_rate: float):
         super().__init__(seed, ref, households_per_district)
         self.defect_rate = defect_rate
-        self.defect_counts = {name: 0 for name in ROW_DEFECTS}
+        self.defect_counts = dict.fromkeys(ROW_DEFECTS, 0)
         self.expected: list[tuple[str, str, str, int, str]] = []
         self.submissions = 0
 
@@ -130,7 +130,7 @@ class _Generator(DefectInjector, Population):
         never |= set(rng.sample(partial, min(len(partial), n_never - from_stale)))
         file_defect_cycle = 0
 
-        for round_index, cal in enumerate(calendars):
+        for cal in calendars:
             rng = self.rng("round", cal.round_id)
             submitters: list[str] = []
             for code in codes:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta, timezone
 from pathlib import Path
-from typing import Sequence
 
 from dtks.schema import STATUS_FOUND
 
@@ -159,7 +159,7 @@ Values = dict[str, str]  # one person's row as the district exports it: column -
 
 
 class Person:
-    __slots__ = ("pid", "nik", "nama", "sex", "tempat", "lahir", "hub", "ibu", "status", "pbi")
+    __slots__ = ("hub", "ibu", "lahir", "nama", "nik", "pbi", "pid", "sex", "status", "tempat")
 
     def __init__(self, pid: str, nik: str, nama: str, sex: str, tempat: str, lahir: date, hub: str, ibu: str,
                  pbi: str) -> None:
@@ -176,7 +176,7 @@ class Person:
 
 
 class Household:
-    __slots__ = ("kk", "alamat", "rt", "rw", "desa", "verif", "pkh", "bpnt", "members")
+    __slots__ = ("alamat", "bpnt", "desa", "kk", "members", "pkh", "rt", "rw", "verif")
 
     def __init__(self, kk: str, alamat: str, rt: str, rw: str, desa: str, verif: date, pkh: str, bpnt: str) -> None:
         self.kk = kk

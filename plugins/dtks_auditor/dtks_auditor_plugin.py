@@ -34,14 +34,13 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import jinja2
+from airflow.plugins_manager import AirflowPlugin
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup, escape
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from airflow.plugins_manager import AirflowPlugin
 
 HERE = Path(__file__).resolve().parent
 URL_PREFIX = "/dtks-auditor"

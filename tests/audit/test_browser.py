@@ -1,12 +1,12 @@
 """The real plugin app served by uvicorn, opened in headless Debian chromium: tables, masking, a screenshot."""
 
 import os
+import re
 import shutil
 import socket
 import subprocess
 import threading
 import time
-import re
 import urllib.parse
 import urllib.request
 from pathlib import Path

@@ -17,22 +17,22 @@ from __future__ import annotations
 import csv
 import shutil
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from dtks import merging, rounds
-from dtks.feedback import feedback_paths
 from dtks.devtools.defects import DEFECT_REASONS
 from dtks.devtools.generate import DEMO_ROUNDS, generate
+from dtks.feedback import feedback_paths
 from tests.ingest import helpers as h
 
 pytestmark = pytest.mark.postgres
 
 PROVINCES = ("31", "52")   # DKI Jakarta and NTB: 16 districts; seed 4 gives every defect kind and format
-BASELINE_AT = datetime(2026, 7, 31, 17, 0, tzinfo=timezone.utc)
+BASELINE_AT = datetime(2026, 7, 31, 17, 0, tzinfo=UTC)
 
 
 def _deliver(generated_landing: Path, round_id: str, landing: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -26,7 +26,7 @@ from airflow.exceptions import AirflowTimetableInvalid  # noqa: E402
 from airflow.timetables.base import DataInterval, TimeRestriction  # noqa: E402
 from dtks_round_timetable import RoundCloseTimetable  # noqa: E402
 
-UTC = timezone.utc
+UTC = UTC
 AUG, SEP, OCT = (rounds.default_round(r) for r in ("2026-08", "2026-09", "2026-10"))
 FROM_2026 = TimeRestriction(earliest=datetime(2026, 1, 1, tzinfo=UTC), latest=None, catchup=True)
 

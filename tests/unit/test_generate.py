@@ -16,10 +16,10 @@ import pytest
 
 from dtks.devtools.defects import DEFECT_REASONS, FILE_DEFECTS, ROW_DEFECTS
 from dtks.devtools.generate import DEMO_PROVINCES, DEMO_ROUNDS, generate
-from dtks.rounds import default_round
 from dtks.identifiers import looks_excel_corrupted, nik_birth_part, nik_problems
 from dtks.parsing import open_submission
 from dtks.reasons import SubmissionRejected
+from dtks.rounds import default_round
 from dtks.schema import CANONICAL_COLUMNS
 
 REFERENCE = Path(__file__).resolve().parents[2] / "include" / "reference" / "idn-area-data-4.0.1"
@@ -287,7 +287,7 @@ def test_expected_defects_are_really_in_the_files(generated, reference):
                       for row in _read_csv(out / "baseline" / "registry.csv")}
     submissions = {(r, k, p.name): (p, m) for r, k, p, m, _ in _submissions(out)}
     for key, rows in expected.items():
-        round_id, kabkota, name = key
+        _round_id, kabkota, _name = key
         path, manifest = submissions[key]
         if 0 in rows:
             assert len(rows) == 1
@@ -432,7 +432,7 @@ def test_default_size_is_demo_scale(tmp_path):
             continue
         _, data = _file_rows(path)
         heads = Counter()
-        for number, row in enumerate(data, start=1):
+        for row in data:
             heads[row["no_kk"]] += row["hubungan_keluarga"] == "1"
         flagged = {data[n - 1]["no_kk"] for n, reason in rows.items() if reason == "kk_head_count"}
         assert all(n == 1 for kk, n in heads.items() if kk not in flagged), path

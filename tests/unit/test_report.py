@@ -6,7 +6,7 @@ import base64
 import csv
 import hashlib
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal as D
 from html import unescape
 
@@ -29,7 +29,7 @@ ROUND = {"round_id": "2026-02", "opens_on": date(2026, 2, 1), "cutoff_on": date(
 def _district(code, name, prov, prov_name, **kw):
     row = dict(round_id="2026-02", province_code=prov, province_name=prov_name, kabkota_code=code, kabkota_name=name,
                expected=True, submitted=True, accepted=True, submissions_received=1,
-               first_accepted_at=datetime(2026, 2, 10, 3, 4, 5, tzinfo=timezone.utc), on_time=True, days_late=0,
+               first_accepted_at=datetime(2026, 2, 10, 3, 4, 5, tzinfo=UTC), on_time=True, days_late=0,
                submission_lag_days=0, active_records=100, coverage_12m=D("0.5000"), coverage_24m=D("0.8000"),
                record_age_median_days=D("120.0"), record_age_p90_days=D("400.5"), rows_submitted=100,
                rows_accepted=95, acceptance_rate=D("0.9500"), missed_rounds=0, updated_since_baseline=D("0.6000"),
@@ -361,14 +361,14 @@ def test_update_class_chart(html):
 
 def test_summary_tiles_late_and_thresholds(html):
     summary = _section(html, "summary")
-    tiles = dict((k, v) for v, k in re.findall(r'<div class="v">(.*?)</div><div class="k">(.*?)</div>', summary))
+    tiles = {k: v for v, k in re.findall(r'<div class="v">(.*?)</div><div class="k">(.*?)</div>', summary)}
     assert tiles["Terlambat (masa tenggang) / Late, within grace"] == "1"      # 1102
     assert tiles["Indeks ≥ 0,70 / Index at or above 0.70"] == "2"             # 1101, 1102
     assert tiles["Indeks ≥ 0,75 / Index at or above 0.75"] == "1"             # 1101
 
 
 def test_penetapan_section():
-    snapshot = {"round_id": "2026-02", "snapshot_no": 2, "as_of": datetime(2026, 2, 23, 17, tzinfo=timezone.utc),
+    snapshot = {"round_id": "2026-02", "snapshot_no": 2, "as_of": datetime(2026, 2, 23, 17, tzinfo=UTC),
                 "registry_hash": "0123456789abcdef" * 2, "active_individuals": 9, "households": 4,
                 "districts": [dict(kabkota_code="1101", province_code="11", active_individuals=5, inactive_individuals=1,
                                    households=2, pkh=1, bpnt=2, pbi=3, registry_hash="x"),
