@@ -72,7 +72,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--settings-rows", type=int, default=500_000, help="round size of the settings-alone comparison (0: skip it)"
     )
     parser.add_argument(
-        "--settings-repeats", type=int, default=2, help="runs of each server in the settings comparison (alternating)"
+        "--settings-repeats", type=int, default=1, help="runs of each server in the settings comparison (alternating)"
     )
     parser.add_argument("--skip-orchestration", action="store_true")
     parser.add_argument(
@@ -325,7 +325,13 @@ def markdown_report(summary: dict[str, Any]) -> str:
             f" {s['defaults']['round_seconds']:.1f} s on defaults →"
             f" {s['workload']['round_seconds']:.1f} s (**{s['speedup_round']:.2f} ×**); baseline import"
             f" {s['defaults']['baseline_seconds']:.1f} s → {s['workload']['baseline_seconds']:.1f} s"
-            f" ({s['speedup_baseline']:.2f} ×) | reported |"
+            f" ({s['speedup_baseline']:.2f} ×); settings that differ: "
+            + ", ".join(
+                f"`{k}` {s['defaults']['settings'][k]} → {v}"
+                for k, v in s["workload"]["settings"].items()
+                if s["defaults"]["settings"].get(k) != v
+            )
+            + " | reported |"
         )
     lines += [
         "",

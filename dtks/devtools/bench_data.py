@@ -176,11 +176,14 @@ def generate_national(
     }
 
 
-def round_subset(data: dict[str, Any], rows: int, folder: Path, seed: int = 15) -> dict[str, Any]:
-    """A round of about ``rows`` rows: whole district files of ``data``, drawn at random, hard-linked
-    into a landing folder of their own (same bytes, same arrival time; registering one removes
-    only its link). Every district when ``rows`` reaches the whole round."""
-    chosen = draw_districts(data["round_sizes"], rows, seed)
+def round_subset(
+    data: dict[str, Any], rows: int, folder: Path, seed: int = 15, exclude: set[str] | None = None
+) -> dict[str, Any]:
+    """A round of about ``rows`` rows: whole district files of ``data`` (other than ``exclude``), drawn at
+    random, hard-linked into a landing folder of their own (same bytes, same arrival time; registering
+    one removes only its link). Every district when ``rows`` reaches the whole round."""
+    pool = {d: n for d, n in data["round_sizes"].items() if d not in (exclude or set())}
+    chosen = draw_districts(pool, rows, seed)
     total = sum(data["round_sizes"][d] for d in chosen)
     if folder.exists():
         shutil.rmtree(folder)

@@ -4,9 +4,14 @@ Two series, each stage timed as in ``make bench`` (dtks/devtools/bench_pipeline.
 
 * rounds of growing size (default 0.5 M, 1 M, 2 M, 5 M rows: whole district
   files drawn at random) on the same registry (the baseline of a 5 M-row
-  national round, 4.85 M persons), each on a fresh copy of that registry;
-* one round (default 1 M rows) against registries of growing size (default
-  the 5 M-row and 20 M-row generators' baselines: 4.85 M and 19.4 M persons).
+  national round, 4.85 M persons). The whole round is `make bench`'s own
+  figure when it ran in the same folder (else it runs on a copy of the
+  registry); the smaller rounds take districts no other round took, so
+  each finds the registry as imported;
+* one round (default 1 M rows) against registries of other sizes (default
+  the 5 M-row and 20 M-row generators' baselines: 4.85 M and 19.4 M persons;
+  a smaller one, e.g. ``--registry-sizes 5000000,1250000``, when a 20 M
+  import does not fit in the time at hand).
 
 Per-row cost should stay flat as the round grows, and grow at most 1.5× for a
 4× larger registry. The tables are printed as markdown for BENCHMARKS.md and
@@ -68,13 +73,15 @@ def measure_round(
     work: Path,
     workers: int,
     prefix: str,
-    copy: bool = True,
+    copy: bool = False,
+    exclude: set[str] | None = None,
 ) -> dict[str, Any]:
-    """One round of about ``rows`` rows on a fresh copy of ``registry_db`` (or on it, ``copy=False``, when it
-    serves once: a copy of a 20 M-person registry is tens of GB): seconds and µs per row by stage."""
+    """One round of about ``rows`` rows, districts other than ``exclude``, on ``registry_db`` (or on a fresh
+    copy of it, ``copy=True``): seconds and µs per row by stage. Rounds of districts no earlier round
+    touched find the registry as imported, so they need no copy (a copy of millions of persons is GBs)."""
     from dtks import warehouse
 
-    sub = round_subset(data, rows, work / "scaling-landing")
+    sub = round_subset(data, rows, work / "scaling-landing", exclude=exclude)
     name = f"{prefix}_scale_run" if copy else registry_db
     # (a file copy starts with a checkpoint of the whole server: worth it for a registry of GBs only)
     url = (
@@ -91,7 +98,8 @@ def measure_round(
     outcome = round_outcome(eng, ids)
     eng.dispose()
     warehouse._engine_for.cache_clear()
-    drop_database(server, name)
+    if copy:
+        drop_database(server, name)
     shutil.rmtree(archive, ignore_errors=True)
     shutil.rmtree(sub["landing"], ignore_errors=True)
     n = sub["round_rows"]
@@ -104,6 +112,7 @@ def measure_round(
         "end_to_end_us_per_row": results.seconds(*PIPELINE_STAGES) / n * 1e6,
         "rows_accepted": outcome["rows_accepted"],
         "submissions": outcome["submissions"],
+        "district_codes": sorted(sub["round_sizes"]),
     }
     print(
         f"  {n:>10,} rows ({sub['districts']} districts) on {data['baseline_rows']:,} persons: "
@@ -163,16 +172,25 @@ def run(args: argparse.Namespace, server: str, workers: int, json_path: Path) ->
         registry, seconds = build_registry(server, data, f"{prefix}_scale_registry", args.template)
         out["registries"].append({"registry_persons": data["baseline_rows"], "baseline_seconds": seconds})
         print(f"  registry of {data['baseline_rows']:,} persons imported in {seconds:.1f} s", flush=True)
-        for rows in round_sizes:
-            whole = from_make_bench(json_path, data) if rows >= data["round_rows"] else None
+        # the whole round first (on a copy, unless `make bench` measured it): the smaller rounds then take
+        # districts no other round took, each on the registry as imported
+        by_size: dict[int, dict[str, Any]] = {}
+        for rows in [n for n in round_sizes if n >= data["round_rows"]]:
+            whole = from_make_bench(json_path, data)
             if whole:
                 print(f"  {whole['round_rows']:,} rows: the whole round, as measured by `make bench`", flush=True)
-            out["rounds"].append(whole or measure_round(server, registry, data, rows, work, workers, prefix))
+            by_size[rows] = whole or measure_round(server, registry, data, rows, work, workers, prefix, copy=True)
+        used: set[str] = set()
+        for rows in [n for n in round_sizes if n < data["round_rows"]]:
+            by_size[rows] = measure_round(server, registry, data, rows, work, workers, prefix, exclude=used)
+            used |= set(by_size[rows]["district_codes"])
+            out["rounds"] = [by_size[n] for n in round_sizes if n in by_size]
             keep()
-        same = [r for n, r in zip(round_sizes, out["rounds"], strict=False) if n == args.registry_round]
-        out["registries"][0]["round"] = (
-            same[0] if same else measure_round(server, registry, data, args.registry_round, work, workers, prefix)
+        out["rounds"] = [by_size[n] for n in round_sizes]
+        out["registries"][0]["round"] = by_size.get(args.registry_round) or measure_round(
+            server, registry, data, args.registry_round, work, workers, prefix, exclude=used
         )
+        keep()
         drop_database(server, registry)
         for size in registry_sizes[1:]:
             print(f"a {args.registry_round:,}-row round on the registry of a {size:,}-row round:", flush=True)
@@ -181,9 +199,7 @@ def run(args: argparse.Namespace, server: str, workers: int, json_path: Path) ->
             registry, seconds = build_registry(server, big, f"{prefix}_scale_registry", args.template)
             print(f"  registry of {big['baseline_rows']:,} persons imported in {seconds:.1f} s", flush=True)
             entry = {"registry_persons": big["baseline_rows"], "baseline_seconds": seconds}
-            entry["round"] = measure_round(
-                server, registry, big, args.registry_round, work, workers, prefix, copy=False
-            )
+            entry["round"] = measure_round(server, registry, big, args.registry_round, work, workers, prefix)
             out["registries"].append(entry)
             keep()
             drop_database(server, registry)
@@ -236,7 +252,7 @@ def scaling_report(out: dict[str, Any]) -> str:
                 " same registry, measured once).",
                 "",
             ]
-    regs = [r for r in out["registries"] if "round" in r]
+    regs = sorted((r for r in out["registries"] if "round" in r), key=lambda r: r["registry_persons"])
     if regs:
         lines += [
             "**The same round size against growing registries**",

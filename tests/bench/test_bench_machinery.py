@@ -116,7 +116,7 @@ def test_scaling_mode_reports_per_row_cost_by_stage(bench_run, server_url, templ
         args = [
             "--scaling",
             "--round-sizes",
-            f"600,{whole}",
+            f"300,600,{whole}",
             "--registry-sizes",
             "2000,8000",
             "--registry-round",
@@ -126,10 +126,12 @@ def test_scaling_mode_reports_per_row_cost_by_stage(bench_run, server_url, templ
     out = json.loads((work / "scaling.json").read_text())
     report = (work / "scaling.md").read_text()
     rounds = out["rounds"]
-    assert len(rounds) == 2 and rounds[0]["round_rows"] < rounds[1]["round_rows"] == whole
-    assert rounds[0]["registry_persons"] == rounds[1]["registry_persons"]
-    # the whole round on the same registry is `make bench`'s own measurement, not run twice
-    assert "source" not in rounds[0] and rounds[1]["source"].startswith("make bench")
+    assert len(rounds) == 3 and rounds[0]["round_rows"] < rounds[1]["round_rows"] < rounds[2]["round_rows"] == whole
+    assert rounds[0]["registry_persons"] == rounds[1]["registry_persons"] == rounds[2]["registry_persons"]
+    # the smaller rounds take districts no other took (each finds the registry as imported); the whole
+    # round on the same registry is `make bench`'s own measurement, not run twice
+    assert not set(rounds[0]["district_codes"]) & set(rounds[1]["district_codes"])
+    assert "source" not in rounds[1] and rounds[2]["source"].startswith("make bench")
     registries = [r["registry_persons"] for r in out["registries"]]
     assert len(registries) == 2 and 3.5 < registries[1] / registries[0] < 4.5
     for row in [*rounds, *(r["round"] for r in out["registries"])]:
