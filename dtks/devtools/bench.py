@@ -103,6 +103,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="registries (generator rows; the first is the registry of --round-sizes)",
     )
     scaling.add_argument(
+        "--no-explain", dest="explain", action="store_false", help="skip the EXPLAIN ANALYZE of one district"
+    )
+    scaling.add_argument(
         "--registry-round", type=int, default=1_000_000, help="the round run against every registry size"
     )
     return parser.parse_args(argv)

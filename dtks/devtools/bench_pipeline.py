@@ -106,10 +106,12 @@ def run_stages(
     rows: int,
     results: Results,
     profile: StatementProfile | None = None,
+    until: str = METRICS,
 ) -> list[int]:
     """register → stage → validate → merge → metrics on the landed round, each stage timed; the submission ids.
 
-    ``profile``: told which stage runs, so that statement timings are filed under it."""
+    ``profile``: told which stage runs, so that statement timings are filed under it; ``until``: the
+    last stage to run."""
     profile = profile or StatementProfile()  # (not listening: only its stage label is set)
     from dtks import ingest, intake, landed_files, merging, metrics, staging
 
@@ -135,6 +137,8 @@ def run_stages(
         with timed() as t:
             step()
         results.add(name, rows, t["seconds"])
+        if name == until:
+            break
     profile.stage = "-"
     return ids
 

@@ -190,7 +190,20 @@ def run(args: argparse.Namespace, server: str, workers: int, json_path: Path) ->
         out["registries"][0]["round"] = by_size.get(args.registry_round) or measure_round(
             server, registry, data, args.registry_round, work, workers, prefix, exclude=used
         )
+        used |= set(out["registries"][0]["round"].get("district_codes", []))
         keep()
+        untouched = {d: n for d, n in data["round_sizes"].items() if d not in used}
+        if args.explain and untouched:
+            from dtks import warehouse
+            from dtks.devtools.bench_explain import explain_district
+
+            url = make_url(server).set(database=registry).render_as_string(hide_password=False)
+            os.environ["DTKS_WAREHOUSE_URL"] = url
+            district = max(untouched, key=lambda d: untouched[d])
+            print(f"EXPLAIN ANALYZE of district {district}'s check table and merge on this registry:", flush=True)
+            out["explain"] = explain_district(warehouse.engine(url), data, district, work, workers)
+            warehouse.engine(url).dispose()
+            keep()
         drop_database(server, registry)
         for size in registry_sizes[1:]:
             print(f"a {args.registry_round:,}-row round on the registry of a {size:,}-row round:", flush=True)
@@ -286,6 +299,17 @@ def scaling_report(out: dict[str, Any]) -> str:
             f" {'met' if total <= TARGET_FLAT else 'not met'}). Carried on at the same rate to the national"
             f" {NATIONAL_PERSONS / 1e6:.0f} M persons ({national:.1f}× the largest measured): about"
             f" {projected:.1f} µs/row end to end, {1e6 / projected:,.0f} rows/s.",
+            "",
+        ]
+    if "explain" in out:
+        e = out["explain"]
+        lines += [
+            f"EXPLAIN (ANALYZE, BUFFERS) for one district file ({e['district']}, {e['rows']:,} rows) on the"
+            " registry of the round series (plans in `explain.txt`):",
+            "",
+            "| statement | ms |",
+            "|---|---:|",
+            *(f"| {s['statement'].replace('|', '/')} | {s['ms']:,.0f} |" for s in e["statements"]),
             "",
         ]
     return "\n".join(lines)

@@ -142,3 +142,12 @@ def test_scaling_mode_reports_per_row_cost_by_stage(bench_run, server_url, templ
     assert "**The same round size against growing registries**" in report
     assert "| round rows | districts | registry persons | register | stage | validate | merge |" in report
     assert "larger registry: per-row cost" in report and "national 97 M persons" in report
+    # EXPLAIN ANALYZE of a district no round touched: its check table, then each statement of its merge
+    explained = out["explain"]
+    assert explained["district"] not in {d for r in rounds[:2] for d in r["district_codes"]}
+    names = [s["statement"] for s in explained["statements"]]
+    assert names[0].startswith("CREATE UNLOGGED TABLE staging.check_batch_")
+    assert any(n.startswith("INSERT INTO registry.individual_event") for n in names)
+    assert all(s["ms"] > 0 for s in explained["statements"])
+    assert (work / "explain.txt").read_text().count("Execution Time:") == len(names)
+    assert "EXPLAIN (ANALYZE, BUFFERS) for one district file" in report
