@@ -73,9 +73,9 @@ def test_xlsx_with_title_rows_and_excel_dates_and_numeric_nik(tmp_path):
     ws.append(["DATA PEMUTAKHIRAN DTKS KOTA SURABAYA"])
     ws.append([])
     ws.append(HEADER_VARIANTS)
+    born = datetime.datetime(1980, 3, 4)  # noqa: DTZ001 - a sheet's date has no zone
     # Excel keeps 15 significant digits: the NIK typed as a number is stored as this double
-    ws.append([3578010403800000.0, "3578010201150001", "ADI", "L", datetime.datetime(1980, 3, 4), 1,  # noqa: DTZ001 - a sheet date has no zone
-               "3578011001", 1, datetime.date(2026, 8, 5)])
+    ws.append([3578010403800000.0, "3578010201150001", "ADI", "L", born, 1, "3578011001", 1, datetime.date(2026, 8, 5)])
     path = tmp_path / "s.xlsx"
     wb.save(path)
     (_, values), = _rows(path)
