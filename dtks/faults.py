@@ -10,8 +10,12 @@ instead (to restart the database under an open transaction).
 the first caller to reach it writes ``<folder>/reached`` and waits until
 ``<folder>/release`` exists (later callers pass straight through), so a test
 can start a second step exactly while the first one is inside its
-transaction, instead of hoping a race goes the bad way. In production none
-of the variables is set and a failpoint costs three dictionary lookups.
+transaction, instead of hoping a race goes the bad way. A name may end in
+``@<n>``: only the n-th time this process reaches the failpoint counts
+(``DTKS_FAILPOINT=validate.between_submissions@2`` dies with one submission's
+results recorded and the next one's not), so the code never branches on a
+position for a test's sake. In production none of the variables is set and a
+failpoint costs three dictionary lookups.
 """
 
 from __future__ import annotations
@@ -28,15 +32,27 @@ HOLD_ENV = "DTKS_FAILPOINT_HOLD"
 HOLD_LIMIT_SECONDS = 120.0
 
 
+# How often this process has reached each failpoint (counted only while a failpoint variable is set).
+_reached: dict[str, int] = {}
+
+
 def failpoint(name: str) -> None:
-    if os.environ.get(ENV) == name:
+    kill, pause, hold = os.environ.get(ENV), os.environ.get(PAUSE_ENV), os.environ.get(HOLD_ENV)
+    if not (kill or pause or hold):
+        return
+    _reached[name] = _reached.get(name, 0) + 1
+    if kill and _means(kill, name):
         os.kill(os.getpid(), signal.SIGKILL)
-    pause = os.environ.get(PAUSE_ENV)
-    if pause and pause.rsplit("=", 1)[0] == name:
+    if pause and _means(pause.rsplit("=", 1)[0], name):
         time.sleep(float(pause.rsplit("=", 1)[1]))
-    hold = os.environ.get(HOLD_ENV)
-    if hold and hold.split("=", 1)[0] == name:
+    if hold and _means(hold.split("=", 1)[0], name):
         _hold(Path(hold.split("=", 1)[1]))
+
+
+def _means(spec: str, name: str) -> bool:
+    """Whether ``spec`` (``<name>`` or ``<name>@<n>``) names this visit of failpoint ``name``."""
+    wanted, _, nth = spec.partition("@")
+    return wanted == name and (not nth or _reached[name] == int(nth))
 
 
 def _hold(folder: Path) -> None:

@@ -1,9 +1,10 @@
 """The life of a submission, orchestrated: register, stage, validate, merge (and the run's summary).
 
-Each step is a plain function that the ``dtks_ingest`` DAG's tasks call and
-tests call directly: ``dtks.intake.register`` (+archive),
-``dtks.staging.stage``, ``validate`` here (the suites of
-``dtks.validation`` over a batch), ``dtks.merging.merge``. Each is
+Each step is a plain function that the ``dtks_ingest`` DAG's tasks call:
+``dtks.intake.register`` (+archive), ``dtks.staging.stage``, ``validate``
+here (the suites of ``dtks.validation`` over a batch), ``dtks.merging.merge``.
+``process_landed`` runs them in the DAG's order without Airflow (tests, the
+benchmark, a one-off run by hand). Each is
 idempotent: it looks at the submission's status and does nothing if its work
 is already done, so a retried task or a re-run DAG changes nothing the second
 time. Every status change goes through ``dtks.lifecycle`` (the table of
@@ -13,10 +14,14 @@ carry submission ids, district codes and counts.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from dtks import lifecycle, value_mapping
+from dtks import feedback, intake, lifecycle, merging, staging, value_mapping
 from dtks.config import settings
 from dtks.faults import failpoint
 from dtks.validation import (
@@ -29,6 +34,55 @@ from dtks.validation import (
     run_file_suite,
     run_row_suite,
 )
+
+
+# ----------------------------------------------------------------- the whole run, headless
+Step = Literal["register", "stage", "validate", "merge"]
+_STEPS: tuple[Step, ...] = ("register", "stage", "validate", "merge")
+
+
+@dataclass
+class LandedRun:
+    """What ``process_landed`` did: the submissions and each step's result, by submission id."""
+
+    registered: list[intake.SubmissionRef]  # registered now (refusals too), in landing order
+    submissions: list[int]  # what the steps worked on: every submission unfinished after registering
+    staged: dict[int, dict] = field(default_factory=dict)
+    validated: dict[int, dict] = field(default_factory=dict)
+    merged: dict[int, dict] = field(default_factory=dict)
+    feedback: feedback.RunFeedback | None = None
+    summary: dict = field(default_factory=dict)
+
+
+def process_landed(eng: Engine, landing: Path, run_id: str, *, archive_dir: Path | None = None,
+                   settle_seconds: float | None = None, until: Step = "merge",
+                   feedback_outbox: Path | None = None) -> LandedRun:
+    """Every file waiting in ``landing`` through register → stage → validate → merge, as a DAG run does.
+
+    The same calls in the same order as the ``dtks_ingest`` tasks: register
+    every landed file, then stage, validate and merge every submission still
+    unfinished (this run's and any an earlier run left), one after the other
+    instead of as mapped tasks. ``until`` stops after that step;
+    ``feedback_outbox`` also writes the run's feedback files there (the
+    summarising task's first job; Data Docs are left to the DAG). A step that
+    raises stops the run here (in the DAG only that task would fail).
+    """
+    conf = settings()
+    registered = intake.register_landed(eng, landing, run_id, archive_dir,
+                                        conf.landing_settle_seconds if settle_seconds is None else settle_seconds)
+    ids = [int(s["submission_id"]) for s in intake.unfinished_submissions(eng)]
+    run = LandedRun(registered, ids)
+    last = _STEPS.index(until)
+    if last >= _STEPS.index("stage"):
+        run.staged = {sid: staging.stage(eng, sid, run_id) for sid in ids}
+    if last >= _STEPS.index("validate"):
+        run.validated = validate(eng, ids, run_id)
+    if last >= _STEPS.index("merge"):
+        run.merged = {sid: merging.merge(eng, sid, run_id) for sid in ids}
+        if feedback_outbox is not None:
+            run.feedback = feedback.write_run_feedback(eng, run_id, ids, feedback_outbox)
+    run.summary = summarise(eng, ids)
+    return run
 
 
 # ----------------------------------------------------------------- validate
@@ -72,14 +126,11 @@ def validate(eng: Engine, submission_ids: list[int], run_id: str) -> dict[int, d
                 outcome[sid] = {"status": "rejected", "reason": failed[0].code}
                 continue
         ready.append(sid)
-    position = 0
     for batch_ids in _validation_batches(eng, ready):
         batch = run_row_suite(eng, batch_ids, run_id, row_spec)
         failpoint("validate.after_gx")
         for sid in batch_ids:
-            position += 1
-            if position == 2:
-                failpoint("validate.between_submissions")
+            failpoint("validate.between_submissions")  # (tests: @2 stops with one submission recorded)
             with eng.begin() as conn:
                 if lifecycle.status(conn, sid, lock=True) != "staged":
                     continue

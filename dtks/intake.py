@@ -204,17 +204,37 @@ def register_landing(run_id: str, landing_dir: str | Path | None = None,
 
     eng = engine()
     conf = settings()
-    landing = Path(landing_dir) if landing_dir else conf.landing_dir
-    settle = conf.landing_settle_seconds if settle_seconds is None else settle_seconds
+    register_landed(eng, Path(landing_dir) if landing_dir else conf.landing_dir, run_id, conf.archive_dir,
+                    conf.landing_settle_seconds if settle_seconds is None else settle_seconds)
+    return unfinished_submissions(eng)
+
+
+def register_landed(eng: Engine, landing: Path, run_id: str, archive_dir: Path | None = None,
+                    settle_seconds: float = 0.0) -> list[SubmissionRef]:
+    """Register every file waiting in ``landing``; the submissions registered now, in landing order.
+
+    Files refused at registration (misplaced, round closed ...) are among them;
+    content already known is not. A file that cannot be taken in is recorded
+    as a landing problem and left in landing.
+    """
     problems: dict[str, LandingProblem] = {}
-    for landed in discover(landing, settle):
+    registered: list[SubmissionRef] = []
+    for landed in discover(landing, settle_seconds):
         # One file that cannot be read must not stop the others (nor every later run).
         try:
-            register(eng, landed, run_id, conf.archive_dir)
+            ref = register(eng, landed, run_id, archive_dir)
         except LandingProblem as why:
             log.warning("a landed file could not be taken in (%s); it stays in landing: see `dtks landing`", why.code)
             problems[printable_name(str(landed.path))] = why
+            continue
+        if ref is not None:
+            registered.append(ref)
     record_landing_problems(eng, problems, run_id)
+    return registered
+
+
+def unfinished_submissions(eng: Engine) -> list[dict]:
+    """Every district submission not yet finished (received, staged or validated), oldest first."""
     with eng.connect() as conn:
         rows = conn.execute(sa.text(
             "SELECT submission_id, kabkota_code, round_id, file_name FROM audit.submission"

@@ -23,6 +23,9 @@ PACITAN_VILLAGE = "3501012001"
 JAKPUS = "3171"          # Kota Adm. Jakarta Pusat, DKI Jakarta
 JAKPUS_KEC = "317101"    # Kec. Gambir
 JAKPUS_VILLAGE = "3171011001"
+MALANG = "3573"          # Kota Malang, Jawa Timur
+MALANG_KEC = "357301"    # Kec. Blimbing
+MALANG_VILLAGE = "3573011001"  # Balearjosari
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,21 @@ def dirs(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def process_landed(wh, dirs):
+    """Run what landed in ``dirs["landing"]`` through register → stage → validate → merge, as a DAG run does.
+
+    ``process_landed(run_id="run-1", until="merge", feedback_outbox=None)`` returns
+    dtks.ingest.process_landed's LandedRun (the archive is ``dirs["archive"]``).
+    """
+    from dtks import ingest
+
+    def run(run_id: str = "run-1", **options):
+        return ingest.process_landed(wh, dirs["landing"], run_id, archive_dir=dirs["archive"], **options)
+
+    return run
+
+
+@pytest.fixture
 def make_warehouse(server_url: str, template_url: str):
     """Factory for extra fresh warehouses in one test (returns URLs; dropped afterwards)."""
     admin = _admin_engine(server_url)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from dtks import ingest, intake, landed_files, merging, metrics, rounds, runs, staging
+from dtks import ingest, metrics, rounds, runs
 from tests import scenario
 from tests.builders import JAKPUS, PACITAN, SURABAYA, WIB, land, write_csv
 
@@ -62,20 +62,15 @@ def _callback(run_id, task_id, result, map_index=-1, dag_id="dtks_ingest", param
 
 
 def ingest_landing(eng, dirs, run_id: str) -> list[dict]:
-    """register → stage → validate → merge, recording each step as the DAG's callbacks do."""
-    refs = [intake.register(eng, f, run_id, dirs["archive"]) for f in landed_files.discover(dirs["landing"])]
-    refs = [r for r in refs if r]
-    _callback(run_id, "register_landed_files", [r.to_dict() for r in refs])
-    for i, r in enumerate(refs):
-        _callback(run_id, "stage_submission", staging.stage(eng, r.submission_id, run_id), map_index=i)
-    validated = ingest.validate(eng, [r.submission_id for r in refs], run_id)
-    _callback(run_id, "validate_submissions", {str(k): v for k, v in validated.items()})
-    merged = []
-    for i, r in enumerate(refs):
-        result = merging.merge(eng, r.submission_id, run_id)
+    """register → stage → validate → merge, then each step's result recorded as the DAG's callbacks do."""
+    run = ingest.process_landed(eng, dirs["landing"], run_id, archive_dir=dirs["archive"])
+    _callback(run_id, "register_landed_files", [r.to_dict() for r in run.registered])
+    for i, result in enumerate(run.staged.values()):
+        _callback(run_id, "stage_submission", result, map_index=i)
+    _callback(run_id, "validate_submissions", {str(k): v for k, v in run.validated.items()})
+    for i, result in enumerate(run.merged.values()):
         _callback(run_id, "merge_submission", result, map_index=i)
-        merged.append(result)
-    return merged
+    return list(run.merged.values())
 
 
 def close(eng, round_id: str) -> None:

@@ -3,7 +3,7 @@
 import pytest
 import sqlalchemy as sa
 
-from dtks import ingest, intake, landed_files, merging, staging
+from dtks import intake, landed_files, staging
 from tests import scenario
 
 pytestmark = pytest.mark.postgres
@@ -15,16 +15,11 @@ def _refused(eng, sql, params=None, match="audit trail|registry history"):
 
 
 @pytest.fixture
-def merged(wh, dirs, tmp_path):
+def merged(wh, dirs, tmp_path, process_landed):
     """The hand-computed round merged, plus one task_run row."""
     scenario.prepare(wh, tmp_path)
     scenario.land_round(dirs["landing"])
-    refs = [intake.register(wh, f, "run-1", dirs["archive"]) for f in landed_files.discover(dirs["landing"])]
-    for r in refs:
-        staging.stage(wh, r.submission_id, "run-1")
-    ingest.validate(wh, [r.submission_id for r in refs], "run-1")
-    for r in refs:
-        merging.merge(wh, r.submission_id, "run-1")
+    process_landed("run-1")
     with wh.begin() as conn:
         conn.execute(sa.text(
             "INSERT INTO audit.task_run (run_id, dag_id, task_id, started_at, ended_at, outcome, rows_in, rows_out)"

@@ -6,22 +6,17 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from dtks import audit, ingest, intake, landed_files, masking, merging, staging
+from dtks import audit, masking
 from tests import scenario
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def auditor_login(wh, dirs, tmp_path, warehouse_url):
+def auditor_login(wh, dirs, tmp_path, warehouse_url, process_landed):
     scenario.prepare(wh, tmp_path)
     scenario.land_round(dirs["landing"])
-    refs = [intake.register(wh, f, "run-1", dirs["archive"]) for f in landed_files.discover(dirs["landing"])]
-    for r in refs:
-        staging.stage(wh, r.submission_id, "run-1")
-    ingest.validate(wh, [r.submission_id for r in refs], "run-1")
-    for r in refs:
-        merging.merge(wh, r.submission_id, "run-1")
+    process_landed("run-1")
     user, password = f"dtks_audit_test_{secrets.token_hex(4)}", secrets.token_hex(16)
     with wh.begin() as conn:
         conn.execute(sa.text(f"CREATE ROLE {user} LOGIN PASSWORD '{password}' IN ROLE dtks_auditor"))

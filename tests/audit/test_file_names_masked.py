@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from dtks import datadocs, feedback, ingest, intake, landed_files, merging, staging
+from dtks import datadocs, feedback, ingest
 from dtks.identifiers import mask_file_name
 from tests.audit import scenario3
 from tests.builders import SURABAYA, land
@@ -41,11 +41,8 @@ def named_after_a_person(three_rounds):
     eng, dirs = three_rounds["engine"], three_rounds["dirs"]
     path = land(dirs["landing"], "2026-10", SURABAYA, NAME, [scenario3.a1.but(tanggal_verifikasi="2026-10-07")],
                 scenario3.RECEIVED["2026-10"])
-    landed = next(f for f in landed_files.discover(dirs["landing"]) if f.path == path)
-    ref = intake.register(eng, landed, "run-named", dirs["archive"])
-    staging.stage(eng, ref.submission_id, "run-named")
-    ingest.validate(eng, [ref.submission_id], "run-named")
-    merging.merge(eng, ref.submission_id, "run-named")
+    (ref,) = ingest.process_landed(eng, dirs["landing"], "run-named", archive_dir=dirs["archive"]).registered
+    assert ref.file_name == path.name
     return ref.submission_id
 
 

@@ -18,11 +18,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from dtks import audit, ingest, intake, landed_files, masking, staging
+from dtks import audit, ingest, masking
 from dtks.config import PROJECT_ROOT
 from dtks.identifiers import build_nik, mask_file_name
 from tests.audit import scenario3
-from tests.builders import SURABAYA, SURABAYA_KEC, SURABAYA_VILLAGE, WIB, land, person
+from tests.builders import SURABAYA, SURABAYA_KEC, land, person
 
 pytestmark = pytest.mark.postgres
 
@@ -198,10 +198,9 @@ def test_lineage_lists_quarantined_rows_and_files_rejected_whole(three_rounds, l
                                                       for s in range(10, 14)]
     name = f"perbaikan NIK {scenario3.a2.nik} BUDI ASTUTI.csv"
     path = land(dirs["landing"], "2026-10", SURABAYA, name, wrong, scenario3.RECEIVED["2026-10"])
-    landed = next(f for f in landed_files.discover(dirs["landing"]) if f.path == path)
-    ref = intake.register(eng, landed, "run-attempt", dirs["archive"])
-    staging.stage(eng, ref.submission_id, "run-attempt")
-    ingest.validate(eng, [ref.submission_id], "run-attempt")
+    (ref,) = ingest.process_landed(eng, dirs["landing"], "run-attempt", archive_dir=dirs["archive"],
+                                   until="validate").registered
+    assert ref.file_name == path.name
     with eng.connect() as conn:
         status, reason = conn.execute(sa.text("SELECT status, reject_reason FROM audit.submission"
                                               " WHERE submission_id = :s"), {"s": ref.submission_id}).one()

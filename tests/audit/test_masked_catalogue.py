@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from dtks import ingest, intake, landed_files, merging, metrics, staging
+from dtks import metrics
 from tests import scenario
 from tests.builders import JAKPUS, JAKPUS_KEC, JAKPUS_VILLAGE, WIB, land, person
 
@@ -59,7 +59,7 @@ def leaks(text: str, names: bool = True) -> list[str]:
 
 
 @pytest.fixture
-def auditor(wh, dirs, tmp_path, warehouse_url):
+def auditor(wh, dirs, tmp_path, warehouse_url, process_landed):
     """The scenario round plus Jakarta Pusat's file, merged and measured; an auditor LOGIN role."""
     scenario.prepare(wh, tmp_path)
     scenario.land_round(dirs["landing"])
@@ -68,13 +68,7 @@ def auditor(wh, dirs, tmp_path, warehouse_url):
     # The same content again, named after the person it corrects: recorded as a duplicate upload.
     land(dirs["landing"], scenario.ROUND, JAKPUS, f"perbaikan NIK {_c2.nik} {_c2.nama}.csv", JAKPUS_FILE,
          datetime(2026, 8, 11, 9, 30, tzinfo=WIB))
-    refs = [r for r in (intake.register(wh, f, "run-1", dirs["archive"])
-                        for f in landed_files.discover(dirs["landing"])) if r]
-    for r in refs:
-        staging.stage(wh, r.submission_id, "run-1")
-    ingest.validate(wh, [r.submission_id for r in refs], "run-1")
-    for r in refs:
-        merging.merge(wh, r.submission_id, "run-1")
+    process_landed("run-1")
     metrics.compute_round_metrics(wh, scenario.ROUND)
     with wh.connect() as conn:
         refused = conn.execute(sa.text("SELECT count(*) FROM quarantine.row_issue"

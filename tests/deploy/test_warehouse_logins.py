@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from dtks import ingest, intake, landed_files, merging, metrics, staging
+from dtks import ingest, metrics
 from dtks.config import PROJECT_ROOT
 from tests import scenario
 
@@ -61,12 +61,7 @@ def test_the_pipeline_login_runs_a_round_but_cannot_switch_off_the_audit_trail(l
     # a round, end to end, as the pipeline login
     scenario.prepare(pipe, tmp_path)
     scenario.land_round(dirs["landing"])
-    refs = [intake.register(pipe, f, "run-1", dirs["archive"]) for f in landed_files.discover(dirs["landing"])]
-    for r in refs:
-        staging.stage(pipe, r.submission_id, "run-1")
-    ingest.validate(pipe, [r.submission_id for r in refs], "run-1")
-    for r in refs:
-        merging.merge(pipe, r.submission_id, "run-1")
+    ingest.process_landed(pipe, dirs["landing"], "run-1", archive_dir=dirs["archive"])
     metrics.compute_round_metrics(pipe, scenario.ROUND)
     with pipe.connect() as conn:
         statuses = sorted(conn.execute(sa.text(

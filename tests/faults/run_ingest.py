@@ -7,18 +7,13 @@ DTKS_FAILPOINT, if set, kills this process at that point).
 
 import sys
 
-from dtks import ingest, intake, merging, staging
+from dtks import ingest
+from dtks.config import settings
 from dtks.warehouse import engine
 
 
 def main(run_id: str) -> None:
-    eng = engine()
-    submissions = intake.register_landing(run_id)
-    for s in submissions:
-        staging.stage(eng, s["submission_id"], run_id)
-    ingest.validate(eng, [s["submission_id"] for s in submissions], run_id)
-    for s in submissions:
-        merging.merge(eng, s["submission_id"], run_id)
+    ingest.process_landed(engine(), settings().landing_dir, run_id)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
-from dtks import ingest, intake, landed_files, merging, staging, warehouse
+from dtks import ingest, merging, warehouse
 from tests import scenario
 from tests.builders import SURABAYA, WIB, land
 from tests.faults.harness import setup_round
@@ -47,12 +47,7 @@ def _second_file_of_a(landing):
 
 
 def _validated_pair(eng, dirs):
-    refs = [r for r in (intake.register(eng, f, "run", dirs["archive"])
-                        for f in landed_files.discover(dirs["landing"])) if r]
-    for r in refs:
-        staging.stage(eng, r.submission_id, "run")
-    ingest.validate(eng, [r.submission_id for r in refs], "run")
-    return refs
+    return ingest.process_landed(eng, dirs["landing"], "run", archive_dir=dirs["archive"], until="validate").registered
 
 
 def test_two_files_of_one_district_merged_at_once(make_warehouse, tmp_path, monkeypatch):
@@ -162,11 +157,8 @@ def _surabaya_statuses(eng) -> dict:
 
 
 def _refs_by_name(eng, dirs) -> dict:
-    refs = {r.file_name: r for r in (intake.register(eng, f, "run", dirs["archive"])
-                                     for f in landed_files.discover(dirs["landing"])) if r}
-    for r in refs.values():
-        staging.stage(eng, r.submission_id, "run")
-    return refs
+    run = ingest.process_landed(eng, dirs["landing"], "run", archive_dir=dirs["archive"], until="stage")
+    return {r.file_name: r for r in run.registered}
 
 
 def _fresh(make_warehouse, root, monkeypatch):

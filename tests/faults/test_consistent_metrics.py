@@ -6,21 +6,17 @@ import time
 
 import pytest
 
-from dtks import ingest, intake, landed_files, merging, metrics, staging
+from dtks import merging, metrics
 from tests import scenario
 from tests.builders import PACITAN, SURABAYA
 
 pytestmark = pytest.mark.postgres
 
 
-def test_merge_committing_during_metrics_is_not_half_seen(wh, dirs, tmp_path, monkeypatch):
+def test_merge_committing_during_metrics_is_not_half_seen(wh, dirs, tmp_path, monkeypatch, process_landed):
     scenario.prepare(wh, tmp_path)
     scenario.land_round(dirs["landing"])
-    refs = [r for r in (intake.register(wh, f, "run", dirs["archive"])
-                        for f in landed_files.discover(dirs["landing"])) if r]
-    for r in refs:
-        staging.stage(wh, r.submission_id, "run")
-    ingest.validate(wh, [r.submission_id for r in refs], "run")
+    refs = process_landed("run", until="validate").registered
     surabaya = next(r for r in refs if r.kabkota_code == SURABAYA)
     pacitan = next(r for r in refs if r.kabkota_code == PACITAN)
     merging.merge(wh, pacitan.submission_id, "run")

@@ -16,7 +16,7 @@ FAILPOINTS = [
     "register.after_commit",         # recorded, landing file not yet removed
     "stage.before_commit",           # rows COPYed, transaction open
     "validate.after_gx",             # suites ran, no result recorded
-    "validate.between_submissions",  # one submission's results recorded, the other's not
+    "validate.between_submissions@2",  # one submission's results recorded, the other's not
     "merge.before_commit",           # registry written, transaction open
     "merge.after_commit",            # merged, staging not yet reported back
 ]

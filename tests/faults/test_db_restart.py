@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from dtks import ingest, intake, landed_files, merging, reference, staging, warehouse
+from dtks import ingest, reference, staging, warehouse
 from tests import scenario
 from tests.faults.state import warehouse_state
 
@@ -52,8 +52,8 @@ def test_restart_during_stage_then_retry(own_server, tmp_path, monkeypatch, refe
     eng = warehouse.engine(url)
     scenario.prepare(eng, tmp_path)
     scenario.land_round(tmp_path / "landing")
-    refs = [r for r in (intake.register(eng, f, "run", tmp_path / "archive")
-                        for f in landed_files.discover(tmp_path / "landing")) if r]
+    refs = ingest.process_landed(eng, tmp_path / "landing", "run", archive_dir=tmp_path / "archive",
+                                 until="register").registered
 
     # Hold the first stage transaction open at its commit point, restart the server under it.
     monkeypatch.setenv("DTKS_FAILPOINT_PAUSE", "stage.before_commit=3")
@@ -78,9 +78,5 @@ def test_restart_during_stage_then_retry(own_server, tmp_path, monkeypatch, refe
         assert conn.execute(sa.text("SELECT count(*) FROM staging.submission_row")).scalar() == 0
 
     # the retry: the rest of the run as the next DAG run does it
-    for r in refs:
-        staging.stage(eng, r.submission_id, "retry")
-    ingest.validate(eng, [r.submission_id for r in refs], "retry")
-    for r in refs:
-        merging.merge(eng, r.submission_id, "retry")
+    ingest.process_landed(eng, tmp_path / "landing", "retry", archive_dir=tmp_path / "archive")
     assert warehouse_state(eng) == reference_state

@@ -7,24 +7,11 @@ import subprocess
 import pytest
 import sqlalchemy as sa
 
-from dtks import feedback, ingest, intake, landed_files, merging, staging
+from dtks import feedback, intake, landed_files, staging
 from tests import scenario
 from tests.faults.state import warehouse_state
 
 pytestmark = pytest.mark.postgres
-
-
-def _register_all(eng, dirs):
-    return [r for r in (intake.register(eng, f, "run", dirs["archive"])
-                        for f in landed_files.discover(dirs["landing"])) if r]
-
-
-def _finish(eng, refs):
-    for r in refs:
-        staging.stage(eng, r.submission_id, "run")
-    ingest.validate(eng, [r.submission_id for r in refs], "run")
-    for r in refs:
-        merging.merge(eng, r.submission_id, "run")
 
 
 def test_landing_file_vanishes_before_registration(wh, dirs, tmp_path):
@@ -38,10 +25,10 @@ def test_landing_file_vanishes_before_registration(wh, dirs, tmp_path):
         assert conn.execute(sa.text("SELECT count(*) FROM audit.submission WHERE kind = 'district'")).scalar() == 1
 
 
-def test_archived_file_changed_before_staging_is_rejected_with_reason(wh, dirs, tmp_path):
+def test_archived_file_changed_before_staging_is_rejected_with_reason(wh, dirs, tmp_path, process_landed):
     scenario.prepare(wh, tmp_path)
     scenario.land_round(dirs["landing"])
-    refs = _register_all(wh, dirs)
+    refs = process_landed("run", until="register").registered
     with wh.connect() as conn:
         path = conn.execute(sa.text("SELECT archive_path FROM audit.submission WHERE submission_id = :s"),
                             {"s": refs[0].submission_id}).scalar()
@@ -84,11 +71,11 @@ def full_outbox(tmp_path):
     subprocess.run(["umount", str(mount)], check=True)
 
 
-def test_full_outbox_fails_the_feedback_step_and_loses_nothing(wh, dirs, tmp_path, full_outbox, reference_state):
+def test_full_outbox_fails_the_feedback_step_and_loses_nothing(
+        wh, dirs, tmp_path, full_outbox, reference_state, process_landed):
     scenario.prepare(wh, tmp_path)
     scenario.land_round(dirs["landing"])
-    refs = _register_all(wh, dirs)
-    _finish(wh, refs)
+    refs = process_landed("run").registered
     with pytest.raises(OSError) as info:
         feedback.write_run_feedback(wh, "run", [r.submission_id for r in refs], full_outbox)
     assert info.value.errno == errno.ENOSPC

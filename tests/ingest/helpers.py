@@ -17,7 +17,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from dtks import feedback, ingest, intake, landed_files, merging, rounds, staging
+from dtks import feedback, ingest, rounds
 from dtks.identifiers import build_kk, build_nik
 from dtks.schema import CANONICAL_COLUMNS
 from tests.builders import WIB, Person
@@ -109,15 +109,9 @@ def good_manifest(district: str, round_id: str = ROUND) -> dict:
 
 def run_pipeline(eng, dirs: dict, run_id: str = RUN) -> list[int]:
     """Every landed file through register → stage → validate → merge → feedback; the new submission ids."""
-    refs = [intake.register(eng, f, run_id, dirs["archive"]) for f in landed_files.discover(dirs["landing"])]
-    ids = [r.submission_id for r in refs if r]
-    for sid in ids:
-        staging.stage(eng, sid, run_id)
-    ingest.validate(eng, ids, run_id)
-    for sid in ids:
-        merging.merge(eng, sid, run_id)
-    feedback.write_run_feedback(eng, run_id, ids, dirs["outbox"])
-    return ids
+    run = ingest.process_landed(eng, dirs["landing"], run_id, archive_dir=dirs["archive"],
+                                feedback_outbox=dirs["outbox"])
+    return [r.submission_id for r in run.registered]
 
 
 @dataclass

@@ -14,7 +14,7 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 
-from dtks import ingest, intake, landed_files, merging, staging
+from dtks import merging
 from dtks.identifiers import build_kk, build_nik
 from dtks.validation import FILE_SUITE_FILE, ROW_SUITE_FILE, load_suite_spec
 from tests.builders import WIB, write_csv
@@ -362,7 +362,7 @@ def test_wrong_district_file_is_rejected_whole(ctx, module_wh):
         (file_suite.name, file_suite.version, "manifest_missing", True)}
 
 
-def test_duplicate_nik_in_a_file_is_a_rule_result_not_a_crash(wh, dirs):
+def test_duplicate_nik_in_a_file_is_a_rule_result_not_a_crash(wh, dirs, process_landed):
     """Two rows of one file with the same NIK: the row suite refuses both with nik_duplicate_in_file
     (checked before any merge, so a missing rule shows here, not as a unique violation later), the
     rest of the file is merged, and neither twin reaches the registry."""
@@ -372,11 +372,9 @@ def test_duplicate_nik_in_a_file_is_a_rule_result_not_a_crash(wh, dirs):
     twin_a, twin_b = h.family(village, 81, 81, size=1)[0], h.family(village, 82, 82, size=1)[0]
     twin_b = twin_b.but(nik=twin_a.nik, nama="WATI SANTOSO")
     h.land_bytes(dirs["landing"], OTHER_DISTRICT, "kembar.csv", h.csv_bytes(h.rows_of([*clean, twin_a, twin_b])))
-    refs = [r for r in (intake.register(wh, f, "run", dirs["archive"])
-                        for f in landed_files.discover(dirs["landing"])) if r]
-    (sid,) = [r.submission_id for r in refs]
-    staging.stage(wh, sid, "run")
-    assert ingest.validate(wh, [sid], "run")[sid]["status"] == "validated"
+    run = process_landed("run", until="validate")
+    (sid,) = [r.submission_id for r in run.registered]
+    assert run.validated[sid]["status"] == "validated"
     with wh.connect() as conn:
         issues = conn.execute(sa.text(
             "SELECT file_row, reason_code, severity, field, value_sent FROM quarantine.row_issue"

@@ -39,35 +39,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from dtks import ingest, intake, landed_files, merging, rounds, staging
-from tests.builders import (
-    JAKPUS,
-    JAKPUS_KEC,
-    JAKPUS_VILLAGE,
-    PACITAN,
-    PACITAN_KEC,
-    PACITAN_VILLAGE,
-    SURABAYA,
-    SURABAYA_KEC,
-    SURABAYA_VILLAGE,
-    WIB,
-    land,
-    person,
-    write_csv,
-)
+from dtks import ingest, merging, rounds
+from tests.builders import JAKPUS, MALANG, MALANG_KEC, MALANG_VILLAGE, PACITAN, SURABAYA, WIB, land, person, write_csv
+from tests.scenario import a1, a2, a3, b1, b2, c1  # the people of the one-round scenario, same baseline
 
-MALANG, MALANG_KEC, MALANG_VILLAGE = "3573", "357301", "3573011001"  # Kota Malang, Kec. Blimbing, Balearjosari
 A, B, C, D = SURABAYA, PACITAN, JAKPUS, MALANG
 R1, R2, R3 = "2026-08", "2026-09", "2026-10"
 ROUNDS = (R1, R2, R3)
 BASELINE_AT = datetime(2026, 7, 31, 9, 0, tzinfo=WIB)
 
-a1 = person(SURABAYA_KEC, SURABAYA_VILLAGE, 1, 1, "ADI", "L", date(1980, 3, 4), "1", "2026-06-01")
-a2 = person(SURABAYA_KEC, SURABAYA_VILLAGE, 1, 2, "BUDI ASTUTI", "P", date(1982, 5, 6), "2", "2026-06-01")
-a3 = person(SURABAYA_KEC, SURABAYA_VILLAGE, 2, 3, "CAHYO", "L", date(1950, 1, 1), "1", "2023-01-10")
-b1 = person(PACITAN_KEC, PACITAN_VILLAGE, 1, 1, "EKO", "L", date(1970, 2, 2), "1", "2015-05-05")
-b2 = person(PACITAN_KEC, PACITAN_VILLAGE, 1, 2, "FITRI", "P", date(1972, 9, 9), "2", "2015-05-05")
-c1 = person(JAKPUS_KEC, JAKPUS_VILLAGE, 1, 1, "GUNAWAN", "L", date(1990, 12, 12), "1", "2025-01-01")
 d1 = person(MALANG_KEC, MALANG_VILLAGE, 1, 1, "DARMAN", "L", date(1975, 7, 7), "1", "2024-02-01")
 d2 = person(MALANG_KEC, MALANG_VILLAGE, 1, 2, "DEWI", "P", date(1978, 8, 8), "2", "2024-02-01")
 BASELINE = [a1, a2, a3, b1, b2, c1, d1, d2]
@@ -80,24 +60,57 @@ def at(month: int, day: int, hour: int) -> datetime:
 # (landing round folder, district, file name, people, arrival), grouped by when the files land
 DELIVERIES = {
     R1: [
-        (R1, A, "a_2026-08.csv", [a1.but(tanggal_verifikasi="2026-08-05"), a2.but(tanggal_verifikasi="2026-08-05")],
-         at(8, 10, 10)),
-        (R1, B, "b_2026-08.csv", [b1.but(tanggal_verifikasi="2026-08-12"), b2.but(tanggal_verifikasi="2026-08-12")],
-         at(8, 16, 9)),
+        (
+            R1,
+            A,
+            "a_2026-08.csv",
+            [a1.but(tanggal_verifikasi="2026-08-05"), a2.but(tanggal_verifikasi="2026-08-05")],
+            at(8, 10, 10),
+        ),
+        (
+            R1,
+            B,
+            "b_2026-08.csv",
+            [b1.but(tanggal_verifikasi="2026-08-12"), b2.but(tanggal_verifikasi="2026-08-12")],
+            at(8, 16, 9),
+        ),
         (R1, D, "d_2026-08.csv", [d1.but(tanggal_verifikasi="2026-08-10")], at(8, 12, 8)),
     ],
     R2: [
-        (R2, A, "a_2026-09_v1.csv", [a1.but(tanggal_verifikasi="2026-09-01"),
-                                     a2.but(tanggal_verifikasi="2026-09-01", nama="")], at(9, 5, 10)),
-        (R2, A, "a_2026-09_v2.csv", [a1.but(tanggal_verifikasi="2026-09-08"),
-                                     a2.but(tanggal_verifikasi="2026-09-08", pbi="1"),
-                                     a3.but(tanggal_verifikasi="2026-09-08", status_keberadaan="3")], at(9, 9, 10)),
-        (R2, D, "d_2026-09.csv", [d1.but(tanggal_verifikasi="2026-09-14"), d2.but(tanggal_verifikasi="2026-09-14")],
-         at(9, 15, 14)),
+        (
+            R2,
+            A,
+            "a_2026-09_v1.csv",
+            [a1.but(tanggal_verifikasi="2026-09-01"), a2.but(tanggal_verifikasi="2026-09-01", nama="")],
+            at(9, 5, 10),
+        ),
+        (
+            R2,
+            A,
+            "a_2026-09_v2.csv",
+            [
+                a1.but(tanggal_verifikasi="2026-09-08"),
+                a2.but(tanggal_verifikasi="2026-09-08", pbi="1"),
+                a3.but(tanggal_verifikasi="2026-09-08", status_keberadaan="3"),
+            ],
+            at(9, 9, 10),
+        ),
+        (
+            R2,
+            D,
+            "d_2026-09.csv",
+            [d1.but(tanggal_verifikasi="2026-09-14"), d2.but(tanggal_verifikasi="2026-09-14")],
+            at(9, 15, 14),
+        ),
     ],
     R3: [
-        (R2, B, "b_2026-09_late.csv", [b1.but(tanggal_verifikasi="2026-09-18"),
-                                       b2.but(tanggal_verifikasi="2026-09-18")], at(9, 20, 10)),
+        (
+            R2,
+            B,
+            "b_2026-09_late.csv",
+            [b1.but(tanggal_verifikasi="2026-09-18"), b2.but(tanggal_verifikasi="2026-09-18")],
+            at(9, 20, 10),
+        ),
         (R3, A, "a_2026-10.csv", [a1.but(tanggal_verifikasi="2026-10-01")], at(10, 3, 10)),
         (R3, D, "d_2026-10.csv", [d1.but(tanggal_verifikasi="2026-10-04")], at(10, 5, 10)),
     ],
@@ -116,8 +129,9 @@ def create_rounds(eng) -> None:
 def prepare(eng, tmp: Path) -> None:
     """Rounds created, baseline loaded; nothing landed yet."""
     create_rounds(eng)
-    merging.load_baseline(eng, write_csv(tmp / "baseline.csv", [p.row() for p in BASELINE]), "test-baseline",
-                         BASELINE_AT)
+    merging.load_baseline(
+        eng, write_csv(tmp / "baseline.csv", [p.row() for p in BASELINE]), "test-baseline", BASELINE_AT
+    )
 
 
 def land_batch(landing: Path, batch: str) -> None:
@@ -127,10 +141,4 @@ def land_batch(landing: Path, batch: str) -> None:
 
 def ingest_landing(eng, landing: Path, archive: Path, run_id: str = "test-run") -> list[int]:
     """Register, stage, validate and merge whatever is in landing (the dtks_ingest steps, in order)."""
-    refs = [r for r in (intake.register(eng, f, run_id, archive) for f in landed_files.discover(landing)) if r]
-    for r in refs:
-        staging.stage(eng, r.submission_id, run_id)
-    ingest.validate(eng, [r.submission_id for r in refs], run_id)
-    for r in sorted(refs, key=lambda r: r.submission_id):
-        merging.merge(eng, r.submission_id, run_id)
-    return [r.submission_id for r in refs]
+    return [r.submission_id for r in ingest.process_landed(eng, landing, run_id, archive_dir=archive).registered]

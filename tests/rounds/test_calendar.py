@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from dtks import cli, close_schedule, ingest, intake, landed_files, merging, metrics, rounds, staging
+from dtks import cli, close_schedule, merging, metrics, rounds
 from tests.builders import JAKPUS, PACITAN, SURABAYA, WIB, land
 from tests.rounds import multi_round as s
 
@@ -110,7 +110,7 @@ def test_which_round_a_file_counts_for(wh):
         assert assign(None, datetime(2026, 12, 20, tzinfo=WIB)) == (None, "round_unknown")
 
 
-def test_a_resubmission_supersedes_even_when_merged_out_of_order(wh, dirs, tmp_path):
+def test_a_resubmission_supersedes_even_when_merged_out_of_order(wh, dirs, tmp_path, process_landed):
     s.prepare(wh, tmp_path)
     a1 = s.a1
     land(dirs["landing"], s.R1, SURABAYA, "first.csv", [a1.but(tanggal_verifikasi="2026-08-03")],
@@ -119,11 +119,7 @@ def test_a_resubmission_supersedes_even_when_merged_out_of_order(wh, dirs, tmp_p
          datetime(2026, 8, 7, 9, tzinfo=WIB))
     land(dirs["landing"], s.R1, JAKPUS, "jakpus.csv", [s.c1.but(tanggal_verifikasi="2026-08-06")],
          datetime(2026, 8, 8, 9, tzinfo=WIB))
-    refs = {r.file_name: r.submission_id for r in (intake.register(wh, f, "run", dirs["archive"])
-                                                   for f in landed_files.discover(dirs["landing"])) if r}
-    for sid in refs.values():
-        staging.stage(wh, sid, "run")
-    ingest.validate(wh, list(refs.values()), "run")
+    refs = {r.file_name: r.submission_id for r in process_landed("run", until="validate").registered}
     # The later file's task runs first: the district's files still merge in arrival order
     # (the first one first, inside the same call), and the later one supersedes it.
     assert merging.merge(wh, refs["second.csv"], "merge-2")["superseded"] == [refs["first.csv"]]

@@ -5,20 +5,11 @@ verification date that never moves backwards."""
 import pytest
 import sqlalchemy as sa
 
-from dtks import ingest, intake, landed_files, merging, staging, warehouse
+from dtks import ingest, merging, staging, warehouse
 from tests import scenario
 from tests.builders import SURABAYA, land
 
 pytestmark = pytest.mark.postgres
-
-
-def _ingest_all(eng, dirs, run_id="run-1"):
-    refs = [intake.register(eng, f, run_id, dirs["archive"]) for f in landed_files.discover(dirs["landing"])]
-    refs = [r for r in refs if r]
-    for r in refs:
-        staging.stage(eng, r.submission_id, run_id)
-    ingest.validate(eng, [r.submission_id for r in refs], run_id)
-    return [merging.merge(eng, r.submission_id, run_id) for r in refs], refs
 
 
 def _registry_state(eng):
@@ -36,10 +27,10 @@ def _registry_state(eng):
         }
 
 
-def test_insert_change_confirm_deactivate(wh, dirs, tmp_path):
+def test_insert_change_confirm_deactivate(wh, dirs, tmp_path, process_landed):
     scenario.prepare(wh, tmp_path)
     scenario.land_round(dirs["landing"])
-    results, _ = _ingest_all(wh, dirs)
+    results = list(process_landed().merged.values())
     assert len(results) == 2
     a_result = next(r for r in results if r["rows_accepted"] == 4)
     assert a_result["events"] == {"confirmed": 1, "changed": 1, "deactivated": 1, "inserted": 1}
@@ -91,20 +82,20 @@ def test_insert_change_confirm_deactivate(wh, dirs, tmp_path):
     assert len(list(dirs["archive"].rglob("*.csv"))) == 3  # baseline + two submissions
 
 
-def test_rerunning_is_a_no_op(wh, dirs, tmp_path):
+def test_rerunning_is_a_no_op(wh, dirs, tmp_path, process_landed):
     scenario.prepare(wh, tmp_path)
     scenario.land_round(dirs["landing"])
-    _, refs = _ingest_all(wh, dirs)
+    ids = [r.submission_id for r in process_landed().registered]
     before = _registry_state(wh)
     # every step again on the same submissions: nothing to do
-    for r in refs:
-        assert staging.stage(wh, r.submission_id, "run-2")["skipped"]
-        assert merging.merge(wh, r.submission_id, "run-2")["skipped"]
-    assert ingest.validate(wh, [r.submission_id for r in refs], "run-2") == {}
+    for sid in ids:
+        assert staging.stage(wh, sid, "run-2")["skipped"]
+        assert merging.merge(wh, sid, "run-2")["skipped"]
+    assert ingest.validate(wh, ids, "run-2") == {}
     # the same files delivered again: recognised by content hash, not registered twice
     scenario.land_round(dirs["landing"])
-    results, refs_again = _ingest_all(wh, dirs, "run-3")
-    assert refs_again == [] and results == []
+    again = process_landed("run-3")
+    assert again.registered == [] and again.merged == {}
     assert _registry_state(wh) == before
     # and the baseline again
     assert merging.load_baseline(wh, scenario.write_baseline(tmp_path), "again", scenario.BASELINE_AT) == {
@@ -112,13 +103,10 @@ def test_rerunning_is_a_no_op(wh, dirs, tmp_path):
     assert _registry_state(wh) == before
 
 
-def test_failure_mid_merge_leaves_the_warehouse_unchanged(wh, dirs, tmp_path, monkeypatch):
+def test_failure_mid_merge_leaves_the_warehouse_unchanged(wh, dirs, tmp_path, monkeypatch, process_landed):
     scenario.prepare(wh, tmp_path)
     scenario.land_round(dirs["landing"])
-    refs = [intake.register(wh, f, "run-1", dirs["archive"]) for f in landed_files.discover(dirs["landing"])]
-    for r in refs:
-        staging.stage(wh, r.submission_id, "run-1")
-    ingest.validate(wh, [r.submission_id for r in refs], "run-1")
+    refs = process_landed(until="validate").registered
     before = _registry_state(wh)
 
     real_read_sql = warehouse.read_sql
@@ -141,7 +129,7 @@ def test_failure_mid_merge_leaves_the_warehouse_unchanged(wh, dirs, tmp_path, mo
     assert _registry_state(wh) != before
 
 
-def test_last_verification_date_never_moves_back(wh, dirs, tmp_path):
+def test_last_verification_date_never_moves_back(wh, dirs, tmp_path, process_landed):
     """A row visited before the registry's last verification (a late-typed old form) still records its
     change, but the person's last verification date stays the later one: for a change as for a confirmation."""
     scenario.prepare(wh, tmp_path)   # a1 and a2 last verified 2026-06-01
@@ -149,7 +137,7 @@ def test_last_verification_date_never_moves_back(wh, dirs, tmp_path):
          [scenario.a1.but(tanggal_verifikasi="2026-05-20", pkh="1"),   # changed, visited earlier
           scenario.a2.but(tanggal_verifikasi="2026-05-20")],           # unchanged, visited earlier
          scenario.A_RECEIVED)
-    results, _ = _ingest_all(wh, dirs)
+    results = list(process_landed().merged.values())
     assert [r["events"] for r in results] == [{"changed": 1, "confirmed": 1}]
     with wh.connect() as conn:
         def last_verified(p):

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from dtks import ingest, intake, landed_files, merging, metrics, staging
+from dtks import metrics
 from tests import scenario
 from tests.builders import JAKPUS, PACITAN, SURABAYA
 
@@ -21,20 +21,14 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture(params=["one batch", "a batch per file"])
-def closed_round(wh, dirs, tmp_path, monkeypatch, request):
+def closed_round(wh, dirs, tmp_path, monkeypatch, request, process_landed):
     # The row suite checks whole files in batches (DTKS_VALIDATION_BATCH_ROWS): however the
     # files are grouped, the hand-computed figures must come out.
     if request.param == "a batch per file":
         monkeypatch.setenv("DTKS_VALIDATION_BATCH_ROWS", "1")
     scenario.prepare(wh, tmp_path)
     scenario.land_round(dirs["landing"])
-    refs = [r for r in (intake.register(wh, f, "run", dirs["archive"])
-                        for f in landed_files.discover(dirs["landing"])) if r]
-    for r in refs:
-        staging.stage(wh, r.submission_id, "run")
-    ingest.validate(wh, [r.submission_id for r in refs], "run")
-    for r in refs:
-        merging.merge(wh, r.submission_id, "run")
+    process_landed("run")
     assert metrics.compute_round_metrics(wh, scenario.ROUND) == 3
     return {row["kabkota_code"]: row for row in metrics.district_table(wh, scenario.ROUND)}
 
