@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -35,7 +35,6 @@ from dtks.validation import (
     run_row_suite,
 )
 
-
 # ----------------------------------------------------------------- the whole run, headless
 Step = Literal["register", "stage", "validate", "merge"]
 _STEPS: tuple[Step, ...] = ("register", "stage", "validate", "merge")
@@ -47,11 +46,11 @@ class LandedRun:
 
     registered: list[intake.SubmissionRef]  # registered now (refusals too), in landing order
     submissions: list[int]  # what the steps worked on: every submission unfinished after registering
-    staged: dict[int, dict] = field(default_factory=dict)
-    validated: dict[int, dict] = field(default_factory=dict)
-    merged: dict[int, dict] = field(default_factory=dict)
+    staged: dict[int, dict[str, Any]] = field(default_factory=dict)
+    validated: dict[int, dict[str, Any]] = field(default_factory=dict)
+    merged: dict[int, dict[str, Any]] = field(default_factory=dict)
     feedback: feedback.RunFeedback | None = None
-    summary: dict = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
 
 
 def process_landed(eng: Engine, landing: Path, run_id: str, *, archive_dir: Path | None = None,

@@ -233,7 +233,7 @@ def register_landed(eng: Engine, landing: Path, run_id: str, archive_dir: Path |
     return registered
 
 
-def unfinished_submissions(eng: Engine) -> list[dict]:
+def unfinished_submissions(eng: Engine) -> list[dict[str, Any]]:
     """Every district submission not yet finished (received, staged or validated), oldest first."""
     with eng.connect() as conn:
         rows = conn.execute(sa.text(
