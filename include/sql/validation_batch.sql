@@ -1,5 +1,5 @@
 -- The table the row-level expectation suite checks, for a batch of staged
--- submissions ({submission_ids} is replaced by a list of integer ids).
+-- submissions (:ids, the array of their ids, is a bound parameter).
 --
 -- Each row is a staged row with the facts its rules need, computed in the
 -- database (reference lookups, counts within the file, the registry):
@@ -11,7 +11,7 @@ WITH batch AS (
     SELECT n.*, s.kabkota_code AS submitted_kabkota, (s.received_at AT TIME ZONE 'Asia/Jakarta')::date AS received_on
     FROM staging.normalised_row n
     JOIN audit.submission s USING (submission_id)
-    WHERE n.submission_id IN ({submission_ids})
+    WHERE n.submission_id = ANY(:ids)
 ), shaped AS (
     SELECT b.*,
         -- (16 digits: the same test as ~ '^[0-9]{16}$', without a regular expression)

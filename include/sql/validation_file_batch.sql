@@ -1,11 +1,11 @@
 -- The table the whole-file (critical) suite checks: one row per staged
--- submission of a batch ({submission_ids} is replaced by a list of integer
--- ids; :require_manifest is 1 when the manifest policy is on).
+-- submission of a batch (bound parameters: :ids, the array of submission
+-- ids; :require_manifest, 1 when the manifest policy is on).
 -- See expectations/dtks_submission_file.json for the rules over these columns.
 WITH sub AS (
     SELECT s.submission_id, s.kabkota_code, s.manifest, (s.received_at AT TIME ZONE 'Asia/Jakarta')::date AS received_on
     FROM audit.submission s
-    WHERE s.submission_id IN ({submission_ids})
+    WHERE s.submission_id = ANY(:ids)
 ), share AS (
     -- of the rows whose village exists, the share lying in another district than the folder
     SELECT n.submission_id,
