@@ -53,15 +53,7 @@ def _validated_pair(eng, dirs):
 def test_two_files_of_one_district_merged_at_once(make_warehouse, tmp_path, monkeypatch):
     states = {}
     for mode in ("sequential", "concurrent"):
-        url = make_warehouse()
-        monkeypatch.setenv("DTKS_WAREHOUSE_URL", url)
-        root = tmp_path / mode
-        dirs = {n: root / n for n in ("landing", "archive")}
-        for d in dirs.values():
-            d.mkdir(parents=True)
-        monkeypatch.setenv("DTKS_ARCHIVE_DIR", str(dirs["archive"]))
-        eng = warehouse.engine(url)
-        scenario.prepare(eng, root)
+        eng, dirs = _fresh(make_warehouse, tmp_path / mode, monkeypatch)
         scenario.land_round(dirs["landing"])
         _second_file_of_a(dirs["landing"])
         refs = _validated_pair(eng, dirs)

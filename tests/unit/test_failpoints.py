@@ -25,11 +25,14 @@ def _run(**env):
     return done.returncode, done.stdout.split("\n")[:-1]
 
 
-@pytest.mark.parametrize("spec,lines", [
-    ("validate.between_submissions@3", ["before 1", "after 1", "before 2", "after 2", "before 3"]),
-    ("validate.between_submissions@1", ["before 1"]),
-    ("validate.between_submissions", ["before 1"]),          # no count: the first visit
-])
+@pytest.mark.parametrize(
+    "spec,lines",
+    [
+        ("validate.between_submissions@3", ["before 1", "after 1", "before 2", "after 2", "before 3"]),
+        ("validate.between_submissions@1", ["before 1"]),
+        ("validate.between_submissions", ["before 1"]),  # no count: the first visit
+    ],
+)
 def test_the_nth_visit_kills(spec, lines):
     assert _run(DTKS_FAILPOINT=spec) == (-signal.SIGKILL, lines)
 
