@@ -63,7 +63,7 @@ def test_auditor_reads_audit_metrics_and_masked_views(auditor_login, warehouse_u
         conn.execute(sa.text("SELECT * FROM metrics.district_round")).all()
         people = conn.execute(sa.text("SELECT * FROM registry.individual_masked ORDER BY nik_masked")).mappings().all()
         assert len(people) == 8   # the baseline's seven and a newborn
-        niks = {p.nik for p in scenario.BASELINE + [scenario.a5]}
+        niks = {p.nik for p in [*scenario.BASELINE, scenario.a5]}
         for row in people:
             assert row["nik_masked"][4:14] == "*" * 10 and row["nik_masked"] not in niks
             assert "nama" not in row and "nik" not in row and "." in row["nama_initials"]

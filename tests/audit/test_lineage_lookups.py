@@ -82,7 +82,7 @@ def test_auditor_cannot_test_candidates_without_a_record_each_and_hits_the_limit
             conn.execute(sa.text("SELECT * FROM registry.lineage_masked(:n)"), {"n": real}).all()
 
     # Asking without a committed request: refused, whether the request never was or was rolled back.
-    for nik in candidates[:5] + [real]:
+    for nik in [*candidates[:5], real]:
         with pytest.raises(sa.exc.DBAPIError, match="no committed lookup"):
             with eng.connect() as conn:
                 conn.execute(sa.text("SELECT * FROM registry.lineage_masked(1, :n)"), {"n": nik}).all()
@@ -134,7 +134,7 @@ def test_auditor_cannot_test_candidates_without_a_record_each_and_hits_the_limit
 
 
 def test_lookups_are_allowed_only_to_the_lineage_role(three_rounds, login):
-    _, eng, url = login
+    _, _eng, url = login
     plain = f"dtks_auditor_only_{secrets.token_hex(3)}"
     with three_rounds["engine"].begin() as conn:
         conn.execute(sa.text(f"CREATE ROLE {plain} LOGIN PASSWORD 'pw-{plain}' IN ROLE dtks_auditor"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +16,6 @@ from tests.builders import JAKPUS, PACITAN, SURABAYA, WIB, land
 from tests.rounds import multi_round as s
 
 pytestmark = pytest.mark.postgres
-UTC = timezone.utc
 
 
 def test_create_move_close_reopen_are_recorded_with_reasons(wh):
