@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from dtks.config import settings
 from dtks.display import wib
 from dtks.identifiers import mask_identifier
+from dtks.warehouse import read_sql
 
 __all__ = ["AUDITOR_ROLE", "LINEAGE_ROLE", "AuditReader", "auditor_engine", "format_lineage", "lineage"]
 
@@ -117,19 +118,7 @@ class AuditReader:
 
     def counts(self, round_id: str) -> dict[str, Any]:
         with self.eng.connect() as conn:
-            row = conn.execute(sa.text("""
-                SELECT count(*) AS submissions,
-                       count(DISTINCT kabkota_code) AS districts_submitting,
-                       count(*) FILTER (WHERE status = 'merged') AS merged,
-                       count(*) FILTER (WHERE status = 'rejected') AS rejected,
-                       count(*) FILTER (WHERE status = 'superseded') AS superseded,
-                       count(*) FILTER (WHERE status IN ('received', 'staged', 'validated')) AS unfinished,
-                       coalesce(sum(rows_in), 0) AS rows_in,
-                       coalesce(sum(rows_accepted), 0) AS rows_accepted,
-                       coalesce(sum(rows_quarantined), 0) AS rows_quarantined,
-                       coalesce(sum(rows_warned), 0) AS rows_warned,
-                       coalesce(sum(size_bytes), 0) AS bytes_received
-                FROM audit.submission_masked WHERE round_id = :r"""), {"r": round_id}).mappings().one()
+            row = conn.execute(sa.text(read_sql("audit/round_counts.sql")), {"r": round_id}).mappings().one()
             expected = conn.execute(sa.text(
                 "SELECT count(*) FROM audit.round_expected_district WHERE round_id = :r"), {"r": round_id}).scalar()
         return {"expected": expected, **dict(row)}

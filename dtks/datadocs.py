@@ -52,6 +52,7 @@ from dtks.validation import (
     load_suite_spec,
     stored_suite_spec,
 )
+from dtks.warehouse import read_sql
 
 log = logging.getLogger(__name__)
 
@@ -113,18 +114,10 @@ def _specs(conn: sa.Connection, pairs: set[tuple[str, str]]) -> dict[tuple[str, 
 
 
 def _round_rows(conn: sa.Connection, round_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    subs = [dict(r) for r in conn.execute(sa.text(
-        "SELECT s.submission_id, s.kabkota_code, k.name AS kabkota_name, s.file_name, s.sha256, s.size_bytes,"
-        " s.received_at, s.status, s.reject_reason, s.rows_in, s.rows_accepted, s.rows_quarantined, s.rows_warned"
-        " FROM audit.submission s LEFT JOIN ref.kabkota k ON k.code = s.kabkota_code"
-        " WHERE s.kind = 'district' AND s.round_id = :r ORDER BY s.kabkota_code NULLS LAST, s.received_at,"
-        " s.submission_id"), {"r": round_id}).mappings()]
-    results = [dict(r) for r in conn.execute(sa.text(
-        "SELECT v.submission_id, v.suite_name, v.suite_version, v.reason_code, v.severity, v.expectation_type,"
-        " v.element_count, v.unexpected_count, v.success, v.run_id, v.validated_at"
-        " FROM audit.validation_result v JOIN audit.submission s USING (submission_id)"
-        " WHERE s.kind = 'district' AND s.round_id = :r ORDER BY v.submission_id, v.suite_name, v.reason_code"),
-        {"r": round_id}).mappings()]
+    subs = [dict(r) for r in conn.execute(sa.text(read_sql("datadocs/round_submissions.sql")),
+                                          {"r": round_id}).mappings()]
+    results = [dict(r) for r in conn.execute(sa.text(read_sql("datadocs/round_validation_results.sql")),
+                                             {"r": round_id}).mappings()]
     return subs, results
 
 

@@ -56,6 +56,7 @@ from dtks.feedback_sheets import (  # noqa: F401 - the columns and the cell rule
 )
 from dtks.reasons import CRITICAL_REASONS
 from dtks.validation import ROW_SUITE_FILE, load_suite_spec, stored_suite_spec
+from dtks.warehouse import read_sql
 
 log = logging.getLogger(__name__)
 
@@ -288,11 +289,7 @@ def finished_submissions(eng: Engine, run_id: str | None = None, submission_ids:
                          round_id: str | None = None) -> list[int]:
     """District submissions in a final status: of these ids, registered by this run, or of a round."""
     with eng.connect() as conn:
-        return [int(x) for x in conn.execute(sa.text(
-            "SELECT submission_id FROM audit.submission WHERE kind = 'district' AND status = ANY(:final)"
-            " AND (submission_id = ANY(:ids) OR registered_by_run = :run"
-            "      OR (CAST(:round AS text) IS NOT NULL AND (round_id = :round OR landed_round_id = :round)))"
-            " ORDER BY submission_id"),
+        return [int(x) for x in conn.execute(sa.text(read_sql("feedback/finished_submissions.sql")),
             {"final": list(FINAL_STATUSES), "ids": [int(i) for i in (submission_ids or [])],
              "run": run_id or "", "round": round_id}).scalars()]
 

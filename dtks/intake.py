@@ -42,6 +42,7 @@ from dtks.landed_files import (
     unlink_if_same,
 )
 from dtks.reasons import SubmissionRejected
+from dtks.warehouse import read_sql
 
 log = logging.getLogger(__name__)
 
@@ -144,12 +145,7 @@ def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | N
             district_known = landed.kabkota_code is not None and conn.execute(
                 sa.text("SELECT 1 FROM ref.kabkota WHERE code = :k"), {"k": landed.kabkota_code}).first()
             sub_id = conn.execute(
-                sa.text(
-                    "INSERT INTO audit.submission (kind, round_id, kabkota_code, file_name, landing_path, archive_path,"
-                    " sha256, size_bytes, received_at, registered_by_run, manifest)"
-                    " VALUES (:kind, :round, :district, :name, :landing, :archive, :sha, :size, :received, :run,"
-                    " CAST(:manifest AS jsonb)) RETURNING submission_id"
-                ),
+                sa.text(read_sql("intake/register_submission.sql")),
                 {"kind": kind, "round": assigned_round,
                  "district": landed.kabkota_code if district_known else None,
                  "name": printable_name(landed.path.name)[:500], "landing": printable_name(str(landed.path))[:2000],
@@ -253,11 +249,7 @@ def record_landing_problems(eng: Engine, problems: dict[str, LandingProblem], ru
         known = set(conn.execute(sa.text(
             "SELECT landing_path FROM audit.landing_problem WHERE resolved_at IS NULL")).scalars())
         for path, why in problems.items():
-            conn.execute(sa.text(
-                "INSERT INTO audit.landing_problem (landing_path, problem, detail, last_run_id)"
-                " VALUES (:path, :problem, :detail, :run) ON CONFLICT (landing_path) DO UPDATE SET"
-                " problem = excluded.problem, detail = excluded.detail, last_seen_at = now(),"
-                " last_run_id = excluded.last_run_id, resolved_at = NULL"),
+            conn.execute(sa.text(read_sql("intake/record_landing_problem.sql")),
                 {"path": path[:2000], "problem": why.code, "detail": why.detail, "run": run_id})
         conn.execute(sa.text("UPDATE audit.landing_problem SET resolved_at = now()"
                              " WHERE resolved_at IS NULL AND NOT (landing_path = ANY(:paths))"),

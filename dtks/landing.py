@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 
 from dtks import feedback, landed_files
 from dtks.identifiers import mask_file_name
+from dtks.warehouse import read_sql
 
 EXPECTED_LAYOUT = "<landing>/<round>/<kab/kota code>/<file>, e.g. 2026-08/3504/data.csv"
 UNROUTED_REASONS = ("file_misplaced", "round_unknown", "district_unknown")
@@ -86,16 +87,7 @@ def landing_report(eng: Engine, landing_dir: Path, outbox_dir: Path, since_days:
         problems = conn.execute(sa.text(
             "SELECT landing_path, problem, detail, first_seen_at, last_seen_at FROM audit.landing_problem"
             " WHERE resolved_at IS NULL ORDER BY landing_path")).mappings().all()
-        unrouted = conn.execute(sa.text(
-            "SELECT submission_id, file_name, landing_path, archive_path, reject_reason, reject_detail, received_at,"
-            " coalesce(round_id, landed_round_id) AS round_id, kabkota_code,"
-            # The English message as recorded: reject_detail joins both languages with " / ", which
-            # the messages themselves may contain ("folder utama / the landing root").
-            " (SELECT e.detail->>'message_en' FROM audit.submission_event e WHERE e.submission_id = s.submission_id"
-            "  AND e.event = 'rejected' ORDER BY e.event_id DESC LIMIT 1) AS message_en"
-            " FROM audit.submission s"
-            " WHERE kind = 'district' AND reject_reason = ANY(:reasons) AND received_at >= :since"
-            " ORDER BY received_at, submission_id"),
+        unrouted = conn.execute(sa.text(read_sql("landing/unrouted_submissions.sql")),
             {"reasons": list(UNROUTED_REASONS),
              "since": datetime.now(UTC) - timedelta(days=since_days)}).mappings().all()
     problem_paths = {p["landing_path"] for p in problems}

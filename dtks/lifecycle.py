@@ -152,12 +152,7 @@ def reject_unreadable(conn: sa.Connection, submission_id: int, why: SubmissionRe
     spec = load_suite_spec(FILE_SUITE_FILE)
     record_suite_definition(conn, spec)
     conn.execute(
-        sa.text(
-            "INSERT INTO audit.validation_result (submission_id, suite_name, suite_version, expectation_type,"
-            " reason_code, severity, column_name, element_count, unexpected_count, success, run_id)"
-            " VALUES (:sid, :suite, :version, 'dtks_parse_file', :code, 'critical', NULL, 1, 1, false, :run)"
-            " ON CONFLICT (submission_id, suite_name, reason_code) DO NOTHING"
-        ),
+        sa.text(read_sql("lifecycle/unreadable_file_result.sql")),
         {"sid": submission_id, "suite": spec.name, "version": spec.version, "code": why.code, "run": run_id},
     )
     reject(conn, submission_id, why, run_id)

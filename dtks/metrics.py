@@ -181,11 +181,7 @@ def registry_as_determined(eng: Engine, round_id: str, kabkota_code: str | None 
     Contains personal data: for the ministry's penetapan list, never for logs.
     """
     with eng.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.text(
-            "SELECT v.nik, v.version_no, v.no_kk, v.kabkota_code, v.kode_desa, v.status_keberadaan, v.active,"
-            " v.pkh, v.bpnt, v.pbi, v.verified_on, v.submission_id"
-            " FROM audit.round_calendar c CROSS JOIN LATERAL registry.individual_as_of(c.close_at) v"
-            " WHERE c.round_id = :r AND (CAST(:k AS text) IS NULL OR v.kabkota_code = :k) ORDER BY v.nik"),
+        return [dict(r) for r in conn.execute(sa.text(read_sql("metrics/registry_as_determined.sql")),
             {"r": round_id, "k": kabkota_code}).mappings()]
 
 

@@ -49,11 +49,7 @@ def apply_edition(conn: sa.Connection, edition: Edition, diff: EditionDiff) -> R
     run_id = f"reference-load:{edition.name}"
     # the latest thing that happened to them: a version, or a confirmation (an event without a version,
     # which moved their coverage state at its own time)
-    affected = conn.execute(sa.text(
-        "SELECT count(*) AS persons, max(greatest(i.valid_from, e.latest)) AS latest FROM registry.individual i"
-        " JOIN load_successor s ON s.code = i.kode_desa::text"
-        " LEFT JOIN LATERAL (SELECT max(received_at) AS latest FROM registry.individual_event e"
-        "                    WHERE e.nik = i.nik) e ON true")).one()
+    affected = conn.execute(sa.text(read_sql("recoding/persons_affected.sql"))).one()
     later_household = conn.execute(sa.text(
         "SELECT max(h.valid_from) FROM registry.household h JOIN load_successor s ON s.code = h.kode_desa::text")
     ).scalar()
@@ -83,13 +79,7 @@ def apply_edition(conn: sa.Connection, edition: Edition, diff: EditionDiff) -> R
                                       {"persons_recoded": persons, "households_recoded": households})
     rounds_extended = ()
     if diff.splits:
-        rounds_extended = tuple(sorted(set(conn.execute(sa.text(
-            "INSERT INTO audit.round_expected_district (round_id, kabkota_code)"
-            " SELECT e.round_id, k.code FROM ref.kabkota k"
-            " JOIN audit.round_expected_district e ON e.kabkota_code = k.split_from"
-            " JOIN audit.round r ON r.round_id = e.round_id"
-            " WHERE k.code = ANY(:new) AND r.status = 'open' AND r.opens_on >= :on"
-            " ON CONFLICT DO NOTHING RETURNING round_id"),
+        rounds_extended = tuple(sorted(set(conn.execute(sa.text(read_sql("recoding/extend_open_rounds.sql")),
             {"new": list(diff.splits), "on": edition.effective_on}).scalars())))
     return Recoded(persons, households, sid, rounds_extended)
 
@@ -99,11 +89,7 @@ def _lineage_submission(conn: sa.Connection, edition: Edition, at: datetime, run
     path = edition.folder / "successors.csv"
     data = path.read_bytes()
     moves = conn.execute(sa.text("SELECT count(*) FROM load_successor")).scalar_one()
-    sid: int = conn.execute(sa.text(
-        "INSERT INTO audit.submission (kind, file_name, landing_path, archive_path, sha256, size_bytes, received_at,"
-        " registered_by_run, manifest, status, rows_in)"
-        " VALUES ('edition', :name, :path, :path, :sha, :size, :at, :run, CAST(:manifest AS jsonb), 'received', :rows)"
-        " RETURNING submission_id"),
+    sid: int = conn.execute(sa.text(read_sql("recoding/register_edition_submission.sql")),
         {"name": f"{edition.name}/successors.csv", "path": str(path),
          # the file's hash, salted with the edition and its date: the same successors list in two
          # editions is two loads

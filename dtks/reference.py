@@ -261,23 +261,14 @@ def load_reference(eng: Engine, edition: str | Path = DEFAULT_REFERENCE_EDITION,
         _copy(conn, "load_successor", ("code", "successor_code", "file_row"),
               ((o, n, row) for o, (n, row) in new.successors.items() if o in diff.moves))
         conn.execute(
-            sa.text(
-                "INSERT INTO ref.edition (edition, source, provinces, kabkota, kecamatan, villages, effective_on) "
-                "VALUES (:e, :s, :p, :k, :c, :v, :on) ON CONFLICT (edition) DO UPDATE SET loaded_at = now(), "
-                "provinces = EXCLUDED.provinces, kabkota = EXCLUDED.kabkota, "
-                "kecamatan = EXCLUDED.kecamatan, villages = EXCLUDED.villages, effective_on = EXCLUDED.effective_on"
-            ),
+            sa.text(read_sql("reference/record_edition.sql")),
             {"e": new.name, "s": SOURCE.format(version=new.name.rsplit("-", 1)[-1]), "p": counts.provinces,
              "k": counts.kabkota, "c": counts.kecamatan, "v": counts.villages, "on": new.effective_on},
         )
         conn.execute(sa.text(read_sql("load_reference_edition.sql")),
                      {"edition": new.name, "effective_on": new.effective_on})
         recoded = recoding.apply_edition(conn, new, diff) if diff.moves else recoding.Recoded()
-        load_id = conn.execute(sa.text(
-            "INSERT INTO ref.edition_load (edition, effective_on, previous_edition, loaded_by, forced_reason,"
-            " added, retired, changed, persons_recoded, households_recoded, submission_id, rounds_extended)"
-            " VALUES (:e, :on, :prev, :by, :why, CAST(:a AS jsonb), CAST(:r AS jsonb), CAST(:c AS jsonb),"
-            " :pr, :hr, :sid, :rounds) RETURNING load_id"),
+        load_id = conn.execute(sa.text(read_sql("reference/record_edition_load.sql")),
             {"e": new.name, "on": new.effective_on, "prev": current[0] if current else None,
              "by": _who(loaded_by),
              "why": force_reason if current and new.effective_on < current[1] else None,

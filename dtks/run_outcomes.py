@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from dtks.config import settings
 from dtks.identifiers import mask_file_name  # names may carry a NIK or a person's name: the shared mask
+from dtks.warehouse import read_sql
 
 OUTCOME_WORDS = {  # status -> what the line says
     "merged": "merged", "rejected": "REJECTED", "superseded": "merged, superseded by a later file",
@@ -60,13 +61,7 @@ def ingest_outcomes(eng: Engine, run_id: str) -> IngestOutcome:
     outbox = settings().outbox_dir
     files: list[dict[str, Any]] = []
     with eng.connect() as conn:
-        subs = conn.execute(sa.text(
-            "SELECT s.*, k.name AS kabkota_name FROM audit.submission s"
-            " LEFT JOIN ref.kabkota k ON k.code = s.kabkota_code"
-            " WHERE s.kind = 'district' AND s.submission_id IN"
-            "   (SELECT submission_id FROM audit.submission_event WHERE run_id = :run"
-            "    AND event <> 'superseded')"  # an earlier file a later one replaced was not handled by this run
-            " ORDER BY s.submission_id"), {"run": run_id}).mappings().all()
+        subs = conn.execute(sa.text(read_sql("run_outcomes/run_submissions.sql")), {"run": run_id}).mappings().all()
         for s in subs:
             round_id = s["round_id"] or s["landed_round_id"]
             reasons = rejection_reasons(conn, dict(s)) if s["status"] == "rejected" else []

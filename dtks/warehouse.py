@@ -241,11 +241,7 @@ def migrate(eng: Engine | None = None) -> list[str]:
         try:
             with conn.begin():
                 conn.execute(
-                    sa.text(
-                        "CREATE TABLE IF NOT EXISTS public.schema_migration ("
-                        " version text PRIMARY KEY, name text NOT NULL, sha256 text NOT NULL,"
-                        " applied_at timestamptz NOT NULL DEFAULT now())"
-                    )
+                    sa.text(read_sql("warehouse/schema_migration_table.sql"))
                 )
             for path in migration_files():
                 body = path.read_text(encoding="utf-8")
