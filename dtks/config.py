@@ -51,6 +51,7 @@ class Settings:
     warehouse_url: str | None = None          # DTKS_WAREHOUSE_URL; None: the embedded PostgreSQL under pgdata_dir
     airflow_warehouse_conn: str | None = None  # AIRFLOW_CONN_DTKS_WAREHOUSE (Airflow's own variable), read first
     auditor_warehouse_url: str | None = None   # DTKS_AUDITOR_WAREHOUSE_URL; None: the warehouse URL
+    embedded_tuning: bool = True              # DTKS_EMBEDDED_TUNING=0/false/no/off: embedded server on PostgreSQL's defaults
     # Intake and validation
     landing_settle_seconds: float = 0.0       # DTKS_LANDING_SETTLE_SECONDS
     arrival_from_mtime: bool = False          # DTKS_ARRIVAL_FROM_MTIME=1: replaying generated rounds only
@@ -92,6 +93,7 @@ class Settings:
             warehouse_url=_env("DTKS_WAREHOUSE_URL"),
             airflow_warehouse_conn=_env("AIRFLOW_CONN_DTKS_WAREHOUSE"),
             auditor_warehouse_url=_env("DTKS_AUDITOR_WAREHOUSE_URL"),
+            embedded_tuning=os.environ.get("DTKS_EMBEDDED_TUNING", "1").strip().lower() not in ("0", "false", "no", "off"),
             landing_settle_seconds=float(os.environ.get("DTKS_LANDING_SETTLE_SECONDS", "0")),
             arrival_from_mtime=os.environ.get("DTKS_ARRIVAL_FROM_MTIME", "").strip() in ("1", "true", "yes"),
             require_manifest=os.environ.get("DTKS_REQUIRE_MANIFEST", "0").strip().lower() in ("1", "true", "yes", "on"),

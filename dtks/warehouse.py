@@ -42,6 +42,74 @@ def _embedded_data_dir(pgdata: Path) -> Path:
     return Path("/tmp") / f"dtks-pg-{digest}"
 
 
+# The embedded server's settings for this workload (bulk loads and merges of
+# millions of rows by a few sessions), moderate enough for a small machine that
+# runs several servers at once (every worktree's test suite has its own).
+# docs/operations.md says why each, and what a production warehouse sets.
+# DTKS_EMBEDDED_TUNING=0 runs PostgreSQL's own defaults instead (the benchmark
+# measures the settings alone that way). Values as PostgreSQL shows them.
+EMBEDDED_SETTINGS = {
+    "shared_buffers": "256MB",        # default 128MB: the registry's hot pages (indexes first) stay in the cache
+    "max_wal_size": "4GB",            # default 1GB: a 5 M-row merge no longer forces a checkpoint every few seconds
+    "checkpoint_timeout": "15min",    # default 5min: fewer checkpoints, fewer full-page images in the WAL
+    "wal_compression": "pglz",        # default off: the full-page images that remain are compressed
+    "work_mem": "32MB",               # default 4MB: hashes and sorts of a district's rows stay in memory
+    "maintenance_work_mem": "256MB",  # default 64MB: index builds and VACUUM of the registry
+}
+
+
+_settings_checked: set[tuple[Path, bool]] = set()
+
+
+def _apply_embedded_settings(server, data_dir: Path) -> None:
+    """Bring the embedded server to the settings DTKS_EMBEDDED_TUNING asks for.
+
+    pgserver has no option for settings: they go to postgresql.auto.conf (ALTER
+    SYSTEM), reloaded; shared_buffers needs a restart, done here only when it
+    changed (a fresh data folder, or the variable switched). A lock file keeps
+    two processes starting at once from restarting the server twice.
+    """
+    import fcntl
+
+    import psycopg2
+    from pgserver._commands import pg_ctl
+
+    tuning = settings().embedded_tuning
+    if (data_dir, tuning) in _settings_checked:  # once per process (the URL is asked for often)
+        return
+    wanted = EMBEDDED_SETTINGS if tuning else {}
+    with (data_dir.parent / f".{data_dir.name}-settings.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        conn = psycopg2.connect(server.get_uri())
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute("SELECT name, setting FROM pg_file_settings"
+                            " WHERE sourcefile LIKE '%%postgresql.auto.conf' AND name = ANY(%s)",
+                            (list(EMBEDDED_SETTINGS),))
+                written = dict(cur.fetchall())
+                changed = [name for name in EMBEDDED_SETTINGS if wanted.get(name) != written.get(name)]
+                for name in changed:
+                    if name in wanted:
+                        cur.execute(f"ALTER SYSTEM SET {name} = %s", (wanted[name],))
+                    else:
+                        cur.execute(f"ALTER SYSTEM RESET {name}")
+                if changed:
+                    cur.execute("SELECT pg_reload_conf()")
+                cur.execute("SELECT count(*) FROM pg_settings WHERE name = ANY(%s) AND context = 'postmaster'",
+                            (changed,))
+                restart = cur.fetchone()[0] > 0
+        finally:
+            conn.close()
+        if restart:
+            log.info("restarting the embedded PostgreSQL for its settings (%s)", ", ".join(changed))
+            pg_ctl(["-w", "-m", "fast", "-l", str(server.log), "restart"], pgdata=server.pgdata,
+                   user=server.system_user, timeout=120)
+            server.ensure_postgres_running()  # re-read postmaster.pid: the new server's process
+    _settings_checked.clear()  # (a switched variable is checked again)
+    _settings_checked.add((data_dir, tuning))
+
+
 def embedded_server_url(pgdata: Path | None = None) -> str:
     """Start (or reuse) the embedded PostgreSQL server and return its URL."""
     import pgserver  # imported lazily: not needed when DTKS_WAREHOUSE_URL is set
@@ -51,7 +119,16 @@ def embedded_server_url(pgdata: Path | None = None) -> str:
     # cleanup_mode=None: the server outlives this process, so Airflow task
     # processes and later commands share it.
     server = pgserver.get_server(str(data_dir), cleanup_mode=None)
+    _apply_embedded_settings(server, data_dir)
     return server.get_uri()
+
+
+def settings_in_effect(eng: Engine) -> dict[str, str]:
+    """The server settings this workload depends on, as the warehouse runs them (printed by the benchmark)."""
+    names = [*EMBEDDED_SETTINGS, "synchronous_commit", "random_page_cost", "effective_cache_size", "server_version"]
+    with eng.connect() as conn:
+        return dict(conn.execute(sa.text("SELECT name, current_setting(name) FROM unnest(CAST(:names AS text[])) name"),
+                                 {"names": names}).all())
 
 
 def warehouse_url() -> str:
