@@ -96,7 +96,7 @@ def load_baseline(eng: Engine, path: Path, run_id: str, received_at: datetime) -
     merged = merge(eng, ref.submission_id, run_id)
     with eng.connect() as conn:
         # a bulk load: the next merges plan with statistics of the registry as it now is
-        conn.execute(sa.text("ANALYZE registry.individual, registry.household, registry.individual_version,"
-                             " registry.household_version"))
+        conn.execute(sa.text("ANALYZE registry.individual_current, registry.individual_verification,"
+                             " registry.household, registry.individual_version, registry.household_version"))
         conn.commit()
     return {"submission_id": ref.submission_id, "rows_in": staged.get("rows_in"), **merged}

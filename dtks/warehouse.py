@@ -361,9 +361,15 @@ def stop_embedded_server(pgdata: Path | None = None) -> bool:
     """Stop the embedded PostgreSQL if it runs (make stop, end of CI); True if it was running."""
     import pgserver
 
+    from pgserver._commands import pg_ctl
+
     data_dir = _embedded_data_dir(pgdata or settings().pgdata_dir)
     if not (data_dir / "postmaster.pid").exists():
         return False
-    server = pgserver.get_server(str(data_dir), cleanup_mode="stop")
-    server.cleanup()
+    # pg_ctl itself: a handle this process already holds (it started the server, cleanup_mode None)
+    # would not stop it; and the handle is forgotten, so a later start in this process starts anew.
+    server = pgserver.get_server(str(data_dir), cleanup_mode=None)
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user, timeout=120)
+    pgserver.PostgresServer._instances.pop(server.pgdata, None)
+    _settings_checked.clear()
     return True

@@ -4,7 +4,8 @@
 --
 -- For each accepted row (no error-severity issue), by NIK:
 --   not in the registry            -> 'inserted'    (version 1)
---   same attributes as current     -> 'confirmed'   (no new version; last_verified_on moves)
+--   same attributes as current     -> 'confirmed'   (no new version; only the person's narrow
+--                                                      verification row moves, migration 017)
 --   status moves to 2-5 (moved, deceased, not found, duplicate)
 --                                  -> 'deactivated' (new version, active = false; never deleted)
 --   inactive record found again    -> 'reactivated'
@@ -49,17 +50,22 @@ FROM (
            i.record_hash AS old_hash,
            coalesce(i.version_no, 0) AS old_version,
            i.kabkota_code AS old_kabkota_code,
-           i.last_verified_on AS old_verified_on,
-           coalesce(i.verified_by_district, false) AS old_by_district
+           ver.last_verified_on AS old_verified_on,
+           coalesce(ver.by_district, false) AS old_by_district
     FROM staging.normalised_row n
     JOIN audit.submission s ON s.submission_id = n.submission_id
     -- (cast: registry keys are char(16); comparing as char keeps the primary-key index usable)
-    LEFT JOIN registry.individual i ON i.nik = n.nik::char(16)
+    LEFT JOIN registry.individual_current i ON i.nik = n.nik::char(16)
+    LEFT JOIN registry.individual_verification ver ON ver.nik = n.nik::char(16)
     WHERE n.submission_id = :sid
       AND NOT EXISTS (
           SELECT 1 FROM quarantine.row_issue q
           WHERE q.submission_id = n.submission_id AND q.file_row = n.file_row AND q.severity = 'error')
 ) x;
+-- (a fresh temporary table has no statistics: without them the planner
+-- guesses its size, and the statements below read the registry by hashing
+-- whole tables where a district's rows need a few thousand index probes)
+ANALYZE merge_input;
 
 -- Coverage (metrics.coverage_change, migration 007): every person this file
 -- touches leaves the state it was in (if active) and enters its new one (if
@@ -93,34 +99,44 @@ SELECT nik, old_version + 1, event, no_kk, id_dtks, nama, jenis_kelamin, tempat_
 FROM merge_input
 WHERE event <> 'confirmed';
 
-INSERT INTO registry.individual AS i (
+-- The wide current row: only for a new version (a confirmation leaves it
+-- alone). A new person is a plain insert, a known one an update by key:
+-- cheaper than INSERT ... ON CONFLICT (a speculative insertion per row), and
+-- a person another district's merge inserted meanwhile fails this merge
+-- (retried, it sees the person as known) as the new version would anyway.
+INSERT INTO registry.individual_current (
     nik, no_kk, id_dtks, nama, jenis_kelamin, tempat_lahir, tanggal_lahir, hubungan_keluarga,
     nama_ibu_kandung, kode_desa, kabkota_code, status_keberadaan, pkh, bpnt, pbi, active,
-    record_hash, last_verified_on, verified_by_district, version_no, valid_from, submission_id, file_row)
+    record_hash, version_no, valid_from, submission_id, file_row)
 SELECT nik, no_kk, id_dtks, nama, jenis_kelamin, tempat_lahir, tanggal_lahir, hubungan_keluarga,
        nama_ibu_kandung, kode_desa, kabkota_code, status_keberadaan, pkh, bpnt, pbi, active,
-       record_hash, verified_on, by_district_file, old_version + 1, received_at, :sid, file_row
+       record_hash, 1, received_at, :sid, file_row
 FROM merge_input
-WHERE event <> 'confirmed'
-ON CONFLICT (nik) DO UPDATE SET
-    no_kk = EXCLUDED.no_kk, id_dtks = EXCLUDED.id_dtks, nama = EXCLUDED.nama,
-    jenis_kelamin = EXCLUDED.jenis_kelamin, tempat_lahir = EXCLUDED.tempat_lahir,
-    tanggal_lahir = EXCLUDED.tanggal_lahir, hubungan_keluarga = EXCLUDED.hubungan_keluarga,
-    nama_ibu_kandung = EXCLUDED.nama_ibu_kandung, kode_desa = EXCLUDED.kode_desa,
-    kabkota_code = EXCLUDED.kabkota_code, status_keberadaan = EXCLUDED.status_keberadaan,
-    pkh = EXCLUDED.pkh, bpnt = EXCLUDED.bpnt, pbi = EXCLUDED.pbi, active = EXCLUDED.active,
-    record_hash = EXCLUDED.record_hash,
-    last_verified_on = greatest(i.last_verified_on, EXCLUDED.last_verified_on),
-    verified_by_district = i.verified_by_district OR EXCLUDED.verified_by_district,
-    version_no = EXCLUDED.version_no, valid_from = EXCLUDED.valid_from,
-    submission_id = EXCLUDED.submission_id, file_row = EXCLUDED.file_row;
+WHERE event = 'inserted';
 
--- a confirmation only moves the last verification date
-UPDATE registry.individual i
-   SET last_verified_on = greatest(i.last_verified_on, m.verified_on),
-       verified_by_district = i.verified_by_district OR m.by_district_file
+UPDATE registry.individual_current i SET
+    no_kk = m.no_kk, id_dtks = m.id_dtks, nama = m.nama, jenis_kelamin = m.jenis_kelamin,
+    tempat_lahir = m.tempat_lahir, tanggal_lahir = m.tanggal_lahir, hubungan_keluarga = m.hubungan_keluarga,
+    nama_ibu_kandung = m.nama_ibu_kandung, kode_desa = m.kode_desa, kabkota_code = m.kabkota_code,
+    status_keberadaan = m.status_keberadaan, pkh = m.pkh, bpnt = m.bpnt, pbi = m.pbi, active = m.active,
+    record_hash = m.record_hash, version_no = m.old_version + 1, valid_from = m.received_at,
+    submission_id = :sid, file_row = m.file_row
   FROM merge_input m
- WHERE i.nik = m.nik::char(16) AND m.event = 'confirmed';
+ WHERE i.nik = m.nik::char(16) AND m.event IN ('changed', 'deactivated', 'reactivated');
+
+-- Every accepted row verifies its person (the confirmations too: this narrow
+-- row is all they write besides their event). The later date stands (a
+-- late-typed older visit never moves it back) and "verified by a district
+-- file" stays true once true; a row that would not move is not rewritten.
+INSERT INTO registry.individual_verification (nik, last_verified_on, by_district)
+SELECT nik, verified_on, by_district_file FROM merge_input WHERE NOT known;
+
+UPDATE registry.individual_verification v
+   SET last_verified_on = greatest(v.last_verified_on, m.verified_on),
+       by_district = v.by_district OR m.by_district_file
+  FROM merge_input m
+ WHERE v.nik = m.nik::char(16) AND m.known
+   AND (m.verified_on > m.old_verified_on OR (m.by_district_file AND NOT m.old_by_district));
 
 INSERT INTO registry.individual_event (nik, submission_id, file_row, event, version_no, verified_on, received_at, run_id)
 SELECT nik, :sid, file_row, event,
@@ -131,12 +147,13 @@ FROM merge_input;
 -- Households: the address on the first accepted row of each KK in the file
 -- (household fields are repeated on every member's row).
 CREATE TEMP TABLE merge_household ON COMMIT DROP AS
-SELECT DISTINCT ON (m.no_kk) m.no_kk, m.kode_desa, m.kabkota_code, m.alamat, m.rt, m.rw, m.file_row, m.received_at,
+SELECT m.no_kk, m.kode_desa, m.kabkota_code, m.alamat, m.rt, m.rw, m.file_row, m.received_at,
        h.no_kk IS NOT NULL AS known, coalesce(h.version_no, 0) AS old_version,
        h.no_kk IS NOT NULL AND (h.kode_desa, h.alamat, h.rt, h.rw) IS NOT DISTINCT FROM (m.kode_desa, m.alamat, m.rt, m.rw) AS unchanged
-FROM merge_input m
-LEFT JOIN registry.household h ON h.no_kk = m.no_kk::char(16)
-ORDER BY m.no_kk, m.file_row;
+FROM (SELECT DISTINCT ON (no_kk) no_kk, kode_desa, kabkota_code, alamat, rt, rw, file_row, received_at
+      FROM merge_input ORDER BY no_kk, file_row) m
+-- (the file's households first, then each looked up by its key)
+LEFT JOIN registry.household h ON h.no_kk = m.no_kk::char(16);
 
 UPDATE registry.household_version v
    SET valid_to = mh.received_at

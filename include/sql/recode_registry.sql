@@ -52,7 +52,7 @@ SELECT v.nik, v.version_no + 1, 'recoded', v.no_kk, v.id_dtks, v.nama, v.jenis_k
 FROM recode_person p
 JOIN registry.individual_version v ON v.nik = p.nik AND v.version_no = p.version_no;
 
-UPDATE registry.individual i
+UPDATE registry.individual_current i
    SET kode_desa = p.kode_desa, kabkota_code = p.kabkota_code, record_hash = p.record_hash,
        version_no = p.version_no + 1, valid_from = CAST(:at AS timestamptz), submission_id = :sid,
        file_row = p.file_row

@@ -25,12 +25,7 @@ def pgdata():
     base = Path(tempfile.mkdtemp(prefix="dtks-pg-settings-"))
     base.chmod(0o755)
     yield base / "pg"
-    import pgserver
-    from pgserver._commands import pg_ctl
-
-    if (base / "pg" / "postmaster.pid").exists():  # (the server handle of this process is the one started above)
-        server = pgserver.get_server(str(base / "pg"), cleanup_mode=None)
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user, timeout=60)
+    warehouse.stop_embedded_server(base / "pg")
     shutil.rmtree(base, ignore_errors=True)
 
 
@@ -50,6 +45,10 @@ def test_settings_on_by_default_then_off_then_on(pgdata, monkeypatch):
     assert _in_effect(pgdata) == POSTGRES_DEFAULTS     # the benchmark's "settings alone" comparison
     monkeypatch.setenv("DTKS_EMBEDDED_TUNING", "1")
     assert _in_effect(pgdata) == WORKLOAD
+    # stopped from the process that started it (the benchmark does this with its second server)
+    assert warehouse.stop_embedded_server(pgdata) is True
+    assert not (pgdata / "postmaster.pid").exists()
+    assert _in_effect(pgdata) == WORKLOAD             # and started again with the same settings
 
 
 def test_settings_in_effect_names_the_server(wh):

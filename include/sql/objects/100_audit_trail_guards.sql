@@ -107,6 +107,8 @@ $$;
 -- row lock per row (several per person, millions per national round). What
 -- the foreign key also guaranteed, that a referenced submission is never
 -- deleted or renumbered, the audit triggers refuse for every submission.
+-- A trigger may name the relation people write to (argument 1): the
+-- triggers of registry.individual_current name the view registry.individual.
 CREATE OR REPLACE FUNCTION audit.require_known_submission() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -118,8 +120,9 @@ BEGIN
     LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
-            MESSAGE = format('lineage: rows of %I.%I point at submission %s, which is not in audit.submission',
-                             TG_TABLE_SCHEMA, TG_TABLE_NAME, coalesce(unknown::text, 'NULL'));
+            MESSAGE = format('lineage: rows of %s point at submission %s, which is not in audit.submission',
+                             coalesce(TG_ARGV[0], format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME)),
+                             coalesce(unknown::text, 'NULL'));
     END IF;
     RETURN NULL;
 END;
