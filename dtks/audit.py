@@ -287,7 +287,7 @@ def format_lineage(rows: list[dict[str, Any]], identifier: str) -> str:
             f"{r['submitted_by_kabkota']} {r['submitted_by_kabkota_name']}" if r.get("submitted_by_kabkota") else "–",
             f"#{r['submission_id']}", f"{r['file_name']}:{r['file_row']}", suite, r.get("merge_run_id") or "–",
         ))
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *table)]
-    lines = ["  ".join(str(x).ljust(w) for x, w in zip(line, widths)).rstrip() for line in (header, *table)]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *table, strict=True)]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)).rstrip() for line in (header, *table)]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

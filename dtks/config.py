@@ -80,7 +80,7 @@ class Settings:
     strict_templates: bool = False            # DTKS_STRICT_TEMPLATES: undefined template names fail (tests)
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         var_dir = _path("DTKS_VAR_DIR", PROJECT_ROOT / "var")
         return cls(
             var_dir=var_dir,

@@ -12,12 +12,16 @@ import logging
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dtks.config import SQL_DIR, settings
 from dtks.dbapi import driver_cursor
+
+if TYPE_CHECKING:
+    import pgserver
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +65,7 @@ EMBEDDED_SETTINGS = {
 _settings_checked: set[tuple[Path, bool]] = set()
 
 
-def _apply_embedded_settings(server, data_dir: Path) -> None:
+def _apply_embedded_settings(server: pgserver.PostgresServer, data_dir: Path) -> None:
     """Bring the embedded server to the settings DTKS_EMBEDDED_TUNING asks for.
 
     pgserver has no option for settings: they go to postgresql.auto.conf (ALTER
@@ -72,7 +76,7 @@ def _apply_embedded_settings(server, data_dir: Path) -> None:
     import fcntl
 
     import psycopg2
-    from pgserver._commands import pg_ctl
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # made at import, one per binary
 
     tuning = settings().embedded_tuning
     if (data_dir, tuning) in _settings_checked:  # once per process (the URL is asked for often)
@@ -98,7 +102,7 @@ def _apply_embedded_settings(server, data_dir: Path) -> None:
                     cur.execute("SELECT pg_reload_conf()")
                 cur.execute("SELECT count(*) FROM pg_settings WHERE name = ANY(%s) AND context = 'postmaster'",
                             (changed,))
-                restart = cur.fetchone()[0] > 0
+                restart = (cur.fetchone() or (0,))[0] > 0  # count(*): always one row
         finally:
             conn.close()
         if restart:
@@ -360,8 +364,7 @@ def migrate(eng: Engine | None = None) -> list[str]:
 def stop_embedded_server(pgdata: Path | None = None) -> bool:
     """Stop the embedded PostgreSQL if it runs (make stop, end of CI); True if it was running."""
     import pgserver
-
-    from pgserver._commands import pg_ctl
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # made at import, one per binary
 
     data_dir = _embedded_data_dir(pgdata or settings().pgdata_dir)
     if not (data_dir / "postmaster.pid").exists():
