@@ -25,8 +25,10 @@ Runs hourly (and on demand). For every file waiting in
 2. **stage_submission** (one task per submission, named by district) – parse CSV/XLSX, map the
    columns, `COPY` into `staging.submission_row`. Unreadable / empty / unmappable files are
    rejected whole, with the reason recorded.
-3. **validate_submissions** – critical checks, then the Great Expectations suites from
-   `expectations/*.json` over all staged rows at once, in the warehouse.
+3. **plan_validation**, then **validate_submissions** (one task per batch of whole files, named by
+   its districts, pool `dtks_warehouse`, in parallel) – critical checks, then the Great
+   Expectations suites from `expectations/*.json` over the batch's staged rows, in the warehouse.
+   Every rule looks within one file or at the registry, so batches are independent.
 4. **merge_submission** (one per submission, pool `dtks_warehouse`) – one transaction per
    submission: insert / change / confirm / deactivate with full history; failing rows to
    `quarantine.*`.
@@ -69,11 +71,18 @@ def dtks_ingest():
     # all_done: one district's failed task must not hold back the others; each
     # step acts only on submissions whose warehouse status says they are ready.
     @task(trigger_rule=TriggerRule.ALL_DONE)
-    def validate_submissions(submissions: list[dict], **context) -> dict:
+    def plan_validation(submissions: list[dict]) -> list[dict]:
         from dtks import ingest
         from dtks.warehouse import engine
-        # Validates whichever of these are staged (status in the warehouse decides).
-        outcome = ingest.validate(engine(), [s["submission_id"] for s in submissions], context["run_id"])
+        # Batches of whichever of these are staged (status in the warehouse decides).
+        return ingest.validation_plan(engine(), [s["submission_id"] for s in submissions])
+
+    @task(map_index_template="{{ batch_label }}", pool=WAREHOUSE_POOL)
+    def validate_submissions(batch: dict, **context) -> dict:
+        from dtks import ingest
+        from dtks.warehouse import engine
+        get_current_context()["batch_label"] = batch["label"]
+        outcome = ingest.validate_batch(engine(), batch["submission_ids"], context["run_id"])
         return {str(k): v for k, v in outcome.items()}
 
     @task(map_index_template="{{ district_label }}", pool=WAREHOUSE_POOL, trigger_rule=TriggerRule.ALL_DONE)
@@ -104,9 +113,11 @@ def dtks_ingest():
 
     submissions = register_landed_files()
     staged = stage_submission.expand(submission=submissions)
-    validated = validate_submissions(submissions)
+    batches = plan_validation(submissions)
+    validated = validate_submissions.expand(batch=batches)
     merged = merge_submission.expand(submission=submissions)
-    staged >> validated >> merged >> summarise_run(submissions)
+    staged >> batches
+    validated >> merged >> summarise_run(submissions)
 
 
 dtks_ingest()

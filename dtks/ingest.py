@@ -14,6 +14,7 @@ carry submission ids, district codes and counts.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +28,7 @@ from dtks.faults import failpoint
 from dtks.validation import (
     FILE_SUITE_FILE,
     ROW_SUITE_FILE,
+    SuiteSpec,
     load_suite_spec,
     record_file_checks,
     record_suite_definition,
@@ -85,33 +87,86 @@ def process_landed(eng: Engine, landing: Path, run_id: str, *, archive_dir: Path
 
 
 # ----------------------------------------------------------------- validate
-def validate(eng: Engine, submission_ids: list[int], run_id: str) -> dict[int, dict]:
-    """The critical suite over the staged submissions, then the row suite over those that pass.
+def validate(eng: Engine, submission_ids: list[int], run_id: str) -> dict[int, dict[str, Any]]:
+    """Every batch of :func:`validation_plan`, one after another (what the DAG's mapped tasks do in parallel)."""
+    outcome: dict[int, dict[str, Any]] = {}
+    for batch in validation_plan(eng, submission_ids):
+        outcome.update(validate_batch(eng, batch["submission_ids"], run_id))
+    return outcome
 
-    One GX run per suite for the whole batch. A submission failing a critical
-    rule is rejected whole (every failed rule recorded); the others get their
-    rows' errors quarantined and warnings flagged, with the suite's name and
-    version stored with every result.
-    """
+
+def _suites_and_mapping(eng: Engine) -> tuple[SuiteSpec, SuiteSpec, str]:
+    """The suites that run (their exact JSON recorded) and the value mapping the checks read (synced)."""
     row_spec = load_suite_spec(ROW_SUITE_FILE)
     file_spec = load_suite_spec(FILE_SUITE_FILE)
-    outcome: dict[int, dict] = {}
+    with eng.begin() as conn:
+        record_suite_definition(conn, file_spec)
+        record_suite_definition(conn, row_spec)
+        # the words the checks read as codes: the declared file as it is now
+        mapping_version = value_mapping.sync(conn)
+    return file_spec, row_spec, mapping_version
+
+
+def validation_plan(eng: Engine, submission_ids: list[int]) -> list[dict[str, Any]]:
+    """The staged submissions among these, in batches of whole files: ``[{submission_ids, label}]``.
+
+    Every rule looks within one file or at the registry, so batches are
+    independent and the DAG validates them in parallel (mapped tasks, under
+    the warehouse pool); how files are grouped never changes a result.
+    Files are grouped in district order so a batch is named by its districts.
+    """
+    with eng.connect() as conn:
+        staged = conn.execute(sa.text(
+            "SELECT submission_id, kabkota_code, coalesce(rows_in, 0) AS rows_in FROM audit.submission"
+            " WHERE submission_id = ANY(:ids) AND status = 'staged' ORDER BY kabkota_code, submission_id"),
+            {"ids": [int(s) for s in submission_ids]}).all()
+    if not staged:
+        return []
+    _suites_and_mapping(eng)  # once, before the batches start (a new mapping re-reads every staged row)
+    with eng.connect() as conn:
+        # Fresh statistics for the rows just staged (autovacuum may not have seen them yet):
+        # with stale ones the planner chose plans minutes slower for a national batch.
+        conn.execute(sa.text("ANALYZE staging.submission_row, staging.normalised_row"))
+        conn.commit()
+    # As few batches as the size limit allows, of about equal size (no small last batch): a file
+    # goes to the batch its middle row falls in (a batch may pass the limit by half a file).
+    total = sum(r.rows_in for r in staged)
+    count = max(1, math.ceil(total / validation_batch_rows()))
+    batches: list[list[sa.Row[Any]]] = [[] for _ in range(count)]
+    before = 0
+    for row in staged:
+        batches[min(count - 1, int((before + row.rows_in / 2) * count / max(total, 1)))].append(row)
+        before += row.rows_in
+    batches = [b for b in batches if b]
+    return [{"submission_ids": [int(r.submission_id) for r in batch], "label": batch_label(batch)}
+            for batch in batches]
+
+
+def batch_label(batch: list[sa.Row[Any]]) -> str:
+    """How a validation batch is named in the Airflow UI: its districts (first–last, and how many files)."""
+    codes = sorted({r.kabkota_code or "tanpa-kode" for r in batch})
+    districts = codes[0] if len(codes) == 1 else f"{codes[0]}–{codes[-1]}"
+    return f"{districts} ({len(batch)} file{'s' if len(batch) != 1 else ''})"
+
+
+def validate_batch(eng: Engine, submission_ids: list[int], run_id: str) -> dict[int, dict[str, Any]]:
+    """The critical suite over a batch of staged submissions, then the row suite over those that pass.
+
+    One GX run per suite for the batch. A submission failing a critical
+    rule is rejected whole (every failed rule recorded); the others get their
+    rows' errors quarantined and warnings flagged, with the suite's name and
+    version stored with every result. Submissions whose staged rows a
+    database crash emptied are staged again from the archive first.
+    """
+    outcome: dict[int, dict[str, Any]] = {}
     with eng.connect() as conn:
         staged = [int(sid) for sid in conn.execute(
             sa.text("SELECT submission_id FROM audit.submission WHERE submission_id = ANY(:ids) AND status = 'staged'"
                     " ORDER BY submission_id"), {"ids": [int(s) for s in submission_ids]}).scalars()]
     if not staged:
         return outcome
-    with eng.begin() as conn:
-        record_suite_definition(conn, file_spec)
-        record_suite_definition(conn, row_spec)
-        # the words the checks read as codes: the declared file as it is now
-        mapping_version = value_mapping.sync(conn)
-    with eng.connect() as conn:
-        # Fresh statistics for the rows just staged (autovacuum may not have seen them yet):
-        # with stale ones the planner chose plans minutes slower for a national batch.
-        conn.execute(sa.text("ANALYZE staging.submission_row"))
-        conn.commit()
+    file_spec, row_spec, mapping_version = _suites_and_mapping(eng)
+    staging.ensure_staged(eng, staged, run_id)
     critical = run_file_suite(eng, staged, file_spec)
     ready: list[int] = []
     for sid in staged:
@@ -125,48 +180,27 @@ def validate(eng: Engine, submission_ids: list[int], run_id: str) -> dict[int, d
                 outcome[sid] = {"status": "rejected", "reason": failed[0].code}
                 continue
         ready.append(sid)
-    for batch_ids in _validation_batches(eng, ready):
-        batch = run_row_suite(eng, batch_ids, run_id, row_spec)
-        failpoint("validate.after_gx")
-        for sid in batch_ids:
-            failpoint("validate.between_submissions")  # (tests: @2 stops with one submission recorded)
-            with eng.begin() as conn:
-                if lifecycle.status(conn, sid, lock=True) != "staged":
-                    continue
-                counts = record_validation(conn, sid, batch, run_id)
-                lifecycle.mark_validated(conn, sid, counts, row_spec.name, row_spec.version, run_id,
-                                         {"suite": row_spec.name, "version": row_spec.version,
-                                          "critical_suite": file_spec.name, "critical_version": file_spec.version,
-                                          "value_mapping": mapping_version, **counts})
-                outcome[sid] = {"status": "validated", **counts}
+    if not ready:
+        return outcome
+    batch = run_row_suite(eng, ready, run_id, row_spec)
+    failpoint("validate.after_gx")
+    for sid in ready:
+        failpoint("validate.between_submissions")  # (tests: @2 stops with one submission recorded)
+        with eng.begin() as conn:
+            if lifecycle.status(conn, sid, lock=True) != "staged":
+                continue
+            counts = record_validation(conn, sid, batch, run_id)
+            lifecycle.mark_validated(conn, sid, counts, row_spec.name, row_spec.version, run_id,
+                                     {"suite": row_spec.name, "version": row_spec.version,
+                                      "critical_suite": file_spec.name, "critical_version": file_spec.version,
+                                      "value_mapping": mapping_version, **counts})
+            outcome[sid] = {"status": "validated", **counts}
     return outcome
 
 
 def validation_batch_rows() -> int:
     """Staged rows checked together in one run of the row suite (DTKS_VALIDATION_BATCH_ROWS)."""
     return settings().validation_batch_rows
-
-
-def _validation_batches(eng: Engine, submission_ids: list[int]) -> list[list[int]]:
-    """Whole submissions, in order, grouped up to the batch size (a larger file is a batch of its own).
-
-    Every rule looks within one file or at the registry, so how files are
-    grouped never changes a result; bounded batches keep the check table, its
-    sorts and GX's lists of failing rows the same size whatever the round's.
-    """
-    limit = validation_batch_rows()
-    with eng.connect() as conn:
-        rows = dict(conn.execute(sa.text("SELECT submission_id, coalesce(rows_in, 0) FROM audit.submission"
-                                         " WHERE submission_id = ANY(:ids)"), {"ids": submission_ids}).all())
-    batches: list[list[int]] = []
-    size = 0
-    for sid in submission_ids:
-        if not batches or size + rows.get(sid, 0) > limit:
-            batches.append([])
-            size = 0
-        batches[-1].append(sid)
-        size += rows.get(sid, 0)
-    return batches
 
 
 # ----------------------------------------------------------------- DAG glue

@@ -26,7 +26,8 @@ merged           supersede             superseded    merging.merge, through supe
 
 ``rejected`` and ``superseded`` are final; ``merged`` is final except for
 supersession (the database holds to that too: ``audit.guard_submission``,
-migration 003, refuses any change to a final submission). Other events that change no state: ``archived`` (intake.register).
+migration 003, refuses any change to a final submission). Other events that change no state: ``archived`` (intake.register);
+``restaged`` (staging.restage_if_lost: staged rows lost in a database crash, staged again from the archive).
 Which round a file counts for is the calendar's rule (``dtks.rounds.assign_round``);
 the submission keeps it through :func:`record_assignment`.
 """

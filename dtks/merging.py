@@ -19,7 +19,7 @@ from dtks import lifecycle
 from dtks.faults import failpoint
 from dtks.intake import register
 from dtks.landed_files import LandedFile
-from dtks.staging import stage
+from dtks.staging import restage_if_lost, stage
 from dtks.warehouse import read_sql
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ def _merge_one(conn: sa.Connection, submission_id: int, run_id: str) -> dict:
         status = lifecycle.status(conn, submission_id, lock=True)
         if status != "validated":
             return {"submission_id": submission_id, "status": status, "skipped": True}
+        restage_if_lost(conn, submission_id, run_id)  # (staging is unlogged: a crash empties it)
         events = dict(conn.execute(sa.text(read_sql("merge_submission.sql")),
                                    {"sid": submission_id, "run_id": run_id}).all())
         accepted = sum(events.values())

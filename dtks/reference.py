@@ -267,6 +267,8 @@ def load_reference(eng: Engine, edition: str | Path = DEFAULT_REFERENCE_EDITION,
         )
         conn.execute(sa.text(read_sql("load_reference_edition.sql")),
                      {"edition": new.name, "effective_on": new.effective_on})
+        # villages given by name in rows staged so far are looked up in this edition
+        conn.execute(sa.text("SELECT staging.renormalise_staged_rows()"))
         recoded = recoding.apply_edition(conn, new, diff) if diff.moves else recoding.Recoded()
         load_id = conn.execute(sa.text(read_sql("reference/record_edition_load.sql")),
             {"e": new.name, "on": new.effective_on, "prev": current[0] if current else None,

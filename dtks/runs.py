@@ -76,11 +76,15 @@ def task_result_counts(result: Any) -> tuple[int | None, int | None, dict[str, A
     """Rows in and out (and ids for the detail column) from what a DTKS task returned.
 
     stage: rows_in staged; validate: rows checked / rows passing; merge: rows
-    accepted; register: submissions listed (files, not rows); close-round:
-    district rows computed. Unknown shapes give (None, None, {}).
+    accepted; register: submissions listed (files, not rows); plan_validation:
+    batches (of submissions); close-round: district rows computed. Unknown shapes give (None, None, {}).
     """
     detail: dict[str, Any] = {}
     if isinstance(result, list):
+        if result and all(isinstance(r, dict) and "submission_ids" in r for r in result):
+            # plan_validation: batches of submissions
+            batched = [int(i) for r in result for i in r["submission_ids"]]
+            return None, len(result), {"unit": "batches", "submission_ids": batched[:1000]}
         ids = [r.get("submission_id") for r in result if isinstance(r, dict) and r.get("submission_id") is not None]
         detail = {"unit": "submissions", "submission_ids": ids[:1000]}
         return None, len(result), detail

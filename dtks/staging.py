@@ -2,7 +2,12 @@
 
 A plain CSV goes straight to PostgreSQL (``_copy_plain_file``); every other
 file, and any file COPY refuses, is read by ``dtks.parsing`` and streamed in
-chunks. The outcome is 'staged' or 'rejected' with a reason.
+chunks. The outcome is 'staged' or 'rejected' with a reason. The statement
+that writes the rows as sent also writes them typed and normalised, once
+(``staging.normalised_row``: a trigger, ``include/sql/objects``). Both tables
+are UNLOGGED; a submission whose staged rows a database crash emptied is
+staged again from the archive when validation or the merge next reaches it
+(:func:`restage_if_lost`).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import csv
 import io
 import logging
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 import sqlalchemy as sa
@@ -93,6 +99,50 @@ def _copy_plain_file(conn: sa.Connection, submission_id: int, path: Path, plan: 
     return rows
 
 
+def _stage_rows(
+    conn: sa.Connection, submission_id: int, path: Path, expected_sha: str, size: int
+) -> tuple[int, dict[str, Any]]:
+    """Stage the archived file's rows (as sent, and typed by the trigger of ``staging.submission_row``).
+
+    Returns (rows staged, how the file was read); raises
+    :class:`SubmissionRejected` for whatever makes the file unreadable.
+    """
+    lim = limits()
+    conn.execute(sa.text("DELETE FROM staging.submission_row WHERE submission_id = :sid"), {"sid": submission_id})
+    columns = ", ".join(("submission_id", "file_row", "source_line", *STAGED_COLUMNS))
+    rows_in = 0
+    if size > lim.max_file_bytes:
+        raise SubmissionRejected("file_too_large", size=size, limit=lim.max_file_bytes)
+    if sha256_of(path)[0] != expected_sha:
+        # The archive no longer holds what was received: never stage it, say so.
+        log.error("archived file of submission %s changed since registration (sha256 mismatch)", submission_id)
+        raise SubmissionRejected("archive_integrity")
+    plan = bulk_copy_plan(path, lim)
+    copied = _copy_plain_file(conn, submission_id, path, plan) if plan else None
+    if copied is not None and plan is not None:
+        rows_in, read_as = copied, {"format": "csv", "encoding": plan.encoding, "path": "bulk"}
+    else:
+        parsed = open_submission(path, lim)
+        with conn.connection.cursor() as cur:
+            for buf, rows_in in _csv_chunks(parsed.records(), submission_id):
+                buf.seek(0)
+                cur.copy_expert(f"COPY staging.submission_row ({columns}) FROM STDIN WITH (FORMAT csv)", buf)
+        read_as = {"format": parsed.format, "encoding": parsed.encoding, "path": "parser"}
+    if rows_in == 0:
+        raise SubmissionRejected("file_empty")
+    if rows_in > lim.max_rows:
+        raise SubmissionRejected("file_too_many_rows", limit=lim.max_rows)
+    return rows_in, read_as
+
+
+def _archived(conn: sa.Connection, submission_id: int) -> tuple[Path, str, int]:
+    path, sha, size = conn.execute(
+        sa.text("SELECT archive_path, sha256, size_bytes FROM audit.submission WHERE submission_id = :sid"),
+        {"sid": submission_id},
+    ).one()
+    return Path(path), sha, size
+
+
 def stage(eng: Engine, submission_id: int, run_id: str) -> dict:
     """Parse the archived file and COPY its rows into staging (streamed, chunked).
 
@@ -101,45 +151,58 @@ def stage(eng: Engine, submission_id: int, run_id: str) -> dict:
     of the content into a reason, and the size and row limits
     (``DTKS_MAX_FILE_BYTES``, ``DTKS_MAX_ROWS``) are checked before and while
     reading. Only faults of the machine (database, disk) fail the task, to be
-    retried.
+    retried. The rows are written as sent (``staging.submission_row``) and,
+    by the same statement, typed and normalised (``staging.normalised_row``).
     """
-    lim = limits()
     with eng.begin() as conn:
         status = lifecycle.status(conn, submission_id, lock=True)
         if status != "received":
             return {"submission_id": submission_id, "status": status, "skipped": True}
-        path, expected_sha, size = conn.execute(
-            sa.text("SELECT archive_path, sha256, size_bytes FROM audit.submission WHERE submission_id = :sid"),
-            {"sid": submission_id},
-        ).one()
-        conn.execute(sa.text("DELETE FROM staging.submission_row WHERE submission_id = :sid"), {"sid": submission_id})
-        columns = ", ".join(("submission_id", "file_row", "source_line", *STAGED_COLUMNS))
-        rows_in = 0
         try:
-            if size > lim.max_file_bytes:
-                raise SubmissionRejected("file_too_large", size=size, limit=lim.max_file_bytes)
-            if sha256_of(Path(path))[0] != expected_sha:
-                # The archive no longer holds what was received: never stage it, say so.
-                log.error("archived file of submission %s changed since registration (sha256 mismatch)", submission_id)
-                raise SubmissionRejected("archive_integrity")
-            plan = bulk_copy_plan(Path(path), lim)
-            copied = _copy_plain_file(conn, submission_id, Path(path), plan) if plan else None
-            if copied is not None:
-                rows_in, read_as = copied, {"format": "csv", "encoding": plan.encoding, "path": "bulk"}
-            else:
-                parsed = open_submission(Path(path), lim)
-                with conn.connection.cursor() as cur:
-                    for buf, rows_in in _csv_chunks(parsed.records(), submission_id):
-                        buf.seek(0)
-                        cur.copy_expert(f"COPY staging.submission_row ({columns}) FROM STDIN WITH (FORMAT csv)", buf)
-                read_as = {"format": parsed.format, "encoding": parsed.encoding, "path": "parser"}
-            if rows_in == 0:
-                raise SubmissionRejected("file_empty")
-            if rows_in > lim.max_rows:
-                raise SubmissionRejected("file_too_many_rows", limit=lim.max_rows)
+            rows_in, read_as = _stage_rows(conn, submission_id, *_archived(conn, submission_id))
         except SubmissionRejected as why:
             lifecycle.reject_unreadable(conn, submission_id, why, run_id)
             return {"submission_id": submission_id, "status": "rejected", "reason": why.code}
         lifecycle.mark_staged(conn, submission_id, rows_in, run_id, read_as)
         failpoint("stage.before_commit")
     return {"submission_id": submission_id, "status": "staged", "rows_in": rows_in}
+
+
+def restage_if_lost(conn: sa.Connection, submission_id: int, run_id: str) -> bool:
+    """Stage again from the archive a staged or validated submission whose staged rows are gone; True if it was.
+
+    Staging tables are UNLOGGED (migration 016): after a crash of the
+    database server they come back empty, while ``audit.submission`` still
+    says staged or validated. The archive is the record: the same file gives
+    the same rows, and the count recorded at stage time (``rows_in``) must
+    match. Runs in the caller's transaction (validation or merge), with the
+    submission's row locked by it; recorded as a ``restaged`` event.
+    """
+    status, rows_in = conn.execute(sa.text(
+        "SELECT status, rows_in FROM audit.submission WHERE submission_id = :sid FOR UPDATE"),
+        {"sid": submission_id}).one()
+    if status not in ("staged", "validated") or conn.execute(sa.text(
+            "SELECT EXISTS (SELECT 1 FROM staging.submission_row WHERE submission_id = :sid)"),
+            {"sid": submission_id}).scalar_one():
+        return False
+    try:
+        rows, read_as = _stage_rows(conn, submission_id, *_archived(conn, submission_id))
+    except SubmissionRejected as why:
+        raise RuntimeError(f"submission {submission_id} lost its staged rows and cannot be staged again from the"
+                           f" archive ({why.code}): restore the archived file") from None
+    if rows != rows_in:
+        raise RuntimeError(f"submission {submission_id}: the archive gave {rows} rows, {rows_in} were staged")
+    lifecycle.record_event(conn, submission_id, "restaged", run_id, {"rows": rows, **read_as})
+    log.warning("submission %s (%s) had lost its staged rows (database restart?): staged again from the archive",
+                submission_id, status)
+    return True
+
+
+def ensure_staged(eng: Engine, submission_ids: list[int], run_id: str) -> list[int]:
+    """:func:`restage_if_lost` for each submission, one transaction each; the ids staged again."""
+    restaged = []
+    for sid in submission_ids:
+        with eng.begin() as conn:
+            if restage_if_lost(conn, sid, run_id):
+                restaged.append(sid)
+    return restaged

@@ -8,10 +8,11 @@ written as are declared, versioned, in ``include/mapping/value_aliases.json``
 — the one place they are listed. Matching ignores case, spaces and
 punctuation (:func:`value_key`).
 
-The staging normalisation (``staging.normalised_row``, migration 012) maps
-values in the database, for files staged by COPY and by the parser alike,
-through ``ref.value_alias``: :func:`sync` fills that table from the JSON
-(at migration, and before every validation), and keeps the exact JSON of
+The staging normalisation (``staging.submission_row_normalised``, written once
+per staged row into ``staging.normalised_row``) maps values in the database,
+for files staged by COPY and by the parser alike, through ``ref.value_alias``:
+:func:`sync` fills that table from the JSON (at migration, and before every
+validation; a new version re-reads the rows staged so far), and keeps the exact JSON of
 every version in ``ref.value_mapping`` for auditors. A version edited
 without a new version number is refused, like the expectation suites.
 """
@@ -159,8 +160,10 @@ def sync(conn: sa.Connection, mapping: ValueMapping | None = None) -> str:
         " CAST(:codes AS text[]), CAST(:keys AS text[]), CAST(:spellings AS text[])) AS a(c, w, code, k, s)"),
         {"v": mapping.version, **{name: [r[i] for r in rows]
                                   for i, name in enumerate(("cols", "written", "codes", "keys", "spellings"))}})
-    # the planner's estimates for the lookups in staging.normalised_row
+    # the planner's estimates for the lookups in staging.submission_row_normalised
     conn.execute(sa.text("ANALYZE ref.value_alias"))
+    # rows staged under the previous mapping are read again: checks and merge see the current words
+    conn.execute(sa.text("SELECT staging.renormalise_staged_rows()"))
     return mapping.version
 
 

@@ -125,10 +125,16 @@ def run_stages(
         landed = landed_files.discover(landing)
         ids.extend(r.submission_id for r in (intake.register(eng, f, run_id, archive) for f in landed) if r)
 
+    def validate() -> None:
+        # the DAG's plan_validation, then its mapped validate_submissions (one per batch, pool-bounded)
+        batches = ingest.validation_plan(eng, ids)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(lambda b: ingest.validate_batch(eng, b["submission_ids"], run_id), batches))
+
     steps: list[tuple[str, Callable[[], object]]] = [
         (REGISTER, register),
         (STAGE, lambda: each(staging.stage, ids)),
-        (VALIDATE, lambda: ingest.validate(eng, ids, run_id)),
+        (VALIDATE, validate),
         (MERGE, lambda: each(merging.merge, ids)),
         (METRICS, lambda: metrics.compute_round_metrics(eng, BENCH_ROUND)),
     ]

@@ -33,10 +33,13 @@ def test_expected_dags_with_docs(dagbag):
 
 def test_ingest_shape(dagbag):
     dag = dagbag.get_dag("dtks_ingest")
-    assert set(dag.task_ids) == {"register_landed_files", "stage_submission", "validate_submissions",
-                                 "merge_submission", "summarise_run"}
+    assert set(dag.task_ids) == {"register_landed_files", "stage_submission", "plan_validation",
+                                 "validate_submissions", "merge_submission", "summarise_run"}
     merge = dag.get_task("merge_submission")
     assert merge.pool == "dtks_warehouse"
+    # validation batches: mapped tasks named by their districts, under the same pool
+    validate = dag.get_task("validate_submissions")
+    assert validate.pool == "dtks_warehouse" and validate.map_index_template == "{{ batch_label }}"
     assert dag.get_task("stage_submission").map_index_template
     assert dag.max_active_runs == 1
 

@@ -29,8 +29,8 @@ def test_ingest_and_close_round_through_airflow(wh, dirs, tmp_path, airflow_read
         tasks = conn.execute(sa.text(
             "SELECT task_id, count(*) FROM audit.task_run WHERE dag_id = 'dtks_ingest' AND outcome = 'success'"
             " GROUP BY task_id")).all()
-        assert dict(tasks) == {"register_landed_files": 1, "stage_submission": 2, "validate_submissions": 1,
-                               "merge_submission": 2, "summarise_run": 1}
+        assert dict(tasks) == {"register_landed_files": 1, "stage_submission": 2, "plan_validation": 1,
+                               "validate_submissions": 1, "merge_submission": 2, "summarise_run": 1}
         events = conn.execute(sa.text(
             "SELECT array_agg(event ORDER BY event_id) FROM audit.submission_event e"
             " JOIN audit.submission s USING (submission_id) WHERE s.kabkota_code = :d"), {"d": SURABAYA}).scalar()

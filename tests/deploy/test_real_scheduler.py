@@ -136,8 +136,8 @@ def test_ingest_runs_under_a_real_scheduler(stack, wh, dirs, tmp_path, auditor_l
         tasks = conn.execute(sa.text(
             "SELECT task_id, array_agg(map_index ORDER BY map_index) FROM audit.task_run"
             " WHERE run_id = :r AND outcome = 'success' GROUP BY task_id"), {"r": run_id}).all()
-        assert dict(tasks) == {"register_landed_files": [-1], "stage_submission": [0, 1],
-                               "validate_submissions": [-1], "merge_submission": [0, 1], "summarise_run": [-1]}
+        assert dict(tasks) == {"register_landed_files": [-1], "stage_submission": [0, 1], "plan_validation": [-1],
+                               "validate_submissions": [0], "merge_submission": [0, 1], "summarise_run": [-1]}
     # The files left the landing zone for the archive.
     assert not [p for p in dirs["landing"].rglob("*") if p.is_file()]
     assert [p for p in dirs["archive"].rglob("*") if p.is_file()]

@@ -1,5 +1,7 @@
 """The warehouse server restarts while a submission is being staged: the task fails
-cleanly, nothing half-written remains, and a retry finishes the job exactly."""
+cleanly, nothing half-written remains, and a retry finishes the job exactly. The server
+crashes between stage and validate, and between validate and merge: the unlogged staging
+tables come back empty, and the archive stages them again."""
 
 import shutil
 import tempfile
@@ -80,3 +82,64 @@ def test_restart_during_stage_then_retry(own_server, tmp_path, monkeypatch, refe
     # the retry: the rest of the run as the next DAG run does it
     ingest.process_landed(eng, tmp_path / "landing", "retry", archive_dir=tmp_path / "archive")
     assert warehouse_state(eng) == reference_state
+
+
+def _crash(server) -> None:
+    """Stop PostgreSQL without a shutdown checkpoint (as a power cut would) and start it: crash recovery."""
+    from pgserver._commands import pg_ctl
+
+    pg_ctl(["-w", "-m", "immediate", "restart"], pgdata=server.pgdata, user=server.system_user, timeout=60)
+
+
+def _staged_rows(eng) -> tuple[int, int]:
+    with eng.connect() as conn:
+        return tuple(conn.execute(sa.text("SELECT (SELECT count(*) FROM staging.submission_row),"
+                                          " (SELECT count(*) FROM staging.normalised_row)")).one())
+
+
+def test_crash_empties_unlogged_staging_and_the_archive_stages_it_again(own_server, tmp_path, monkeypatch,
+                                                                        reference_state):
+    """Staging is UNLOGGED: a crash empties it. Validation and then the merge each find their
+    submissions' rows gone, stage them again from the archive, and the round ends as if nothing happened."""
+    server, url = own_server
+    monkeypatch.setenv("DTKS_WAREHOUSE_URL", url)
+    for name in ("landing", "archive"):
+        (tmp_path / name).mkdir()
+    monkeypatch.setenv("DTKS_ARCHIVE_DIR", str(tmp_path / "archive"))
+    eng = warehouse.engine(url)
+    scenario.prepare(eng, tmp_path)
+    scenario.land_round(tmp_path / "landing")
+    refs = [r for r in (intake.register(eng, f, "run", tmp_path / "archive")
+                        for f in landed_files.discover(tmp_path / "landing")) if r]
+    ids = [r.submission_id for r in refs]
+    for sid in ids:
+        staging.stage(eng, sid, "run")
+    with eng.connect() as conn:
+        staged = set(conn.execute(sa.text("SELECT submission_id FROM audit.submission WHERE status = 'staged'"
+                                          " AND submission_id = ANY(:ids)"), {"ids": ids}).scalars())
+    staged_rows = _staged_rows(eng)
+    assert staged and staged_rows[0] > 0 and staged_rows[0] == staged_rows[1]   # as sent, and typed
+
+    _crash(server)   # staged, not yet validated
+    assert _staged_rows(eng) == (0, 0)   # unlogged: crash recovery emptied both tables
+    ingest.validate(eng, ids, "after-crash")
+    with eng.connect() as conn:
+        validated = set(conn.execute(sa.text("SELECT submission_id FROM audit.submission WHERE status = 'validated'"
+                                             " AND submission_id = ANY(:ids)"), {"ids": ids}).scalars())
+    assert validated and _staged_rows(eng)[0] > 0
+
+    _crash(server)   # validated, not yet merged
+    assert _staged_rows(eng) == (0, 0)
+    for sid in ids:
+        merging.merge(eng, sid, "after-crash")
+
+    state = warehouse_state(eng)
+    # each staging again is on record: validation staged every staged file again, the merge every validated one
+    restaged = [e for e in state["submission_events"] if e[1] == "restaged"]
+    with eng.connect() as conn:
+        by_submission = dict(conn.execute(sa.text(
+            "SELECT submission_id, count(*) FROM audit.submission_event WHERE event = 'restaged'"
+            " GROUP BY submission_id")).all())
+    assert by_submission == {sid: 1 + (sid in validated) for sid in staged}
+    state["submission_events"] = [e for e in state["submission_events"] if e[1] != "restaged"]
+    assert restaged and state == reference_state

@@ -84,7 +84,7 @@ def test_every_view_and_function_lives_in_an_object_file(wh):
 
 def test_fresh_warehouse_has_exactly_the_files_definitions(wh):
     views, functions = _statements("VIEW"), _statements("FUNCTION")
-    assert "staging.normalised_row" in views and "staging.parse_plausible_date" in functions
+    assert "staging.submission_row_normalised" in views and "staging.parse_plausible_date" in functions
     with wh.connect() as conn, conn.begin() as tx:
         for name, body in functions.items():
             sources = (
@@ -172,11 +172,12 @@ def test_a_view_dropped_with_its_dependants_comes_back_with_them_and_their_grant
 
 def test_an_object_file_cannot_silently_drop_what_no_file_re_creates(wh, objects_copy):
     with wh.begin() as conn:
-        conn.execute(sa.text("CREATE VIEW staging.made_by_hand AS SELECT nik FROM staging.normalised_row"))
+        conn.execute(sa.text("CREATE VIEW staging.made_by_hand AS SELECT nik FROM staging.submission_row_normalised"))
     _edit(
         objects_copy / "040_staging_normalised_row.sql",
-        "CREATE OR REPLACE VIEW staging.normalised_row AS",
-        "DROP VIEW staging.normalised_row CASCADE;\nCREATE OR REPLACE VIEW staging.normalised_row AS",
+        "CREATE OR REPLACE VIEW staging.submission_row_normalised AS",
+        "DROP VIEW staging.submission_row_normalised CASCADE;\n"
+        "CREATE OR REPLACE VIEW staging.submission_row_normalised AS",
     )
     with pytest.raises(RuntimeError, match=r"relation staging\.made_by_hand"):
         warehouse.migrate(wh)

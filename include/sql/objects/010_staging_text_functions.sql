@@ -1,6 +1,6 @@
 -- Text helpers of staging: blanks, whitespace, value keys and place-name keys.
 --
--- Used by staging.normalised_row (040), the village lookup by name (030), the
+-- Used by staging.submission_row_normalised (040), the village lookup by name (030), the
 -- bulk COPY path of dtks (strip_text) and the value mapping (value_key).
 
 -- A blank value (empty or spaces only) is no value.

@@ -1,6 +1,6 @@
 -- A village code from the place names a district wrote instead of a code.
 --
--- Used by staging.normalised_row (040): exactly one match is the code; none
+-- Used by staging.submission_row_normalised (040): exactly one match is the code; none
 -- or several is a row error (never a guess).
 
 -- The current village codes whose names match (at most two are returned:

@@ -1,18 +1,20 @@
--- staging.normalised_row: the one place that turns rows as sent into comparable values.
---
--- Both the checks (validation_batch.sql) and the merge (merge_submission.sql)
--- read staging rows through this view, so a value is interpreted the same way
--- when it is checked and when it is written to the registry. Nothing here
--- repairs a value: an unrecognised code stays as sent and fails its check.
--- Columns are only ever appended (CREATE OR REPLACE VIEW cannot reorder or drop
--- them; see CONTRIBUTING.md for a change that must).
+-- How rows as sent become comparable values. The view
+-- staging.submission_row_normalised (over the as-sent rows) is the one
+-- definition; the unlogged table staging.normalised_row (migration 016: a
+-- table, so a migration defines it) holds its result, written once by the
+-- statement that stages the rows, and is what the checks (validation_batch.sql)
+-- and the merge (merge_submission.sql) read. So a value is interpreted the same
+-- way when it is checked and when it is written to the registry, and only once.
+-- Nothing here repairs a value: an unrecognised code stays as sent and fails
+-- its check. The table has the view's columns in the view's order: a new column
+-- is appended to the view here and added to the table by a migration.
 
 -- Coded columns are read through the value mapping (ref.value_alias): the code the value stands for, or the value as sent
 -- (trimmed) when it is no declared spelling. Nearly every value is a code or a
 -- declared word in a usual form: a hash join on the value as staged finds it.
 -- Only the values it misses have their key computed and looked up (computing
 -- the key of every value made a worded file's checks several times slower).
-CREATE OR REPLACE VIEW staging.normalised_row AS
+CREATE OR REPLACE VIEW staging.submission_row_normalised AS
 SELECT
     r.submission_id,
     r.file_row,
@@ -85,3 +87,42 @@ LEFT JOIN LATERAL (
            END AS codes
     OFFSET 0   -- evaluate the lookup once per row
 ) nm ON true;
+
+-- Rows staged (COPY or INSERT, by any path) are normalised by the statement that
+-- stages them; rows removed from staging leave the typed table with them. The
+-- statement's rows are read back by key range from the as-sent table (fresh in
+-- memory): a chunked COPY's earlier chunks are already typed (ON CONFLICT).
+CREATE OR REPLACE FUNCTION staging.normalise_staged_rows() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    part record;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        FOR part IN SELECT submission_id, min(file_row) AS first_row, max(file_row) AS last_row
+                    FROM staged GROUP BY submission_id LOOP
+            INSERT INTO staging.normalised_row
+            SELECT * FROM staging.submission_row_normalised n
+            WHERE n.submission_id = part.submission_id AND n.file_row BETWEEN part.first_row AND part.last_row
+            ON CONFLICT (submission_id, file_row) DO NOTHING;
+        END LOOP;
+    ELSE
+        DELETE FROM staging.normalised_row n USING staged s
+        WHERE n.submission_id = s.submission_id AND n.file_row = s.file_row;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+CREATE OR REPLACE TRIGGER normalise_staged_insert AFTER INSERT ON staging.submission_row
+    REFERENCING NEW TABLE AS staged FOR EACH STATEMENT EXECUTE FUNCTION staging.normalise_staged_rows();
+CREATE OR REPLACE TRIGGER normalise_staged_delete AFTER DELETE ON staging.submission_row
+    REFERENCING OLD TABLE AS staged FOR EACH STATEMENT EXECUTE FUNCTION staging.normalise_staged_rows();
+
+-- Read every staged row again through the view: when what the view reads besides
+-- the rows changes (a new value mapping, a new reference edition), the typed rows follow.
+CREATE OR REPLACE FUNCTION staging.renormalise_staged_rows() RETURNS bigint
+LANGUAGE sql AS $$
+    DELETE FROM staging.normalised_row;
+    WITH typed AS (INSERT INTO staging.normalised_row SELECT * FROM staging.submission_row_normalised RETURNING 1)
+    SELECT count(*) FROM typed;
+$$;
