@@ -109,29 +109,21 @@ def test_crash_empties_unlogged_staging_and_the_archive_stages_it_again(own_serv
     eng = warehouse.engine(url)
     scenario.prepare(eng, tmp_path)
     scenario.land_round(tmp_path / "landing")
-    refs = [r for r in (intake.register(eng, f, "run", tmp_path / "archive")
-                        for f in landed_files.discover(tmp_path / "landing")) if r]
-    ids = [r.submission_id for r in refs]
-    for sid in ids:
-        staging.stage(eng, sid, "run")
-    with eng.connect() as conn:
-        staged = set(conn.execute(sa.text("SELECT submission_id FROM audit.submission WHERE status = 'staged'"
-                                          " AND submission_id = ANY(:ids)"), {"ids": ids}).scalars())
+    landing, archive = tmp_path / "landing", tmp_path / "archive"
+    run = ingest.process_landed(eng, landing, "run", archive_dir=archive, until="stage")
+    staged = {sid for sid, r in run.staged.items() if r["status"] == "staged"}
     staged_rows = _staged_rows(eng)
     assert staged and staged_rows[0] > 0 and staged_rows[0] == staged_rows[1]   # as sent, and typed
 
     _crash(server)   # staged, not yet validated
     assert _staged_rows(eng) == (0, 0)   # unlogged: crash recovery emptied both tables
-    ingest.validate(eng, ids, "after-crash")
-    with eng.connect() as conn:
-        validated = set(conn.execute(sa.text("SELECT submission_id FROM audit.submission WHERE status = 'validated'"
-                                             " AND submission_id = ANY(:ids)"), {"ids": ids}).scalars())
+    run = ingest.process_landed(eng, landing, "after-crash", archive_dir=archive, until="validate")
+    validated = {sid for sid, r in run.validated.items() if r["status"] == "validated"}
     assert validated and _staged_rows(eng)[0] > 0
 
     _crash(server)   # validated, not yet merged
     assert _staged_rows(eng) == (0, 0)
-    for sid in ids:
-        merging.merge(eng, sid, "after-crash")
+    ingest.process_landed(eng, landing, "after-crash-2", archive_dir=archive)
 
     state = warehouse_state(eng)
     # each staging again is on record: validation staged every staged file again, the merge every validated one

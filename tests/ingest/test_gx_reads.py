@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from great_expectations.datasource.fluent.interfaces import Batch
 
-from dtks import ingest, intake, landed_files, staging
+from dtks import ingest
 from dtks.validation import load_suite_spec
 from tests import scenario
 
@@ -32,10 +32,7 @@ CHECK_TABLE = re.compile(r"\bcheck_batch_[0-9a-f]{12}\b")
 def test_each_pass_reads_the_check_table_per_domain_not_per_rule(wh, dirs, monkeypatch):
     scenario.prepare(wh, dirs["archive"])
     scenario.land_round(dirs["landing"])
-    refs = [r for r in (intake.register(wh, f, "run", dirs["archive"])
-                        for f in landed_files.discover(dirs["landing"])) if r]
-    for r in refs:
-        staging.stage(wh, r.submission_id, "run")
+    staged = ingest.process_landed(wh, dirs["landing"], "run", archive_dir=dirs["archive"], until="stage")
 
     reads: Counter = Counter()
     running = {"pass": None}
@@ -56,7 +53,7 @@ def test_each_pass_reads_the_check_table_per_domain_not_per_rule(wh, dirs, monke
     monkeypatch.setattr(Batch, "validate", validate)
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", seen)
     try:
-        outcome = ingest.validate(wh, [r.submission_id for r in refs], "run")
+        outcome = ingest.validate(wh, staged.submissions, "run")
     finally:
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", seen)
     assert {v["status"] for v in outcome.values()} == {"validated"}
@@ -70,8 +67,11 @@ def test_each_pass_reads_the_check_table_per_domain_not_per_rule(wh, dirs, monke
     # the scenario's failing rows: only the failed rules are asked for their rows (a row count,
     # then per failed rule its rows, its values and its count)
     with wh.connect() as conn:
-        failed = conn.execute(sa.text(
-            "SELECT count(DISTINCT reason_code) FROM audit.validation_result WHERE suite_name = :s AND NOT success"),
-            {"s": spec.name}).scalar_one()
+        failed = conn.execute(
+            sa.text(
+                "SELECT count(DISTINCT reason_code) FROM audit.validation_result WHERE suite_name = :s AND NOT success"
+            ),
+            {"s": spec.name},
+        ).scalar_one()
     assert failed >= 1
     assert reads[(f"{spec.name}__failed_rules", "COMPLETE")] == 1 + 3 * failed
