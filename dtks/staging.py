@@ -171,7 +171,7 @@ def stage(eng: Engine, submission_id: int, run_id: str) -> dict:
 def restage_if_lost(conn: sa.Connection, submission_id: int, run_id: str) -> bool:
     """Stage again from the archive a staged or validated submission whose staged rows are gone; True if it was.
 
-    Staging tables are UNLOGGED (migration 016): after a crash of the
+    Staging tables are UNLOGGED (migration 018): after a crash of the
     database server they come back empty, while ``audit.submission`` still
     says staged or validated. The archive is the record: the same file gives
     the same rows, and the count recorded at stage time (``rows_in``) must

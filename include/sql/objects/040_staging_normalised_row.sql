@@ -1,6 +1,6 @@
 -- How rows as sent become comparable values. The view
 -- staging.submission_row_normalised (over the as-sent rows) is the one
--- definition; the unlogged table staging.normalised_row (migration 016: a
+-- definition; the unlogged table staging.normalised_row (migration 018: a
 -- table, so a migration defines it) holds its result, written once by the
 -- statement that stages the rows, and is what the checks (validation_batch.sql)
 -- and the merge (merge_submission.sql) read. So a value is interpreted the same

@@ -1,4 +1,4 @@
--- 016: staged rows normalised once, in unlogged tables (issue 15).
+-- 018: staged rows normalised once, in unlogged tables (issue 15).
 --
 -- Until now staging.normalised_row was a view: every date parsed, every coded
 -- word looked up in ref.value_alias, every village name matched, each time a
