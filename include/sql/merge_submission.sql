@@ -65,7 +65,7 @@ FROM (
 -- (a fresh temporary table has no statistics: without them the planner
 -- guesses its size, and the statements below read the registry by hashing
 -- whole tables where a district's rows need a few thousand index probes)
-ANALYZE merge_input;
+ANALYZE merge_input (nik, no_kk, event, known);
 
 -- Coverage (metrics.coverage_change, migration 007): every person this file
 -- touches leaves the state it was in (if active) and enters its new one (if
