@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-# The server settings that shape this workload (printed with every run: figures are only
-# comparable under the same ones). The embedded server's own list is added when it has one.
+# Server settings that shape this workload, printed with every run beside the warehouse's own list
+# (figures are only comparable under the same ones).
 WORKLOAD_SETTINGS = (
     "shared_buffers",
     "effective_cache_size",
@@ -183,16 +183,18 @@ def machine_description(eng: Engine) -> dict[str, Any]:
 
 
 def server_settings(eng: Engine) -> dict[str, str]:
-    """The settings the server runs with, as PostgreSQL shows them (units included)."""
+    """The settings the server runs with, as PostgreSQL shows them (units included): the warehouse's own
+    list (``dtks.warehouse.settings_in_effect``) and the others this workload depends on."""
     from dtks import warehouse
 
-    names = list(dict.fromkeys([*getattr(warehouse, "EMBEDDED_SETTINGS", {}), *WORKLOAD_SETTINGS]))
+    shown = warehouse.settings_in_effect(eng)
     with eng.connect() as conn:
         rows = conn.execute(
-            sa.text("SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(:n)"), {"n": names}
+            sa.text("SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(:n)"),
+            {"n": [n for n in WORKLOAD_SETTINGS if n not in shown]},
         ).all()
-    found: dict[str, str] = dict(rows)
-    return {n: found[n] for n in names if n in found}
+    more: dict[str, str] = dict(rows)
+    return {**shown, **{n: more[n] for n in WORKLOAD_SETTINGS if n in more}}
 
 
 def publish(json_path: Path, figures: dict[str, Any], report: str) -> None:
