@@ -178,9 +178,9 @@ def build_round_site(eng: Engine, round_id: str, out_dir: Path | None = None) ->
         gx_suite = build_gx_suite(spec)
         gx_suite.name = _gx_name(*key)
         for expectation in gx_suite.expectations:  # GX renders a description instead of its own template
-            expectation.description = describe_rule(spec, expectation.meta["reason_code"])
+            expectation.description = describe_rule(spec, _reason_code(expectation.meta))
         context.suites.add(gx_suite)
-        configs[key] = {e.meta["reason_code"]: e.configuration for e in gx_suite.expectations}
+        configs[key] = {_reason_code(e.meta): e.configuration for e in gx_suite.expectations}
         to_build.append(ExpectationSuiteIdentifier(name=gx_suite.name))
     pages: dict[int, dict[str, str]] = {}
     final = {"merged", "rejected", "superseded"}
@@ -263,6 +263,13 @@ def _offline(site: Path) -> None:
 
 
 _PAGE_MARK = "<!-- dtks offline v2 -->"
+
+
+def _reason_code(meta: dict[str, Any] | None) -> str:
+    """The reason code of one of our expectations (every one carries it: validation.spec_from_raw checks)."""
+    if not meta or "reason_code" not in meta:
+        raise ValueError("an expectation of the suite has no meta.reason_code")
+    return str(meta["reason_code"])
 
 
 def offline_page(text: str, depth: int) -> str:

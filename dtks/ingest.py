@@ -204,12 +204,12 @@ def validation_batch_rows() -> int:
 
 
 # ----------------------------------------------------------------- DAG glue
-def district_label(submission: dict) -> str:
+def district_label(submission: dict[str, Any]) -> str:
     """How a mapped task is named in the Airflow UI: district code and submission id."""
     return f"{submission.get('kabkota_code') or 'tanpa-kode'} #{submission['submission_id']}"
 
 
-def summarise(eng: Engine, submission_ids: list[int]) -> dict:
+def summarise(eng: Engine, submission_ids: list[int]) -> dict[str, Any]:
     """What a run did to its submissions, by final status (for the asset event and logs)."""
     with eng.connect() as conn:
         rows = conn.execute(sa.text(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -25,7 +26,7 @@ from dtks.warehouse import read_sql
 log = logging.getLogger(__name__)
 
 
-def merge(eng: Engine, submission_id: int, run_id: str) -> dict:
+def merge(eng: Engine, submission_id: int, run_id: str) -> dict[str, Any]:
     """Merge one validated submission in one transaction (all or nothing).
 
     Files of one district are merged one at a time (a session advisory lock
@@ -57,13 +58,13 @@ def merge(eng: Engine, submission_id: int, run_id: str) -> dict:
             conn.commit()
 
 
-def _merge_one(conn: sa.Connection, submission_id: int, run_id: str) -> dict:
+def _merge_one(conn: sa.Connection, submission_id: int, run_id: str) -> dict[str, Any]:
     with conn.begin():
         status = lifecycle.status(conn, submission_id, lock=True)
         if status != "validated":
             return {"submission_id": submission_id, "status": status, "skipped": True}
         restage_if_lost(conn, submission_id, run_id)  # (staging is unlogged: a crash empties it)
-        events = dict(conn.execute(sa.text(read_sql("merge_submission.sql")),
+        events: dict[str, int] = dict(conn.execute(sa.text(read_sql("merge_submission.sql")),
                                    {"sid": submission_id, "run_id": run_id}).all())
         accepted = sum(events.values())
         lifecycle.mark_merged(conn, submission_id, accepted, run_id, {"rows_accepted": accepted, "events": events})
@@ -78,7 +79,7 @@ def _merge_one(conn: sa.Connection, submission_id: int, run_id: str) -> dict:
 
 
 # ----------------------------------------------------------------- baseline
-def load_baseline(eng: Engine, path: Path, run_id: str, received_at: datetime) -> dict:
+def load_baseline(eng: Engine, path: Path, run_id: str, received_at: datetime) -> dict[str, Any]:
     """Import the existing registry once, through the same stage and merge path.
 
     The baseline is the registry as it stood before the first round: it is

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from dtks import lifecycle
 from dtks.csv_reading import BulkCopyPlan, bulk_copy_plan
+from dtks.dbapi import driver_cursor
 from dtks.faults import failpoint
 from dtks.landed_files import HASH_CHUNK, sha256_of
 from dtks.parsing import open_submission
@@ -36,7 +38,8 @@ log = logging.getLogger(__name__)
 _COPY_CHUNK_ROWS = 20_000
 
 
-def _csv_chunks(records, submission_id: int):
+def _csv_chunks(records: Iterable[tuple[int, int, tuple[str | None, ...]]], submission_id: int
+                ) -> Iterator[tuple[io.StringIO, int]]:
     buf = io.StringIO()
     writer = csv.writer(buf)
     n = 0
@@ -73,7 +76,7 @@ def _copy_plain_file(conn: sa.Connection, submission_id: int, path: Path, plan: 
         conn.execute(sa.text(f"CREATE TEMP TABLE file_row_as_sent (line_no integer GENERATED ALWAYS AS IDENTITY,"
                              f" {', '.join(c + ' text' for c in raw)}) ON COMMIT DROP"))
         delimiter = plan.delimiter.replace("\t", "\\t")
-        with conn.connection.cursor() as cur, path.open("rb") as f:
+        with driver_cursor(conn) as cur, path.open("rb") as f:
             f.seek(plan.data_offset)
             cur.copy_expert(f"COPY pg_temp.file_row_as_sent ({', '.join(raw)}) FROM STDIN WITH (FORMAT csv,"
                             f" DELIMITER E'{delimiter}', ENCODING '{plan.copy_encoding}')", f, size=HASH_CHUNK)
@@ -120,10 +123,11 @@ def _stage_rows(
     plan = bulk_copy_plan(path, lim)
     copied = _copy_plain_file(conn, submission_id, path, plan) if plan else None
     if copied is not None and plan is not None:
-        rows_in, read_as = copied, {"format": "csv", "encoding": plan.encoding, "path": "bulk"}
+        rows_in = copied
+        read_as: dict[str, str | None] = {"format": "csv", "encoding": plan.encoding, "path": "bulk"}
     else:
         parsed = open_submission(path, lim)
-        with conn.connection.cursor() as cur:
+        with driver_cursor(conn) as cur:
             for buf, rows_in in _csv_chunks(parsed.records(), submission_id):
                 buf.seek(0)
                 cur.copy_expert(f"COPY staging.submission_row ({columns}) FROM STDIN WITH (FORMAT csv)", buf)
@@ -143,7 +147,7 @@ def _archived(conn: sa.Connection, submission_id: int) -> tuple[Path, str, int]:
     return Path(path), sha, size
 
 
-def stage(eng: Engine, submission_id: int, run_id: str) -> dict:
+def stage(eng: Engine, submission_id: int, run_id: str) -> dict[str, Any]:
     """Parse the archived file and COPY its rows into staging (streamed, chunked).
 
     Whatever the file holds, the outcome is 'staged' or 'rejected' with a

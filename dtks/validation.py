@@ -33,6 +33,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -40,6 +41,12 @@ from sqlalchemy.engine import Engine
 from dtks.config import EXPECTATIONS_DIR, settings
 from dtks.reasons import CRITICAL_REASONS, SubmissionRejected
 from dtks.warehouse import read_sql
+
+if TYPE_CHECKING:
+    from great_expectations import ExpectationSuite
+    from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
+    from great_expectations.data_context.data_context.abstract_data_context import AbstractDataContext
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +80,7 @@ class SuiteSpec:
     name: str
     version: str
     rules: tuple[Rule, ...]
-    raw: dict
+    raw: dict[str, Any]  # the suite file as declared (JSON)
     sha256: str
 
     def rule(self, reason_code: str) -> Rule:
@@ -87,7 +94,7 @@ def suite_files() -> list[Path]:
     return sorted(EXPECTATIONS_DIR.glob("*.json"))
 
 
-def spec_from_raw(raw: dict, origin: str = "suite") -> SuiteSpec:
+def spec_from_raw(raw: dict[str, Any], origin: str = "suite") -> SuiteSpec:
     rules = []
     for exp in raw["expectations"]:
         meta = exp["meta"]
@@ -123,7 +130,7 @@ def load_suite_spec(path: Path = ROW_SUITE_FILE) -> SuiteSpec:
     return spec_from_raw(json.loads(path.read_text(encoding="utf-8")), path.name)
 
 
-def build_gx_suite(spec: SuiteSpec, only: set[str] | None = None):
+def build_gx_suite(spec: SuiteSpec, only: set[str] | None = None) -> ExpectationSuite:
     """The GX ExpectationSuite for a spec (or for the rules in ``only``); fails loudly if GX drops anything."""
     import great_expectations as gx
 
@@ -143,7 +150,7 @@ def require_manifest() -> bool:
 
 
 @lru_cache(maxsize=1)
-def _gx_context():
+def _gx_context() -> AbstractDataContext:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -178,7 +185,14 @@ class BatchValidation:
         return self._by_submission.get(submission_id, [])
 
 
-def _raised_exception(info: dict | None) -> str | None:
+def _config(res: ExpectationValidationResult) -> ExpectationConfiguration:
+    """The expectation a result answers (GX gives it with every result of a suite run)."""
+    if res.expectation_config is None:
+        raise RuntimeError("GX returned a validation result without its expectation")
+    return res.expectation_config
+
+
+def _raised_exception(info: dict[str, Any] | None) -> str | None:
     """GX reports errors either flat or keyed by metric id; find any."""
     if not info:
         return None
@@ -191,7 +205,7 @@ def _raised_exception(info: dict | None) -> str | None:
 
 
 def _run_suite(eng: Engine, spec: SuiteSpec, sql_name: str, ids: list[int], index_columns: list[str],
-               params: dict | None = None) -> tuple[bool, list[tuple[Rule, dict]]]:
+               params: dict[str, Any] | None = None) -> tuple[bool, list[tuple[Rule, dict[str, Any]]]]:
     """GX runs of ``spec`` over the batch table built by ``sql_name``; (success, failing entries).
 
     Two passes over the same batch: every rule with result format
@@ -222,7 +236,8 @@ def _run_suite(eng: Engine, spec: SuiteSpec, sql_name: str, ids: list[int], inde
     datasource = context.data_sources.add_or_update_sql(
         name=f"warehouse_{table}", connection_string=eng.url.render_as_string(hide_password=False))
 
-    def run(gx_suite, result_format: dict | str):
+    def run(gx_suite: ExpectationSuite, result_format: Literal["BOOLEAN_ONLY"] | dict[str, Any]
+            ) -> ExpectationSuiteValidationResult:
         # Batch.validate: the result comes back to us (it is recorded in audit.*), not
         # serialised into GX's own results store, which took longer than the queries.
         outcome = batch.validate(gx_suite, result_format=result_format)
@@ -230,7 +245,7 @@ def _run_suite(eng: Engine, spec: SuiteSpec, sql_name: str, ids: list[int], inde
             error = _raised_exception(res.exception_info)
             if error is not None:
                 # A rule that could not run is a pipeline fault, never a pass.
-                raise RuntimeError(f"expectation {res.expectation_config.type} could not run: {error}")
+                raise RuntimeError(f"expectation {_config(res).type} could not run: {error}")
         return outcome
 
     try:
@@ -239,7 +254,7 @@ def _run_suite(eng: Engine, spec: SuiteSpec, sql_name: str, ids: list[int], inde
         asset = datasource.add_table_asset(name="staged_rows", table_name=table, schema_name="staging")
         batch = asset.add_batch_definition_whole_table("whole").get_batch()
         verdict = run(build_gx_suite(spec), "BOOLEAN_ONLY")
-        failed = {res.expectation_config.meta["reason_code"] for res in verdict.results if not res.success}
+        failed = {_config(res).meta["reason_code"] for res in verdict.results if not res.success}
         detail = None
         if failed:
             detail = run(build_gx_suite(spec, only=failed), {
@@ -255,9 +270,9 @@ def _run_suite(eng: Engine, spec: SuiteSpec, sql_name: str, ids: list[int], inde
             conn.execute(sa.text(f"DROP TABLE IF EXISTS staging.{table}"))
     log.info("suite %s over %s rows: check table %.1f s, GX %.1f s (%d of %d rules failed)", spec.name, batch_rows,
              built - started, time.perf_counter() - built, len(failed), len(spec.rules))
-    failing: list[tuple[Rule, dict]] = []
+    failing: list[tuple[Rule, dict[str, Any]]] = []
     for res in detail.results if detail is not None else []:
-        rule = spec.rule(res.expectation_config.meta["reason_code"])
+        rule = spec.rule(_config(res).meta["reason_code"])
         entries = res.result.get("unexpected_index_list") or []
         if res.success or len(entries) != (res.result.get("unexpected_count") or 0):
             raise RuntimeError(f"rule {rule.reason_code}: GX returned {len(entries)} of "
@@ -346,7 +361,7 @@ def record_file_checks(conn: sa.Connection, submission_id: int, spec: SuiteSpec,
     )
 
 
-def record_validation(conn: sa.Connection, submission_id: int, batch: BatchValidation, run_id: str) -> dict:
+def record_validation(conn: sa.Connection, submission_id: int, batch: BatchValidation, run_id: str) -> dict[str, Any]:
     """Write one submission's share of a batch result; return its row counts."""
     spec = batch.suite
     mine = batch.failures_of(submission_id)
