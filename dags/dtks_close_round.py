@@ -47,9 +47,13 @@ several past rounds in calendar order. Logic: `dtks.metrics`, `dtks.closing`, `d
     doc_md=DOC,
     tags=["dtks"],
     params={
-        "round_id": Param(None, type=["null", "string"], pattern=ROUND_ID.pattern,
-                          title="Round / Putaran",
-                          description="Round id, e.g. 2026-10. Empty: the round this run's data interval closes."),
+        "round_id": Param(
+            None,
+            type=["null", "string"],
+            pattern=ROUND_ID.pattern,
+            title="Round / Putaran",
+            description="Round id, e.g. 2026-10. Empty: the round this run's data interval closes.",
+        ),
     },
 )
 def dtks_close_round():
@@ -58,15 +62,18 @@ def dtks_close_round():
         from dtks import metrics
         from dtks.closing import resolve_round_id
         from dtks.warehouse import engine
+
         eng = engine()
-        round_id = resolve_round_id(context["params"].get("round_id"), context.get("data_interval_start"),
-                                    context.get("data_interval_end"), eng)
+        round_id = resolve_round_id(
+            context["params"].get("round_id"), context.get("data_interval_start"), context.get("data_interval_end"), eng
+        )
         return {"round_id": round_id, "districts": metrics.compute_round_metrics(eng, round_id)}
 
     @task
     def freeze_penetapan(computed: dict, **context) -> dict:
         from dtks import metrics
         from dtks.warehouse import engine
+
         snapshot_no = metrics.freeze_penetapan(engine(), computed["round_id"], context["run_id"])
         return {"round_id": computed["round_id"], "snapshot_no": snapshot_no}
 
@@ -74,12 +81,14 @@ def dtks_close_round():
     def publish_report(frozen: dict) -> dict:
         from dtks.closing import publish_round
         from dtks.warehouse import engine
+
         return publish_round(engine(), frozen["round_id"])
 
     @task
     def mark_closed(frozen: dict, **context) -> str:
         from dtks import rounds
         from dtks.warehouse import engine
+
         rounds.close_round(engine(), frozen["round_id"], changed_by=context["run_id"])
         return frozen["round_id"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from airflow.sdk import Asset, Param, TriggerRule, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
@@ -41,30 +41,34 @@ XCom carries submission ids and counts only. Logic: `dtks.ingest` (the steps in 
 `dtks.staging`, `dtks.merging`.
 """
 
+
 @dag(
     dag_id="dtks_ingest",
     schedule="@hourly",
-    start_date=datetime(2026, 1, 1),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),  # UTC, Airflow's default zone, written out
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     doc_md=DOC,
     tags=["dtks"],
     params={
-        "landing_dir": Param(None, type=["null", "string"],
-                             description="Landing folder to scan (default: DTKS_LANDING_DIR)."),
+        "landing_dir": Param(
+            None, type=["null", "string"], description="Landing folder to scan (default: DTKS_LANDING_DIR)."
+        ),
     },
 )
 def dtks_ingest():
     @task
     def register_landed_files(**context) -> list[dict]:
         from dtks.intake import register_landing
+
         return register_landing(context["run_id"], context["params"].get("landing_dir"))
 
     @task(map_index_template="{{ district_label }}")
     def stage_submission(submission: dict, **context) -> dict:
         from dtks import ingest, staging
         from dtks.warehouse import engine
+
         get_current_context()["district_label"] = ingest.district_label(submission)
         return staging.stage(engine(), submission["submission_id"], context["run_id"])
 
@@ -74,6 +78,7 @@ def dtks_ingest():
     def plan_validation(submissions: list[dict]) -> list[dict]:
         from dtks import ingest
         from dtks.warehouse import engine
+
         # Batches of whichever of these are staged (status in the warehouse decides).
         return ingest.validation_plan(engine(), [s["submission_id"] for s in submissions])
 
@@ -81,6 +86,7 @@ def dtks_ingest():
     def validate_submissions(batch: dict, **context) -> dict:
         from dtks import ingest
         from dtks.warehouse import engine
+
         get_current_context()["batch_label"] = batch["label"]
         outcome = ingest.validate_batch(engine(), batch["submission_ids"], context["run_id"])
         return {str(k): v for k, v in outcome.items()}
@@ -89,6 +95,7 @@ def dtks_ingest():
     def merge_submission(submission: dict, **context) -> dict:
         from dtks import ingest, merging
         from dtks.warehouse import engine
+
         get_current_context()["district_label"] = ingest.district_label(submission)
         return merging.merge(engine(), submission["submission_id"], context["run_id"])
 
@@ -97,6 +104,7 @@ def dtks_ingest():
         from dtks import datadocs, feedback
         from dtks.ingest import summarise
         from dtks.warehouse import engine
+
         ids = [s["submission_id"] for s in submissions]
         # Feedback files for every finished submission (outbox), then the rounds' Data Docs.
         written = feedback.write_run_feedback(engine(), context["run_id"], ids)

@@ -24,7 +24,7 @@ def init_warehouse(eng: sa.Engine) -> tuple[list[str], list[str], bool]:
     applied = warehouse.migrate(eng)
     with eng.connect() as conn:
         editions = list(conn.execute(sa.text("SELECT edition FROM ref.edition ORDER BY loaded_at, edition")).scalars())
-    loaded = reference.init_reference(eng, loaded_by="deploy-init")   # never over a loaded (maybe newer) edition
+    loaded = reference.init_reference(eng, loaded_by="deploy-init")  # never over a loaded (maybe newer) edition
     return applied, editions, loaded.load_id is not None
 
 
@@ -37,8 +37,10 @@ def main() -> int:
     if loaded:
         print(f"Kemendagri reference codes loaded: {DEFAULT_REFERENCE_EDITION}")
     else:
-        print(f"Kemendagri reference codes present ({', '.join(editions)}): not reloaded "
-              "(a new edition: dtks reference load --edition NAME)")
+        print(
+            f"Kemendagri reference codes present ({', '.join(editions)}): not reloaded "
+            "(a new edition: dtks reference load --edition NAME)"
+        )
     return 0
 
 

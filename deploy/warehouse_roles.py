@@ -59,18 +59,23 @@ def ensure_pipeline_login(eng: sa.Engine, user: str, password: str) -> bool:
         if not conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": PIPELINE_ROLE}).scalar():
             conn.exec_driver_sql(f"CREATE ROLE {PIPELINE_ROLE} NOLOGIN")
         conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {schemas} TO {PIPELINE_ROLE}")
-        conn.exec_driver_sql(f"GRANT CREATE ON SCHEMA staging TO {PIPELINE_ROLE}")   # validation's work tables
-        conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schemas}"
-                             f" TO {PIPELINE_ROLE}")
+        conn.exec_driver_sql(f"GRANT CREATE ON SCHEMA staging TO {PIPELINE_ROLE}")  # validation's work tables
+        conn.exec_driver_sql(
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schemas} TO {PIPELINE_ROLE}"
+        )
         conn.exec_driver_sql(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schemas} TO {PIPELINE_ROLE}")
         conn.exec_driver_sql(f"GRANT SELECT ON public.schema_migration TO {PIPELINE_ROLE}")
         # the engineers' lineage (dtks lineage NIK), unmasked: the pipeline login is theirs
-        conn.exec_driver_sql(f"GRANT EXECUTE ON FUNCTION registry.lineage_of(text), registry.attempts_of(text)"
-                             f" TO {PIPELINE_ROLE}")
-        conn.exec_driver_sql(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schemas}"
-                             f" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {PIPELINE_ROLE}")
-        conn.exec_driver_sql(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schemas}"
-                             f" GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {PIPELINE_ROLE}")
+        conn.exec_driver_sql(
+            f"GRANT EXECUTE ON FUNCTION registry.lineage_of(text), registry.attempts_of(text) TO {PIPELINE_ROLE}"
+        )
+        conn.exec_driver_sql(
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schemas}"
+            f" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {PIPELINE_ROLE}"
+        )
+        conn.exec_driver_sql(
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schemas} GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {PIPELINE_ROLE}"
+        )
         # Staging is the pipeline's scratch space (no audit trail): it owns those tables, so its
         # ANALYZE before validation is not skipped. Audit, registry and quarantine stay the init login's.
         staging = conn.execute(sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'staging'")).scalars()
@@ -79,8 +84,10 @@ def ensure_pipeline_login(eng: sa.Engine, user: str, password: str) -> bool:
         created = not conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": user}).scalar()
         if created:
             conn.exec_driver_sql(f'CREATE ROLE "{user}" LOGIN')
-        conn.exec_driver_sql(f'ALTER ROLE "{user}" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION'
-                             f' NOBYPASSRLS PASSWORD %s', (password,))
+        conn.exec_driver_sql(
+            f'ALTER ROLE "{user}" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD %s',
+            (password,),
+        )
         conn.exec_driver_sql(f'GRANT {PIPELINE_ROLE} TO "{user}"')
         revoke_temp_from_public(conn)
     return created
@@ -96,8 +103,9 @@ def ensure_auditor_login(eng: sa.Engine, user: str, password: str) -> bool:
         if created:
             conn.exec_driver_sql(f'CREATE ROLE "{user}" LOGIN')
         # psycopg2 binds the password client-side, so it is never spliced into the SQL text by hand.
-        conn.exec_driver_sql(f'ALTER ROLE "{user}" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %s',
-                             (password,))
+        conn.exec_driver_sql(
+            f'ALTER ROLE "{user}" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %s', (password,)
+        )
         conn.exec_driver_sql(f'GRANT {AUDITOR_ROLE}, {LINEAGE_ROLE} TO "{user}"')
         # A seatbelt only: any session may SET it off again. What makes the login
         # read-only is that it holds no write privilege (dtks_lineage's recorded,
@@ -122,12 +130,21 @@ def revoke_temp_from_public(conn: sa.Connection) -> None:
 def main() -> int:
     from dtks.warehouse import engine
 
-    eng = engine()   # the init job's login: the warehouse's superuser, owner of the migrated objects
+    eng = engine()  # the init job's login: the warehouse's superuser, owner of the migrated objects
     for label, user, password, ensure in (
-            ("pipeline", os.environ.get("DTKS_WAREHOUSE_USER") or "dtks", os.environ.get("DTKS_WAREHOUSE_PASSWORD"),
-             ensure_pipeline_login),
-            ("auditor page", os.environ.get("DTKS_AUDITOR_DB_USER") or "dtks_auditor_web",
-             os.environ.get("DTKS_AUDITOR_DB_PASSWORD"), ensure_auditor_login)):
+        (
+            "pipeline",
+            os.environ.get("DTKS_WAREHOUSE_USER") or "dtks",
+            os.environ.get("DTKS_WAREHOUSE_PASSWORD"),
+            ensure_pipeline_login,
+        ),
+        (
+            "auditor page",
+            os.environ.get("DTKS_AUDITOR_DB_USER") or "dtks_auditor_web",
+            os.environ.get("DTKS_AUDITOR_DB_PASSWORD"),
+            ensure_auditor_login,
+        ),
+    ):
         if not password:
             print(f"no password for the {label} login {user}: not created")
             continue

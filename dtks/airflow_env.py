@@ -49,16 +49,18 @@ def configure() -> Path:
 
 
 def _airflow(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "airflow", *args], check=True, env=os.environ.copy(),
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "airflow", *args], check=True, env=os.environ.copy(), stdout=subprocess.DEVNULL
+    )
 
 
 def ensure_metadata_db() -> None:
     """Create/upgrade Airflow's metadata DB and our pool (idempotent)."""
     configure()
     _airflow("db", "migrate")
-    _airflow("pools", "set", WAREHOUSE_POOL, str(WAREHOUSE_POOL_SLOTS),
-             "Bounds concurrent merges into the DTKS warehouse")
+    _airflow(
+        "pools", "set", WAREHOUSE_POOL, str(WAREHOUSE_POOL_SLOTS), "Bounds concurrent merges into the DTKS warehouse"
+    )
 
 
 def get_dag(dag_id: str) -> DAG | None:
@@ -97,7 +99,11 @@ def failed_tasks(dag_id: str, run_id: str) -> list[str]:
     from sqlalchemy import select
 
     with create_session() as session:
-        rows = session.execute(select(TaskInstance.task_id, TaskInstance.map_index).where(
-            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id,
-            TaskInstance.state.in_(("failed", "upstream_failed")))).all()
+        rows = session.execute(
+            select(TaskInstance.task_id, TaskInstance.map_index).where(
+                TaskInstance.dag_id == dag_id,
+                TaskInstance.run_id == run_id,
+                TaskInstance.state.in_(("failed", "upstream_failed")),
+            )
+        ).all()
     return sorted(t if m < 0 else f"{t}[{m}]" for t, m in rows)  # map_index -1: not mapped

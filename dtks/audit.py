@@ -32,7 +32,7 @@ from dtks.warehouse import read_sql
 __all__ = ["AUDITOR_ROLE", "LINEAGE_ROLE", "AuditReader", "auditor_engine", "format_lineage", "lineage"]
 
 AUDITOR_ROLE = "dtks_auditor"
-LINEAGE_ROLE = "dtks_lineage"   # may look up one NIK/KK at a time, recorded and rate-limited
+LINEAGE_ROLE = "dtks_lineage"  # may look up one NIK/KK at a time, recorded and rate-limited
 
 
 # ---------------------------------------------------------------- the auditor's connection
@@ -40,10 +40,14 @@ LINEAGE_ROLE = "dtks_lineage"   # may look up one NIK/KK at a time, recorded and
 def _auditor_engine_for(url: str) -> Engine:
     # Every session starts as dtks_auditor, read-only: the role's grants decide
     # what can be read (masked views), whatever the query.
-    return sa.create_engine(url, pool_pre_ping=True, connect_args={
-        "options": f"-c role={AUDITOR_ROLE} -c default_transaction_read_only=on",
-        "application_name": "dtks-auditor",
-    })
+    return sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        connect_args={
+            "options": f"-c role={AUDITOR_ROLE} -c default_transaction_read_only=on",
+            "application_name": "dtks-auditor",
+        },
+    )
 
 
 def auditor_engine(url: str | None = None) -> Engine:
@@ -94,23 +98,34 @@ class AuditReader:
 
     def district_choices(self, round_id: str) -> list[dict[str, Any]]:
         """The round's expected districts with their provinces (for the filters)."""
-        return self._q("""
+        return self._q(
+            """
             SELECT k.code AS kabkota_code, k.name AS kabkota_name, p.code AS province_code, p.name AS province_name
             FROM audit.round_expected_district e
             JOIN ref.kabkota k ON k.code = e.kabkota_code JOIN ref.province p ON p.code = k.province_code
-            WHERE e.round_id = :r ORDER BY k.code""", r=round_id)
+            WHERE e.round_id = :r ORDER BY k.code""",
+            r=round_id,
+        )
 
-    def districts(self, round_id: str, province: str | None = None, district: str | None = None) -> list[dict[str, Any]]:
-        return self._q("""
+    def districts(
+        self, round_id: str, province: str | None = None, district: str | None = None
+    ) -> list[dict[str, Any]]:
+        return self._q(
+            """
             SELECT p.name AS province_name, d.*
             FROM metrics.district_round d JOIN ref.province p ON p.code = d.province_code
             WHERE d.round_id = :r AND (CAST(:p AS text) IS NULL OR d.province_code = :p)
               AND (CAST(:d AS text) IS NULL OR d.kabkota_code = :d)
-            ORDER BY d.province_code, d.kabkota_code""", r=round_id, p=province, d=district)
+            ORDER BY d.province_code, d.kabkota_code""",
+            r=round_id,
+            p=province,
+            d=district,
+        )
 
     def new_districts(self, round_id: str) -> list[dict[str, Any]]:
         """Districts of the round a newer edition created by a split: when, and from which parent."""
         from dtks.metrics import NEW_DISTRICTS_SQL
+
         return self._q(NEW_DISTRICTS_SQL, r=round_id)
 
     def provinces(self, round_id: str) -> list[dict[str, Any]]:
@@ -119,8 +134,9 @@ class AuditReader:
     def counts(self, round_id: str) -> dict[str, Any]:
         with self.eng.connect() as conn:
             row = conn.execute(sa.text(read_sql("audit/round_counts.sql")), {"r": round_id}).mappings().one()
-            expected = conn.execute(sa.text(
-                "SELECT count(*) FROM audit.round_expected_district WHERE round_id = :r"), {"r": round_id}).scalar()
+            expected = conn.execute(
+                sa.text("SELECT count(*) FROM audit.round_expected_district WHERE round_id = :r"), {"r": round_id}
+            ).scalar()
         return {"expected": expected, **dict(row)}
 
     # submissions
@@ -135,56 +151,78 @@ class AuditReader:
                  WHERE v.submission_id = s.submission_id AND NOT v.success) AS checks_failed
         FROM audit.submission_masked s LEFT JOIN ref.kabkota k ON k.code = s.kabkota_code"""
 
-    def submissions(self, round_id: str | None, province: str | None = None,
-                    district: str | None = None) -> list[dict[str, Any]]:
+    def submissions(
+        self, round_id: str | None, province: str | None = None, district: str | None = None
+    ) -> list[dict[str, Any]]:
         """A round's submissions; ``round_id=None``: baseline loads and files for no known round."""
-        return self._q(self._SUBMISSION_SELECT + """
+        return self._q(
+            self._SUBMISSION_SELECT
+            + """
             WHERE (s.round_id = CAST(:r AS text) OR (CAST(:r AS text) IS NULL AND s.round_id IS NULL))
               AND (CAST(:p AS text) IS NULL OR k.province_code = :p)
               AND (CAST(:d AS text) IS NULL OR s.kabkota_code = :d)
-            ORDER BY s.received_at, s.submission_id""", r=round_id, p=province, d=district)
+            ORDER BY s.received_at, s.submission_id""",
+            r=round_id,
+            p=province,
+            d=district,
+        )
 
     def submission(self, submission_id: int) -> dict[str, Any] | None:
         rows = self._q(self._SUBMISSION_SELECT + " WHERE s.submission_id = :sid", sid=submission_id)
         return rows[0] if rows else None
 
     def submission_events(self, submission_id: int) -> list[dict[str, Any]]:
-        return self._q("""
+        return self._q(
+            """
             SELECT event_id, event, at, run_id, detail FROM audit.submission_event_masked
-            WHERE submission_id = :sid ORDER BY at, event_id""", sid=submission_id)
+            WHERE submission_id = :sid ORDER BY at, event_id""",
+            sid=submission_id,
+        )
 
     def validation_results(self, submission_id: int) -> list[dict[str, Any]]:
-        return self._q("""
+        return self._q(
+            """
             SELECT suite_name, suite_version, expectation_type, reason_code, severity, column_name,
                    element_count, unexpected_count, success, run_id, validated_at
             FROM audit.validation_result WHERE submission_id = :sid
             ORDER BY success, CASE severity WHEN 'critical' THEN 0 WHEN 'error' THEN 1 ELSE 2 END, reason_code""",
-            sid=submission_id)
+            sid=submission_id,
+        )
 
     def issue_summary(self, submission_id: int) -> list[dict[str, Any]]:
-        return self._q("""
+        return self._q(
+            """
             SELECT reason_code, severity, field, count(*) AS rows
             FROM quarantine.row_issue_masked WHERE submission_id = :sid
-            GROUP BY reason_code, severity, field ORDER BY severity, reason_code""", sid=submission_id)
+            GROUP BY reason_code, severity, field ORDER BY severity, reason_code""",
+            sid=submission_id,
+        )
 
     def issues(self, submission_id: int, limit: int = 200) -> list[dict[str, Any]]:
-        return self._q("""
+        return self._q(
+            """
             SELECT i.file_row, i.reason_code, i.severity, i.field, i.value_sent_masked, i.detail,
                    r.nik_masked, r.nama_initials
             FROM quarantine.row_issue_masked i
             LEFT JOIN quarantine.rejected_row_masked r USING (submission_id, file_row)
             WHERE i.submission_id = :sid ORDER BY i.file_row, i.reason_code LIMIT :n""",
-            sid=submission_id, n=limit)
+            sid=submission_id,
+            n=limit,
+        )
 
     def registry_events(self, submission_id: int) -> list[dict[str, Any]]:
-        return self._q("""
+        return self._q(
+            """
             SELECT event, count(*) AS records FROM registry.individual_event_masked
-            WHERE submission_id = :sid GROUP BY event ORDER BY event""", sid=submission_id)
+            WHERE submission_id = :sid GROUP BY event ORDER BY event""",
+            sid=submission_id,
+        )
 
     # runs
     def task_runs(self, round_id: str | None = None, submission_id: int | None = None) -> list[dict[str, Any]]:
         """Task runs of a round (its own or of runs that touched its submissions), or of one submission's runs."""
-        return self._q("""
+        return self._q(
+            """
             WITH touched AS (
                 SELECT e.run_id FROM audit.submission_event_masked e
                 JOIN audit.submission_masked s USING (submission_id)
@@ -200,10 +238,15 @@ class AuditReader:
             WHERE ((CAST(:r AS text) IS NOT NULL AND t.round_id = :r) OR t.run_id IN (SELECT run_id FROM touched))
               AND (CAST(:sid AS bigint) IS NULL OR t.detail -> 'submission_id' IS NULL
                    OR t.detail -> 'submission_id' = to_jsonb(CAST(:sid AS bigint)))
-            ORDER BY t.started_at, t.task_run_id""", r=round_id, sid=submission_id)
+            ORDER BY t.started_at, t.task_run_id""",
+            r=round_id,
+            sid=submission_id,
+        )
 
     # lineage
-    def lineage_lookup(self, identifier: str, asked_by: str | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def lineage_lookup(
+        self, identifier: str, asked_by: str | None = None
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Masked lineage of one NIK or KK and its attempts that never reached the registry.
 
         Two transactions as ``dtks_lineage``: the request is recorded and
@@ -217,8 +260,9 @@ class AuditReader:
                 # the login's sessions default to read-only; the request is its only possible write
                 conn.execute(sa.text("SET TRANSACTION READ WRITE"))
                 conn.execute(sa.text(f"SET LOCAL ROLE {LINEAGE_ROLE}"))
-                lookup_id = conn.execute(sa.text("SELECT registry.lineage_request(:i, :who)"),
-                                         {"i": identifier, "who": asked_by}).scalar()
+                lookup_id = conn.execute(
+                    sa.text("SELECT registry.lineage_request(:i, :who)"), {"i": identifier, "who": asked_by}
+                ).scalar()
             with conn.begin():
                 conn.execute(sa.text(f"SET LOCAL ROLE {LINEAGE_ROLE}"))
                 events = _rows(conn, "SELECT * FROM registry.lineage_masked(:l, :i)", l=lookup_id, i=identifier)
@@ -240,14 +284,31 @@ def lineage(eng: Engine, identifier: str) -> list[dict[str, Any]]:
         events = _rows(conn, "SELECT * FROM registry.lineage_of(:i)", i=identifier)
         attempts = _rows(conn, "SELECT * FROM registry.attempts_of(:i)", i=identifier)
     # Attempts that never reached the registry (quarantined rows, files rejected whole), in time order.
-    rows = events + [{
-        "record_type": "attempt", "nik": a["nik"], "no_kk": a["no_kk"], "nama_initials": a["nama_initials"],
-        "event": a["attempt"], "version_no": None, "changed_columns": None, "reasons": a["reasons"],
-        "event_at": a["event_at"], "submission_id": a["submission_id"], "submission_kind": "district",
-        "round_id": a["round_id"], "submitted_by_kabkota": a["submitted_by_kabkota"],
-        "submitted_by_kabkota_name": a["submitted_by_kabkota_name"], "file_name": a["file_name"],
-        "file_row": a["file_row"], "file_sha256": a["file_sha256"], "suite_name": None, "suite_version": None,
-        "merge_run_id": a["run_id"]} for a in attempts]
+    rows = events + [
+        {
+            "record_type": "attempt",
+            "nik": a["nik"],
+            "no_kk": a["no_kk"],
+            "nama_initials": a["nama_initials"],
+            "event": a["attempt"],
+            "version_no": None,
+            "changed_columns": None,
+            "reasons": a["reasons"],
+            "event_at": a["event_at"],
+            "submission_id": a["submission_id"],
+            "submission_kind": "district",
+            "round_id": a["round_id"],
+            "submitted_by_kabkota": a["submitted_by_kabkota"],
+            "submitted_by_kabkota_name": a["submitted_by_kabkota_name"],
+            "file_name": a["file_name"],
+            "file_row": a["file_row"],
+            "file_sha256": a["file_sha256"],
+            "suite_name": None,
+            "suite_version": None,
+            "merge_run_id": a["run_id"],
+        }
+        for a in attempts
+    ]
     return sorted(rows, key=lambda r: (r["event_at"], r["record_type"] == "attempt"))
 
 
@@ -270,24 +331,56 @@ def format_lineage(rows: list[dict[str, Any]], identifier: str) -> str:
     def ident(v: str | None) -> str:
         return "" if v is None else (v if v == identifier else mask_identifier(v))
 
-    header = ("when (received)", "record", "NIK", "KK", "name", "event", "ver", "changed",
-              "round", "district", "submission", "file:row", "suite", "run")
+    header = (
+        "when (received)",
+        "record",
+        "NIK",
+        "KK",
+        "name",
+        "event",
+        "ver",
+        "changed",
+        "round",
+        "district",
+        "submission",
+        "file:row",
+        "suite",
+        "run",
+    )
     table = []
     for r in rows:
-        suite = f"{r['suite_name']}@{r['suite_version']}" if r.get("suite_name") else (
-            "baseline (no row suite)" if r.get("submission_kind") == "baseline" else "–")
+        suite = (
+            f"{r['suite_name']}@{r['suite_version']}"
+            if r.get("suite_name")
+            else ("baseline (no row suite)" if r.get("submission_kind") == "baseline" else "–")
+        )
         if r["record_type"] == "attempt":
             changed = "reasons: " + _fmt(r.get("reasons"))
         else:
-            changed = ("(new)" if r["event"] == "inserted" else _fmt(r.get("changed_columns")))
-        table.append((
-            _fmt(r["event_at"]), r["record_type"], ident(r["nik"]), ident(r["no_kk"]), r.get("nama_initials") or "",
-            r["event"], "–" if r["version_no"] is None else str(r["version_no"]), changed,
-            r.get("round_id") or r.get("submission_kind") or "–",
-            f"{r['submitted_by_kabkota']} {r['submitted_by_kabkota_name']}" if r.get("submitted_by_kabkota") else "–",
-            f"#{r['submission_id']}", f"{r['file_name']}:{r['file_row']}", suite, r.get("merge_run_id") or "–",
-        ))
+            changed = "(new)" if r["event"] == "inserted" else _fmt(r.get("changed_columns"))
+        table.append(
+            (
+                _fmt(r["event_at"]),
+                r["record_type"],
+                ident(r["nik"]),
+                ident(r["no_kk"]),
+                r.get("nama_initials") or "",
+                r["event"],
+                "–" if r["version_no"] is None else str(r["version_no"]),
+                changed,
+                r.get("round_id") or r.get("submission_kind") or "–",
+                f"{r['submitted_by_kabkota']} {r['submitted_by_kabkota_name']}"
+                if r.get("submitted_by_kabkota")
+                else "–",
+                f"#{r['submission_id']}",
+                f"{r['file_name']}:{r['file_row']}",
+                suite,
+                r.get("merge_run_id") or "–",
+            )
+        )
     widths = [max(len(str(x)) for x in col) for col in zip(header, *table, strict=True)]
-    lines = ["  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)).rstrip() for line in (header, *table)]
+    lines = [
+        "  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)).rstrip() for line in (header, *table)
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -45,6 +45,7 @@ def _cell(v: Any) -> str:
         return f"{v:.2f}"
     if isinstance(v, (dict, list)):
         import json
+
         return json.dumps(v, ensure_ascii=False, sort_keys=True, default=str)
     return str(v)
 
@@ -58,18 +59,36 @@ def _export_context(reader: AuditReader, round_id: str) -> dict[str, Any]:
         s["events"] = reader.submission_events(s["submission_id"])
         s["checks"] = reader.validation_results(s["submission_id"])
         s["registry"] = reader.registry_events(s["submission_id"])
-    national_cols = ("expected_districts", "submitted_districts", "accepted_districts", "on_time_districts",
-                     "reporting_rate", "on_time_rate", "active_records", "coverage_12m", "coverage_24m",
-                     "acceptance_rate", "computed_at")
+    national_cols = (
+        "expected_districts",
+        "submitted_districts",
+        "accepted_districts",
+        "on_time_districts",
+        "reporting_rate",
+        "on_time_rate",
+        "active_records",
+        "coverage_12m",
+        "coverage_24m",
+        "acceptance_rate",
+        "computed_at",
+    )
     with reader.eng.connect() as conn:
-        national = conn.execute(sa.text("SELECT * FROM metrics.national_round WHERE round_id = :r"),
-                                {"r": round_id}).mappings().first()
+        national = (
+            conn.execute(sa.text("SELECT * FROM metrics.national_round WHERE round_id = :r"), {"r": round_id})
+            .mappings()
+            .first()
+        )
         database = conn.execute(sa.text("SELECT current_database()")).scalar()
     return {
-        "r": rnd, "n": reader.counts(round_id), "subs": subs, "runs": reader.task_runs(round_id),
-        "districts": reader.districts(round_id), "national": dict(national) if national else None,
+        "r": rnd,
+        "n": reader.counts(round_id),
+        "subs": subs,
+        "runs": reader.task_runs(round_id),
+        "districts": reader.districts(round_id),
+        "national": dict(national) if national else None,
         "national_cols": [c for c in national_cols if national is not None and c in national],
-        "database": database, "generated_at": wib(datetime.now(UTC), seconds=True),
+        "database": database,
+        "generated_at": wib(datetime.now(UTC), seconds=True),
         "c": _cell,
     }
 
@@ -94,7 +113,6 @@ def write_audit_export(eng: Engine, round_id: str, out: Path | None = None) -> t
     tmp.write_bytes(html)
     os.replace(tmp, path)
     return path, hashlib.sha256(html).hexdigest()
-
 
 
 # ---------------------------------------------------------------- CSV

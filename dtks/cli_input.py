@@ -30,8 +30,7 @@ def iso_date(text: str) -> date:
             raise ValueError
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date written YYYY-MM-DD (e.g. 2026-11-14)") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD (e.g. 2026-11-14)") from None
 
 
 def iso_timestamp(text: str) -> datetime:
@@ -47,6 +46,7 @@ def iso_timestamp(text: str) -> datetime:
 def round_id(text: str) -> str:
     """argparse type: a round id written YYYY-MM."""
     from dtks.rounds import parse_round_id
+
     try:
         parse_round_id(text)
     except ValueError:
@@ -74,9 +74,11 @@ def unknown_rounds(eng: Engine, names: list[str]) -> list[str]:
     if not names:
         return []
     import sqlalchemy as sa
+
     with eng.connect() as conn:
-        known = set(conn.execute(sa.text("SELECT round_id FROM audit.round WHERE round_id = ANY(:r)"),
-                                 {"r": names}).scalars())
+        known = set(
+            conn.execute(sa.text("SELECT round_id FROM audit.round WHERE round_id = ANY(:r)"), {"r": names}).scalars()
+        )
     return [n for n in names if n not in known]
 
 
@@ -87,6 +89,9 @@ def check_rounds_exist(args: argparse.Namespace, eng_factory: Callable[[], Engin
     if not missing:
         return None
     which = ", ".join(missing)
-    print(f"dtks: error: round {which} does not exist (see `dtks round list`; "
-          f"create it with `dtks round create {missing[0]}`)", file=sys.stderr)
+    print(
+        f"dtks: error: round {which} does not exist (see `dtks round list`; "
+        f"create it with `dtks round create {missing[0]}`)",
+        file=sys.stderr,
+    )
     return EXIT_USAGE

@@ -32,9 +32,13 @@ def calendar_path() -> Path:
 
 
 def calendar_document(rounds: list[Round]) -> dict[str, Any]:
-    return {"format": CALENDAR_FORMAT, "timezone": "Asia/Jakarta",
-            "rounds": [{"round_id": r.round_id, **r.dates()}
-                       for r in sorted(rounds, key=lambda r: (r.opens_on, r.round_id))]}
+    return {
+        "format": CALENDAR_FORMAT,
+        "timezone": "Asia/Jakarta",
+        "rounds": [
+            {"round_id": r.round_id, **r.dates()} for r in sorted(rounds, key=lambda r: (r.opens_on, r.round_id))
+        ],
+    }
 
 
 def export_calendar(eng: Engine, path: Path | None = None) -> Path:
@@ -55,11 +59,17 @@ def rounds_from_document(doc: object) -> list[Round]:
         raise ValueError(f"not a {CALENDAR_FORMAT} document")
     out = []
     for item in doc.get("rounds", []):
-        out.append(Round(
-            round_id=item["round_id"], opens_on=date.fromisoformat(item["opens_on"]),
-            cutoff_on=date.fromisoformat(item["cutoff_on"]), grace_days=int(item["grace_days"]),
-            penetapan_on=date.fromisoformat(item["penetapan_on"]), status=item.get("status", "open"),
-            on_time_grace_days=int(item.get("on_time_grace_days", 0))))
+        out.append(
+            Round(
+                round_id=item["round_id"],
+                opens_on=date.fromisoformat(item["opens_on"]),
+                cutoff_on=date.fromisoformat(item["cutoff_on"]),
+                grace_days=int(item["grace_days"]),
+                penetapan_on=date.fromisoformat(item["penetapan_on"]),
+                status=item.get("status", "open"),
+                on_time_grace_days=int(item.get("on_time_grace_days", 0)),
+            )
+        )
     return out
 
 
@@ -91,8 +101,15 @@ def close_runs(rounds: list[Round], settle: timedelta = DEFAULT_SETTLE) -> list[
     return sorted(runs, key=lambda c: (c.close_at, c.opens_at, c.round_id))
 
 
-def next_close_run(runs: list[CloseRun], *, after: datetime | None, earliest: datetime | None,
-                   latest: datetime | None, catchup: bool, now: datetime) -> CloseRun | None:
+def next_close_run(
+    runs: list[CloseRun],
+    *,
+    after: datetime | None,
+    earliest: datetime | None,
+    latest: datetime | None,
+    catchup: bool,
+    now: datetime,
+) -> CloseRun | None:
     """The next round to close after the last scheduled one (whose data interval ended at ``after``).
 
     Rounds are taken by their close instant, so a round whose dates were moved
@@ -101,12 +118,13 @@ def next_close_run(runs: list[CloseRun], *, after: datetime | None, earliest: da
     Without catchup, only the most recent round already due is run (not
     every missed one), like Airflow's cron timetables.
     """
-    candidates = [c for c in runs
-                  if (after is None or c.close_at > after) and (earliest is None or c.close_at >= earliest)]
+    candidates = [
+        c for c in runs if (after is None or c.close_at > after) and (earliest is None or c.close_at >= earliest)
+    ]
     if not catchup:
         due = [c for c in candidates if c.run_after <= now]
         if len(due) > 1:
-            candidates = candidates[candidates.index(due[-1]):]
+            candidates = candidates[candidates.index(due[-1]) :]
     if not candidates:
         return None
     nxt = candidates[0]

@@ -30,8 +30,9 @@ class _RoundTimetable(Protocol):
 
     def close_run_for(self, round_id: str) -> CloseRun: ...
 
-    def next_dagrun_info(self, *, last_automated_data_interval: DataInterval | None,
-                         restriction: TimeRestriction) -> DagRunInfo | None: ...
+    def next_dagrun_info(
+        self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
+    ) -> DagRunInfo | None: ...
 
 
 def _round_timetable(dag: DAG) -> _RoundTimetable:
@@ -39,14 +40,19 @@ def _round_timetable(dag: DAG) -> _RoundTimetable:
     return cast(_RoundTimetable, dag.timetable)
 
 
-def resolve_round_id(param_round_id: str | None, interval_start: datetime | None,
-                     interval_end: datetime | None, eng: Engine | None = None) -> str:
+def resolve_round_id(
+    param_round_id: str | None,
+    interval_start: datetime | None,
+    interval_end: datetime | None,
+    eng: Engine | None = None,
+) -> str:
     """The round of a close run: the form's round id, else the round its data interval closes."""
     if param_round_id:
         rounds.parse_round_id(param_round_id)
         return param_round_id
     if eng is None:
         from dtks.warehouse import engine
+
         eng = engine()
     return rounds.round_for_interval(eng, interval_start, interval_end)
 
@@ -56,10 +62,14 @@ def publish_round(eng: Engine, round_id: str, out_dir: Path | None = None) -> di
     out_dir = out_dir or settings().out_dir
     rnd = rounds.get_round(eng, round_id)
     # The round's Great Expectations Data Docs (written by the ingest runs), when there are any.
-    links = ({"Data Docs (Great Expectations)": "data_docs/index.html"}
-             if (Path(out_dir) / round_id / "data_docs" / "index.html").exists() else None)
+    links = (
+        {"Data Docs (Great Expectations)": "data_docs/index.html"}
+        if (Path(out_dir) / round_id / "data_docs" / "index.html").exists()
+        else None
+    )
     paths = report.write_round_outputs(
-        out_dir, rounds.round_info(rnd),
+        out_dir,
+        rounds.round_info(rnd),
         metrics.district_table(eng, round_id),
         metrics.province_table(eng, round_id),
         metrics.national_trend(eng, round_id),
@@ -107,7 +117,7 @@ def scheduled_close_runs(dag: DAG | None = None) -> list[CloseRun]:
     restriction = TimeRestriction(earliest=timezone.convert_to_utc(dag.start_date), latest=None, catchup=True)
     found: list[CloseRun] = []
     last: DataInterval | None = None
-    while (info := timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)):
+    while info := timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction):
         last = info.data_interval
         assert last is not None, "the round timetable gives every run the round's interval"
         found.append(next(r for r in timetable.runs if r.close_at == last.end))
@@ -127,9 +137,12 @@ def backfill(eng: Engine, first: str | None = None, last: str | None = None) -> 
     Each round is computed as of its own close from history, so a backfill
     gives the same figures as having closed the rounds one by one.
     """
-    chosen = [r for r in rounds.list_rounds(eng)
-              if (first is None or (r.opens_on, r.round_id) >= _key(eng, first))
-              and (last is None or (r.opens_on, r.round_id) <= _key(eng, last))]
+    chosen = [
+        r
+        for r in rounds.list_rounds(eng)
+        if (first is None or (r.opens_on, r.round_id) >= _key(eng, first))
+        and (last is None or (r.opens_on, r.round_id) <= _key(eng, last))
+    ]
     chosen.sort(key=lambda r: (r.close_at, r.round_id))
     for rnd in chosen:
         run_close_dag(logical_date=rnd.close_at, round_id=rnd.round_id)

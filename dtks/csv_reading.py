@@ -41,7 +41,7 @@ _FIELD_LIMIT = 128 * 1024
 @dataclass(frozen=True)
 class _TextScan:
     encoding: str | None  # None: not one consistent text encoding
-    plain: bool           # no quote, backslash or NUL byte, no lone CR, no over-long line
+    plain: bool  # no quote, backslash or NUL byte, no lone CR, no over-long line
 
 
 def _scan_text(path: Path, head: bytes, max_line_chars: int = Limits.max_line_chars) -> _TextScan:
@@ -71,8 +71,12 @@ def _scan_text(path: Path, head: bytes, max_line_chars: int = Limits.max_line_ch
                 carry = b"\r" if chunk and data.endswith(b"\r") else b""
                 if carry:
                     data = data[:-1]
-                if (b'"' in data or b"\\" in data or b"\x00" in data
-                        or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n"))):
+                if (
+                    b'"' in data
+                    or b"\\" in data
+                    or b"\x00" in data
+                    or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n"))
+                ):
                     plain = False
                 first, last = chunk.find(b"\n"), chunk.rfind(b"\n")
                 if first < 0:
@@ -164,7 +168,7 @@ def open_csv(path: Path, lim: Limits | None = None) -> ParsedFile:
         text.close()
         raise SubmissionRejected("file_unreadable") from exc
 
-    after_header = itertools.chain(first[header_index + 1:], lines)
+    after_header = itertools.chain(first[header_index + 1 :], lines)
     reader = csv.reader(after_header, delimiter=delimiter)
     offset = header_index + 1  # physical lines before the first data line
 
@@ -191,13 +195,13 @@ class BulkCopyPlan:
     refuses, is read by :func:`open_submission` as before.
     """
 
-    encoding: str              # the file's encoding (Python's name)
-    copy_encoding: str         # PostgreSQL's name for it
+    encoding: str  # the file's encoding (Python's name)
+    copy_encoding: str  # PostgreSQL's name for it
     delimiter: str
-    columns: int               # fields of the header line: every data line must have as many
+    columns: int  # fields of the header line: every data line must have as many
     positions: dict[str, int]  # staged column -> position in the file's rows
-    data_offset: int           # byte offset of the first line after the header
-    header_lines: int          # physical lines up to and including the header
+    data_offset: int  # byte offset of the first line after the header
+    header_lines: int  # physical lines up to and including the header
 
 
 _COPY_ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1252": "WIN1252"}
@@ -227,5 +231,12 @@ def bulk_copy_plan(path: Path, lim: Limits | None = None) -> BulkCopyPlan | None
             return None  # the parser refuses it whole, with the reason
     except (UnicodeDecodeError, csv.Error, OSError):
         return None  # the parser decides (and names the reason)
-    return BulkCopyPlan(scan.encoding, _COPY_ENCODINGS[scan.encoding], delimiter, len(header), positions,
-                        sum(len(line) for line in raw_lines[: index + 1]), index + 1)
+    return BulkCopyPlan(
+        scan.encoding,
+        _COPY_ENCODINGS[scan.encoding],
+        delimiter,
+        len(header),
+        positions,
+        sum(len(line) for line in raw_lines[: index + 1]),
+        index + 1,
+    )

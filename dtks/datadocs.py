@@ -62,14 +62,15 @@ _EXTERNAL_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.IGNORECASE | re
 _EXTERNAL_LINK = re.compile(r"<link\b[^>]*href=[\"']https?://[^>]*>", re.IGNORECASE)
 _EXTERNAL_IMG = re.compile(r"<img\b[^>]*src=[\"']https?://[^>]*>", re.IGNORECASE)
 _EXTERNAL_HREF = re.compile(r"href=([\"'])https?://[^\"']*\1", re.IGNORECASE)
-_NEWSLETTER = re.compile(r"<footer>(?:(?!</footer>).)*newsletter(?:(?!</footer>).)*</footer>", re.IGNORECASE | re.DOTALL)
+_NEWSLETTER = re.compile(
+    r"<footer>(?:(?!</footer>).)*newsletter(?:(?!</footer>).)*</footer>", re.IGNORECASE | re.DOTALL
+)
 _UTC_STAMP = re.compile(r"\b(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(?:Z|\+00:00)")
 VENDOR_SOURCE = Path(__file__).with_name("static") / "data_docs"
 # The CDN stylesheets GX 1.24's templates link -> the copy shipped under the site's static/vendor/.
 _VENDORED = {
     "https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css": "bootstrap-4.3.1/bootstrap.min.css",
-    "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css":
-        "fontawesome-free-6.6.0/css/all.min.css",
+    "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css": "fontawesome-free-6.6.0/css/all.min.css",
 }
 _MARK = "dtks_offline.css"
 _OFFLINE_CSS = """
@@ -88,8 +89,11 @@ body.dtks-index{padding:1.5rem;font-size:.9rem}.dtks-index h1{font-size:1.5rem}.
 @media print{.dtks-index thead th{position:static}.dtks-index thead{display:table-header-group}.dtks-index tr{break-inside:avoid}
 @page{size:A4 landscape;margin:10mm}}
 """
-_SEVERITY_WORDS = {"critical": "berkas ditolak / file refused", "error": "baris ditolak / row not accepted",
-                   "warning": "peringatan / warning"}
+_SEVERITY_WORDS = {
+    "critical": "berkas ditolak / file refused",
+    "error": "baris ditolak / row not accepted",
+    "warning": "peringatan / warning",
+}
 
 
 def site_dir(round_id: str, out_dir: Path | None = None) -> Path:
@@ -114,10 +118,13 @@ def _specs(conn: sa.Connection, pairs: set[tuple[str, str]]) -> dict[tuple[str, 
 
 
 def _round_rows(conn: sa.Connection, round_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    subs = [dict(r) for r in conn.execute(sa.text(read_sql("datadocs/round_submissions.sql")),
-                                          {"r": round_id}).mappings()]
-    results = [dict(r) for r in conn.execute(sa.text(read_sql("datadocs/round_validation_results.sql")),
-                                             {"r": round_id}).mappings()]
+    subs = [
+        dict(r) for r in conn.execute(sa.text(read_sql("datadocs/round_submissions.sql")), {"r": round_id}).mappings()
+    ]
+    results = [
+        dict(r)
+        for r in conn.execute(sa.text(read_sql("datadocs/round_validation_results.sql")), {"r": round_id}).mappings()
+    ]
     return subs, results
 
 
@@ -132,11 +139,15 @@ def describe_rule(spec: SuiteSpec, reason_code: str) -> str:
     rule = spec.find(reason_code)
     if rule is None:
         return reason_code
+
     def blank(text: str) -> str:
         # $ starts a GX template parameter: shown as the fullwidth sign
         return re.sub(r"\{[^{}]*\}", "…", text).replace("$", "＄")  # noqa: RUF001
-    return (f"{reason_code} · {_SEVERITY_WORDS.get(rule.severity, rule.severity)} — "
-            f"{blank(rule.message_id)} / {blank(rule.message_en)}")
+
+    return (
+        f"{reason_code} · {_SEVERITY_WORDS.get(rule.severity, rule.severity)} — "
+        f"{blank(rule.message_id)} / {blank(rule.message_en)}"
+    )
 
 
 def _batch_id(sub: dict[str, Any]) -> str:
@@ -167,11 +178,14 @@ def build_round_site(eng: Engine, round_id: str, out_dir: Path | None = None) ->
 
     context = gx.get_context(mode="ephemeral")
     site_name = f"round_{round_id}"
-    context.add_data_docs_site(site_name, {
-        "class_name": "SiteBuilder",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-    })
+    context.add_data_docs_site(
+        site_name,
+        {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
     configs: dict[tuple[str, str], dict[str, ExpectationConfiguration]] = {}
     to_build: list[ExpectationSuiteIdentifier | ValidationResultIdentifier] = []
     for key, spec in sorted(specs.items()):
@@ -201,36 +215,61 @@ def build_round_site(eng: Engine, round_id: str, out_dir: Path | None = None) ->
                 if config is None:
                     continue
                 n, bad = int(r["element_count"]), int(r["unexpected_count"])
-                evrs.append(ExpectationValidationResult(
-                    success=bool(r["success"]), expectation_config=config,
-                    result={"element_count": n, "unexpected_count": bad, "missing_count": 0,
+                evrs.append(
+                    ExpectationValidationResult(
+                        success=bool(r["success"]),
+                        expectation_config=config,
+                        result={
+                            "element_count": n,
+                            "unexpected_count": bad,
+                            "missing_count": 0,
                             "unexpected_percent": (100.0 * bad / n) if n else 0.0,
-                            "partial_unexpected_list": []}))
+                            "partial_unexpected_list": [],
+                        },
+                    )
+                )
             ok = sum(1 for e in evrs if e.success)
             run_id = RunIdentifier(run_name=f"submission-{sub['submission_id']}", run_time=received)
             validated_at = max(r["validated_at"] for r in rows)
             result = ExpectationSuiteValidationResult(
-                success=ok == len(evrs), results=evrs, suite_name=name,
-                statistics={"evaluated_expectations": len(evrs), "successful_expectations": ok,
-                            "unsuccessful_expectations": len(evrs) - ok,
-                            "success_percent": (100.0 * ok / len(evrs)) if evrs else 100.0},
-                meta={"active_batch_definition": {
-                          "datasource_name": "warehouse",
-                          "data_asset_name": f"{sub.get('kabkota_code') or '-'} #{sub['submission_id']}",
-                          "batch_identifiers": {}},
-                      "batch_spec": {"data_asset_name": f"{sub.get('kabkota_code') or '-'} #{sub['submission_id']}"},
-                      "run_id": run_id, "validation_time": validated_at.isoformat(),
-                      "suite_version": key[1], "pipeline_run": rows[0]["run_id"],
-                      "great_expectations_version": gx.__version__,
-                      "file_sha256": sub["sha256"]})
-            vkey = ValidationResultIdentifier(expectation_suite_identifier=ExpectationSuiteIdentifier(name=name),
-                                              run_id=run_id, batch_identifier=_batch_id(sub))
+                success=ok == len(evrs),
+                results=evrs,
+                suite_name=name,
+                statistics={
+                    "evaluated_expectations": len(evrs),
+                    "successful_expectations": ok,
+                    "unsuccessful_expectations": len(evrs) - ok,
+                    "success_percent": (100.0 * ok / len(evrs)) if evrs else 100.0,
+                },
+                meta={
+                    "active_batch_definition": {
+                        "datasource_name": "warehouse",
+                        "data_asset_name": f"{sub.get('kabkota_code') or '-'} #{sub['submission_id']}",
+                        "batch_identifiers": {},
+                    },
+                    "batch_spec": {"data_asset_name": f"{sub.get('kabkota_code') or '-'} #{sub['submission_id']}"},
+                    "run_id": run_id,
+                    "validation_time": validated_at.isoformat(),
+                    "suite_version": key[1],
+                    "pipeline_run": rows[0]["run_id"],
+                    "great_expectations_version": gx.__version__,
+                    "file_sha256": sub["sha256"],
+                },
+            )
+            vkey = ValidationResultIdentifier(
+                expectation_suite_identifier=ExpectationSuiteIdentifier(name=name),
+                run_id=run_id,
+                batch_identifier=_batch_id(sub),
+            )
             context.validation_results_store.set(vkey, result)
             to_build.append(vkey)
     if to_build:
         # GX's annotation asks for one kind of identifier; its SiteBuilder renders a mixed list (suites and results).
-        context.build_data_docs(site_names=[site_name], resource_identifiers=to_build,  # type: ignore[arg-type]
-                                build_index=False)
+        context.build_data_docs(
+            site_names=[site_name],
+            resource_identifiers=to_build,  # type: ignore[arg-type]
+            build_index=False,
+        )
     _offline(site)
     index = site / "index.html"
     _write_text(index, _index_html(round_id, subs, results, pages, specs, gx.__version__))
@@ -241,9 +280,15 @@ def build_round_site(eng: Engine, round_id: str, out_dir: Path | None = None) ->
 def build_sites_for(eng: Engine, submission_ids: list[int], out_dir: Path | None = None) -> dict[str, str]:
     """Bring the Data Docs of every round these submissions count for up to date."""
     with eng.connect() as conn:
-        rounds = sorted(r for r in conn.execute(sa.text(
-            "SELECT DISTINCT round_id FROM audit.submission WHERE submission_id = ANY(:ids) AND round_id IS NOT NULL"),
-            {"ids": [int(i) for i in submission_ids]}).scalars())
+        rounds = sorted(
+            r
+            for r in conn.execute(
+                sa.text(
+                    "SELECT DISTINCT round_id FROM audit.submission WHERE submission_id = ANY(:ids) AND round_id IS NOT NULL"
+                ),
+                {"ids": [int(i) for i in submission_ids]},
+            ).scalars()
+        )
     return {r: str(build_round_site(eng, r, out_dir)) for r in rounds}
 
 
@@ -306,8 +351,14 @@ def _write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _index_html(round_id: str, subs: list[dict[str, Any]], results: list[dict[str, Any]], pages: dict[int, dict[str, str]],
-                specs: dict[tuple[str, str], SuiteSpec], gx_version: str) -> str:
+def _index_html(
+    round_id: str,
+    subs: list[dict[str, Any]],
+    results: list[dict[str, Any]],
+    pages: dict[int, dict[str, str]],
+    specs: dict[tuple[str, str], SuiteSpec],
+    gx_version: str,
+) -> str:
     e = html.escape
     failed: dict[int, list[str]] = {}
     versions: dict[int, dict[str, str]] = {}
@@ -315,16 +366,21 @@ def _index_html(round_id: str, subs: list[dict[str, Any]], results: list[dict[st
         versions.setdefault(r["submission_id"], {})[r["suite_name"]] = r["suite_version"]
         if not r["success"]:
             failed.setdefault(r["submission_id"], []).append(
-                f"<span title=\"{e(_SEVERITY_WORDS.get(r['severity'], r['severity'] or ''))}\">"
-                f"{e(r['reason_code'])} ({r['unexpected_count']})</span>")
+                f'<span title="{e(_SEVERITY_WORDS.get(r["severity"], r["severity"] or ""))}">'
+                f"{e(r['reason_code'])} ({r['unexpected_count']})</span>"
+            )
     lines = []
     for s in subs:
         sid = s["submission_id"]
-        links = "<br>".join(f'<a href="{e(path)}">{e(_SUITE_WORDS.get(suite, suite))} {e(versions[sid][suite])}</a>'
-                            for suite, path in sorted(pages.get(sid, {}).items()))
+        links = "<br>".join(
+            f'<a href="{e(path)}">{e(_SUITE_WORDS.get(suite, suite))} {e(versions[sid][suite])}</a>'
+            for suite, path in sorted(pages.get(sid, {}).items())
+        )
         status_class = "fail" if s["status"] == "rejected" else "ok"
-        counts = "".join(f"<td class=text-right>{_n(s.get(k))}</td>"
-                         for k in ("rows_in", "rows_accepted", "rows_quarantined", "rows_warned"))
+        counts = "".join(
+            f"<td class=text-right>{_n(s.get(k))}</td>"
+            for k in ("rows_in", "rows_accepted", "rows_quarantined", "rows_warned")
+        )
         lines.append(
             "<tr>"
             f"<td>{sid}</td><td>{e(s.get('kabkota_code') or '–')}<br>"
@@ -333,12 +389,14 @@ def _index_html(round_id: str, subs: list[dict[str, Any]], results: list[dict[st
             f"<td>{e(wib(s['received_at']))}</td><td class={status_class}>{e(status_label(s['status']))}"
             f"{'<br><code>' + e(s['reject_reason']) + '</code>' if s.get('reject_reason') else ''}</td>"
             f"{counts}"
-            f"<td>{', '.join(failed.get(sid, [])) or '–'}</td><td>{links or _NO_PAGE}</td></tr>")
+            f"<td>{', '.join(failed.get(sid, [])) or '–'}</td><td>{links or _NO_PAGE}</td></tr>"
+        )
     suites = "".join(
         f'<li><a href="expectations/{e(_gx_name(*key))}.html">{e(_SUITE_WORDS.get(key[0], key[0]))}: '
-        f'{e(key[0])} {e(key[1])}</a> <span class=muted>({len(spec.rules)} aturan / rules,'
-        f' sha256 {e(spec.sha256[:16])}…)</span></li>'
-        for key, spec in sorted(specs.items()))
+        f"{e(key[0])} {e(key[1])}</a> <span class=muted>({len(spec.rules)} aturan / rules,"
+        f" sha256 {e(spec.sha256[:16])}…)</span></li>"
+        for key, spec in sorted(specs.items())
+    )
     return f"""<!DOCTYPE html>
 <html lang="id"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Data Docs {e(round_id)} — DTKS</title>
@@ -350,7 +408,7 @@ def _index_html(round_id: str, subs: list[dict[str, Any]], results: list[dict[st
 tercatat). Nilai baris tidak ditampilkan. Waktu dalam WIB. <span class=muted>/ Every district submission with the
 Great Expectations rules that ran on it (suite versions recorded). Row values are not shown. Times in WIB.</span></p>
 <p class=muted>Great Expectations {e(gx_version)}</p>
-<h2>Aturan / Suites</h2><ul>{suites or '<li>–</li>'}</ul>
+<h2>Aturan / Suites</h2><ul>{suites or "<li>–</li>"}</ul>
 <h2>Kiriman / Submissions ({len(subs)})</h2>
 <table class="table table-sm table-striped"><colgroup><col style="width:4%"><col style="width:12%"><col style="width:17%">
 <col style="width:9%"><col style="width:9%"><col style="width:6%"><col style="width:6%"><col style="width:6%"><col style="width:6%">

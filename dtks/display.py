@@ -27,7 +27,7 @@ STATUS_LABELS = {  # audit.submission.status -> (Bahasa Indonesia, English)
     "rejected": ("ditolak", "rejected"),
     "superseded": ("digantikan", "superseded"),
     "duplicate": ("duplikat", "duplicate"),
-    "open": ("dibuka", "open"),            # audit.round.status
+    "open": ("dibuka", "open"),  # audit.round.status
     "closed": ("ditutup", "closed"),
 }
 

@@ -72,8 +72,9 @@ def _safe_part(name: str | None, default: str) -> str:
 OPERATOR_FOLDER = "_operator"  # <outbox>/_operator/: feedback on files no district folder can be named for
 
 
-def feedback_paths(outbox: Path, round_id: str | None, kabkota_code: str | None, submission_id: int | str
-                   ) -> dict[str, Path]:
+def feedback_paths(
+    outbox: Path, round_id: str | None, kabkota_code: str | None, submission_id: int | str
+) -> dict[str, Path]:
     """The three feedback files of a submission (or of a duplicate upload: ``submission_id="duplicate_<id>"``).
 
     A file that landed outside ``<round>/<kabkota>/`` (or in a folder that is
@@ -88,16 +89,19 @@ def feedback_paths(outbox: Path, round_id: str | None, kabkota_code: str | None,
         folder = Path(outbox) / OPERATOR_FOLDER
     ident = int(submission_id) if isinstance(submission_id, int) else _safe_part(str(submission_id), "x")
     stem = f"feedback_{ident}"
-    return {"xlsx": folder / f"{stem}.xlsx", "csv": folder / f"{stem}.csv",
-            "summary_csv": folder / f"{stem}_summary.csv"}
+    return {
+        "xlsx": folder / f"{stem}.xlsx",
+        "csv": folder / f"{stem}.csv",
+        "summary_csv": folder / f"{stem}_summary.csv",
+    }
 
 
 # ----------------------------------------------------------------- content
 @dataclass
 class Feedback:
     submission: dict[str, Any]  # the audit.submission row, with kabkota_name
-    rows: list[dict[str, Any]] = field(default_factory=list)      # ROW_COLUMNS
-    summary: list[dict[str, Any]] = field(default_factory=list)   # SUMMARY_COLUMNS
+    rows: list[dict[str, Any]] = field(default_factory=list)  # ROW_COLUMNS
+    summary: list[dict[str, Any]] = field(default_factory=list)  # SUMMARY_COLUMNS
 
     @property
     def round_id(self) -> str | None:
@@ -108,9 +112,13 @@ class Feedback:
 def _critical_messages(conn: sa.Connection, sub: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(code, message_id, message_en) of why a whole file was refused, primary reason first."""
     found: list[tuple[str, str, str]] = []
-    event = conn.execute(sa.text(
-        "SELECT detail FROM audit.submission_event WHERE submission_id = :sid AND event = 'rejected'"
-        " ORDER BY event_id DESC LIMIT 1"), {"sid": sub["submission_id"]}).scalar()
+    event = conn.execute(
+        sa.text(
+            "SELECT detail FROM audit.submission_event WHERE submission_id = :sid AND event = 'rejected'"
+            " ORDER BY event_id DESC LIMIT 1"
+        ),
+        {"sid": sub["submission_id"]},
+    ).scalar()
     code = sub.get("reject_reason")
     if code:
         if event and event.get("message_id"):
@@ -120,9 +128,17 @@ def _critical_messages(conn: sa.Connection, sub: dict[str, Any]) -> list[tuple[s
             found.append((code, message_id, message_en))
         else:
             found.append((code, sub.get("reject_detail") or code, sub.get("reject_detail") or code))
-    others = conn.execute(sa.text(
-        "SELECT reason_code FROM audit.validation_result WHERE submission_id = :sid AND severity = 'critical'"
-        " AND NOT success ORDER BY reason_code"), {"sid": sub["submission_id"]}).scalars().all()
+    others = (
+        conn.execute(
+            sa.text(
+                "SELECT reason_code FROM audit.validation_result WHERE submission_id = :sid AND severity = 'critical'"
+                " AND NOT success ORDER BY reason_code"
+            ),
+            {"sid": sub["submission_id"]},
+        )
+        .scalars()
+        .all()
+    )
     for other in others:
         if other == code or other not in CRITICAL_REASONS:
             continue
@@ -138,9 +154,17 @@ class _Blank(dict[str, str]):
 
 
 def build_feedback(conn: sa.Connection, submission_id: int) -> Feedback:
-    sub = dict(conn.execute(sa.text(
-        "SELECT s.*, k.name AS kabkota_name FROM audit.submission s LEFT JOIN ref.kabkota k ON k.code = s.kabkota_code"
-        " WHERE s.submission_id = :sid"), {"sid": submission_id}).mappings().one())
+    sub = dict(
+        conn.execute(
+            sa.text(
+                "SELECT s.*, k.name AS kabkota_name FROM audit.submission s LEFT JOIN ref.kabkota k ON k.code = s.kabkota_code"
+                " WHERE s.submission_id = :sid"
+            ),
+            {"sid": submission_id},
+        )
+        .mappings()
+        .one()
+    )
     fb = Feedback(sub)
     counts: Counter[tuple[str, str]] = Counter()
     messages: dict[str, tuple[str, str]] = {}
@@ -149,11 +173,20 @@ def build_feedback(conn: sa.Connection, submission_id: int) -> Feedback:
             fb.rows.append(_line("critical", code, message_id, message_en))
             counts[(code, "critical")] += 1
             messages[code] = (message_id, message_en)
-    spec = stored_suite_spec(conn, sub.get("suite_name") or "", sub.get("suite_version")) \
-        or load_suite_spec(ROW_SUITE_FILE)
-    issues = conn.execute(sa.text(
-        "SELECT file_row, source_line, reason_code, severity, field, value_sent, detail FROM quarantine.row_issue"
-        " WHERE submission_id = :sid"), {"sid": submission_id}).mappings().all()
+    spec = stored_suite_spec(conn, sub.get("suite_name") or "", sub.get("suite_version")) or load_suite_spec(
+        ROW_SUITE_FILE
+    )
+    issues = (
+        conn.execute(
+            sa.text(
+                "SELECT file_row, source_line, reason_code, severity, field, value_sent, detail FROM quarantine.row_issue"
+                " WHERE submission_id = :sid"
+            ),
+            {"sid": submission_id},
+        )
+        .mappings()
+        .all()
+    )
     ordered = sorted(issues, key=lambda i: (i["file_row"], _SEVERITY_ORDER.get(i["severity"], 9), i["reason_code"]))
     for issue in ordered:
         rule = spec.find(issue["reason_code"])
@@ -163,51 +196,98 @@ def build_feedback(conn: sa.Connection, submission_id: int) -> Feedback:
         else:
             message_id = message_en = issue["reason_code"]
             generic = (message_id, message_en)
-        fb.rows.append(_line(issue["severity"], issue["reason_code"], message_id, message_en,
-                             sheet_row=issue["source_line"], file_row=issue["file_row"], field=issue["field"],
-                             value_sent=issue["value_sent"]))
+        fb.rows.append(
+            _line(
+                issue["severity"],
+                issue["reason_code"],
+                message_id,
+                message_en,
+                sheet_row=issue["source_line"],
+                file_row=issue["file_row"],
+                field=issue["field"],
+                value_sent=issue["value_sent"],
+            )
+        )
         counts[(issue["reason_code"], issue["severity"])] += 1
         messages.setdefault(issue["reason_code"], generic)
     # worst first: whole-file reasons, then rows not accepted, then warnings; the commonest first within each
-    for (code, severity), n in sorted(counts.items(),
-                                      key=lambda kv: (_SEVERITY_ORDER.get(kv[0][1], 9), -kv[1], kv[0][0])):
+    for (code, severity), n in sorted(
+        counts.items(), key=lambda kv: (_SEVERITY_ORDER.get(kv[0][1], 9), -kv[1], kv[0][0])
+    ):
         message_id, message_en = messages[code]
-        fb.summary.append({"reason_code": code, "severity": severity, "rows": n,
-                           "alasan": message_id, "reason": message_en})
+        fb.summary.append(
+            {"reason_code": code, "severity": severity, "rows": n, "alasan": message_id, "reason": message_en}
+        )
     return fb
 
 
-def _line(severity: str, code: str, message_id: str, message_en: str, sheet_row: int | None = None,
-          file_row: int | None = None, field: str | None = None, value_sent: str | None = None) -> dict[str, Any]:
+def _line(
+    severity: str,
+    code: str,
+    message_id: str,
+    message_en: str,
+    sheet_row: int | None = None,
+    file_row: int | None = None,
+    field: str | None = None,
+    value_sent: str | None = None,
+) -> dict[str, Any]:
     """One feedback line (ROW_COLUMNS); a whole-file reason has no row, field or value."""
-    return {"sheet_row": "" if sheet_row is None else sheet_row, "file_row": "" if file_row is None else file_row,
-            "field": field or "", "value_sent": value_sent, "severity": severity, "reason_code": code,
-            "alasan": message_id, "reason": message_en, "what_to_do": WHAT_TO_DO.get(severity, "")}
+    return {
+        "sheet_row": "" if sheet_row is None else sheet_row,
+        "file_row": "" if file_row is None else file_row,
+        "field": field or "",
+        "value_sent": value_sent,
+        "severity": severity,
+        "reason_code": code,
+        "alasan": message_id,
+        "reason": message_en,
+        "what_to_do": WHAT_TO_DO.get(severity, ""),
+    }
 
 
 def build_duplicate_feedback(conn: sa.Connection, duplicate_id: int) -> Feedback:
     """A file whose content was received before: the reason, and the outcome of the original."""
-    dup = dict(conn.execute(sa.text("SELECT * FROM audit.duplicate_upload WHERE duplicate_id = :d"),
-                            {"d": duplicate_id}).mappings().one())
-    original = dict(conn.execute(sa.text("SELECT * FROM audit.submission WHERE submission_id = :s"),
-                                 {"s": dup["duplicate_of"]}).mappings().one())
+    dup = dict(
+        conn.execute(sa.text("SELECT * FROM audit.duplicate_upload WHERE duplicate_id = :d"), {"d": duplicate_id})
+        .mappings()
+        .one()
+    )
+    original = dict(
+        conn.execute(sa.text("SELECT * FROM audit.submission WHERE submission_id = :s"), {"s": dup["duplicate_of"]})
+        .mappings()
+        .one()
+    )
     outcome = original["status"] + (f" ({original['reject_reason']})" if original.get("reject_reason") else "")
     reason = CRITICAL_REASONS["file_duplicate"]
-    details = {"original": original["submission_id"], "district": original.get("kabkota_code") or "-",
-               "round_id": original.get("round_id") or original.get("landed_round_id") or "-",
-               "received": wib(original["received_at"]), "outcome": outcome}
-    name = conn.execute(sa.text("SELECT name FROM ref.kabkota WHERE code = :c"),
-                        {"c": dup["kabkota_folder"]}).scalar()
-    fb = Feedback({"submission_id": f"duplicate_{duplicate_id}", "round_id": dup["round_folder"],
-                   "kabkota_code": dup["kabkota_folder"], "kabkota_name": name, "file_name": dup["file_name"], "sha256": dup["sha256"],
-                   "received_at": dup["received_at"], "status": "duplicate", "kind": "duplicate"})
+    details = {
+        "original": original["submission_id"],
+        "district": original.get("kabkota_code") or "-",
+        "round_id": original.get("round_id") or original.get("landed_round_id") or "-",
+        "received": wib(original["received_at"]),
+        "outcome": outcome,
+    }
+    name = conn.execute(sa.text("SELECT name FROM ref.kabkota WHERE code = :c"), {"c": dup["kabkota_folder"]}).scalar()
+    fb = Feedback(
+        {
+            "submission_id": f"duplicate_{duplicate_id}",
+            "round_id": dup["round_folder"],
+            "kabkota_code": dup["kabkota_folder"],
+            "kabkota_name": name,
+            "file_name": dup["file_name"],
+            "sha256": dup["sha256"],
+            "received_at": dup["received_at"],
+            "status": "duplicate",
+            "kind": "duplicate",
+        }
+    )
     lines = [("file_duplicate", reason.message_id.format(**details), reason.message_en.format(**details))]
     if original["status"] == "rejected" or original.get("reject_reason"):
-        lines += _critical_messages(conn, original)   # same bytes, same verdict on the file itself
+        lines += _critical_messages(conn, original)  # same bytes, same verdict on the file itself
     for code, message_id, message_en in lines:
         fb.rows.append(_line("critical", code, message_id, message_en))
-        fb.summary.append({"reason_code": code, "severity": "critical", "rows": 1,
-                           "alasan": message_id, "reason": message_en})
+        fb.summary.append(
+            {"reason_code": code, "severity": "critical", "rows": 1, "alasan": message_id, "reason": message_en}
+        )
     return fb
 
 
@@ -285,24 +365,40 @@ def _write_files(fb: Feedback, outbox: Path) -> dict[str, str]:
     return {k: str(v) for k, v in paths.items()}
 
 
-def finished_submissions(eng: Engine, run_id: str | None = None, submission_ids: list[int] | None = None,
-                         round_id: str | None = None) -> list[int]:
+def finished_submissions(
+    eng: Engine, run_id: str | None = None, submission_ids: list[int] | None = None, round_id: str | None = None
+) -> list[int]:
     """District submissions in a final status: of these ids, registered by this run, or of a round."""
     with eng.connect() as conn:
-        return [int(x) for x in conn.execute(sa.text(read_sql("feedback/finished_submissions.sql")),
-            {"final": list(FINAL_STATUSES), "ids": [int(i) for i in (submission_ids or [])],
-             "run": run_id or "", "round": round_id}).scalars()]
+        return [
+            int(x)
+            for x in conn.execute(
+                sa.text(read_sql("feedback/finished_submissions.sql")),
+                {
+                    "final": list(FINAL_STATUSES),
+                    "ids": [int(i) for i in (submission_ids or [])],
+                    "run": run_id or "",
+                    "round": round_id,
+                },
+            ).scalars()
+        ]
 
 
 def _without_feedback(eng: Engine, outbox: Path) -> list[int]:
     """Finished district submissions whose feedback file is missing (e.g. an earlier run failed to write it)."""
     with eng.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT submission_id, coalesce(round_id, landed_round_id) AS round_id, kabkota_code"
-            " FROM audit.submission WHERE kind = 'district' AND status = ANY(:final)"),
-            {"final": list(FINAL_STATUSES)}).all()
-    return [r.submission_id for r in rows
-            if not feedback_paths(outbox, r.round_id, r.kabkota_code, r.submission_id)["csv"].exists()]
+        rows = conn.execute(
+            sa.text(
+                "SELECT submission_id, coalesce(round_id, landed_round_id) AS round_id, kabkota_code"
+                " FROM audit.submission WHERE kind = 'district' AND status = ANY(:final)"
+            ),
+            {"final": list(FINAL_STATUSES)},
+        ).all()
+    return [
+        r.submission_id
+        for r in rows
+        if not feedback_paths(outbox, r.round_id, r.kabkota_code, r.submission_id)["csv"].exists()
+    ]
 
 
 class RunFeedback(TypedDict):
@@ -313,8 +409,7 @@ class RunFeedback(TypedDict):
     duplicates: list[int]
 
 
-def write_run_feedback(eng: Engine, run_id: str, submission_ids: list[int], outbox: Path | None = None
-                       ) -> RunFeedback:
+def write_run_feedback(eng: Engine, run_id: str, submission_ids: list[int], outbox: Path | None = None) -> RunFeedback:
     """Feedback for every submission a run finished (including files rejected at registration),
     and for any finished submission still without its feedback files."""
     outbox = Path(outbox or settings().outbox_dir)
@@ -327,11 +422,16 @@ def write_run_feedback(eng: Engine, run_id: str, submission_ids: list[int], outb
         except UnsafeOutbox as exc:  # one district's tampered folder must not hold back the others' feedback
             unsafe.append(str(exc))
     with eng.connect() as conn:
-        duplicates = conn.execute(sa.text(
-            "SELECT duplicate_id, round_folder, kabkota_folder FROM audit.duplicate_upload ORDER BY duplicate_id")).all()
-    dup_written = [d.duplicate_id for d in duplicates
-                   if not feedback_paths(outbox, d.round_folder, d.kabkota_folder,
-                                         f"duplicate_{d.duplicate_id}")["csv"].exists()]
+        duplicates = conn.execute(
+            sa.text(
+                "SELECT duplicate_id, round_folder, kabkota_folder FROM audit.duplicate_upload ORDER BY duplicate_id"
+            )
+        ).all()
+    dup_written = [
+        d.duplicate_id
+        for d in duplicates
+        if not feedback_paths(outbox, d.round_folder, d.kabkota_folder, f"duplicate_{d.duplicate_id}")["csv"].exists()
+    ]
     for duplicate_id in list(dup_written):
         try:
             write_duplicate_feedback(eng, duplicate_id, outbox)
@@ -340,8 +440,11 @@ def write_run_feedback(eng: Engine, run_id: str, submission_ids: list[int], outb
             unsafe.append(str(exc))
     if unsafe:
         raise UnsafeOutbox("; ".join(sorted(set(unsafe))) + " (every other feedback file was written)")
-    return {"feedback_files": len(written) + len(dup_written), "submissions": sorted(written),
-            "duplicates": dup_written}
+    return {
+        "feedback_files": len(written) + len(dup_written),
+        "submissions": sorted(written),
+        "duplicates": dup_written,
+    }
 
 
 def rejection_reasons(conn: sa.Connection, submission: dict[str, Any]) -> list[tuple[str, str, str]]:

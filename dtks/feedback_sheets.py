@@ -47,16 +47,19 @@ SUMMARY_FIELDS = (
 )
 SUMMARY_COLUMNS = tuple(k for k, _ in SUMMARY_FIELDS)
 SUMMARY_HEADERS = tuple(label for _, label in SUMMARY_FIELDS)
-SEVERITY_LABEL = {"critical": "berkas ditolak / file refused", "error": "baris ditolak / row not accepted",
-                  "warning": "peringatan / warning"}
+SEVERITY_LABEL = {
+    "critical": "berkas ditolak / file refused",
+    "error": "baris ditolak / row not accepted",
+    "warning": "peringatan / warning",
+}
 WHAT_TO_DO = {
     "critical": "Perbaiki berkas lalu kirim ulang seluruh berkas. / Correct the file and send the whole file again.",
     # the rule's own message says how (fix a digit, coordinate a move, ...); this says what happens next
     "error": "Baris ini tidak masuk DTKS. Ikuti petunjuk pada kolom alasan, lalu kirim ulang baris ini pada "
-             "putaran ini. / This row did not enter DTKS. Follow the reason's advice, then send the row again "
-             "in this round.",
+    "putaran ini. / This row did not enter DTKS. Follow the reason's advice, then send the row again "
+    "in this round.",
     "warning": "Periksa baris ini; baris sudah diterima, perbaiki bila memang salah. / "
-               "Check this row; it was accepted, correct it only if it is wrong.",
+    "Check this row; it was accepted, correct it only if it is wrong.",
 }
 SHEET_SUMMARY, SHEET_ERRORS, SHEET_WARNINGS = "Ringkasan", "Kesalahan", "Peringatan"
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -88,24 +91,34 @@ def outcome_sentence(submission: dict[str, Any], rows: list[dict[str, Any]]) -> 
     if status == "duplicate" and first:
         return f"Berkas tidak diproses: {first['alasan']} / The file was not processed: {first['reason']}"
     if status == "rejected" and first:
-        return (f"Seluruh berkas ditolak, tidak ada baris yang masuk DTKS: {first['alasan']} "
-                f"/ The whole file was refused, no row entered DTKS: {first['reason']}")
+        return (
+            f"Seluruh berkas ditolak, tidak ada baris yang masuk DTKS: {first['alasan']} "
+            f"/ The whole file was refused, no row entered DTKS: {first['reason']}"
+        )
     if status == "superseded":
-        return ("Berkas ini digantikan oleh kiriman berikutnya dari kabupaten/kota Anda pada putaran yang sama; "
-                "lihat umpan balik kiriman terbaru. / This file was replaced by a later file from your district "
-                "in the same round; see the feedback of the latest file.")
+        return (
+            "Berkas ini digantikan oleh kiriman berikutnya dari kabupaten/kota Anda pada putaran yang sama; "
+            "lihat umpan balik kiriman terbaru. / This file was replaced by a later file from your district "
+            "in the same round; see the feedback of the latest file."
+        )
     if status == "merged" and not bad and not warned:
-        return (f"Berkas diterima seluruhnya: {n} baris masuk DTKS, tanpa masalah. "
-                f"/ File accepted in full: all {n} rows entered DTKS, no problems found.")
+        return (
+            f"Berkas diterima seluruhnya: {n} baris masuk DTKS, tanpa masalah. "
+            f"/ File accepted in full: all {n} rows entered DTKS, no problems found."
+        )
     if status == "merged":
-        return (f"Berkas diterima: {ok} dari {n} baris masuk DTKS; {bad} baris ditolak (lembar {SHEET_ERRORS}) "
-                f"dan {warned} baris dengan peringatan (lembar {SHEET_WARNINGS}). / File accepted: {ok} of {n} rows "
-                f"entered DTKS; {bad} rows not accepted (sheet {SHEET_ERRORS}) and {warned} rows with a warning "
-                f"(sheet {SHEET_WARNINGS}).")
+        return (
+            f"Berkas diterima: {ok} dari {n} baris masuk DTKS; {bad} baris ditolak (lembar {SHEET_ERRORS}) "
+            f"dan {warned} baris dengan peringatan (lembar {SHEET_WARNINGS}). / File accepted: {ok} of {n} rows "
+            f"entered DTKS; {bad} rows not accepted (sheet {SHEET_ERRORS}) and {warned} rows with a warning "
+            f"(sheet {SHEET_WARNINGS})."
+        )
     return f"Status: {status}"
 
 
-def overview(submission: dict[str, Any], round_id: str | None, rows: list[dict[str, Any]]) -> list[tuple[str, str, object]]:
+def overview(
+    submission: dict[str, Any], round_id: str | None, rows: list[dict[str, Any]]
+) -> list[tuple[str, str, object]]:
     """(label id, label en, value) lines at the top of the summary sheet, the officer's questions first."""
     s = submission
     district = " ".join(str(x) for x in (s.get("kabkota_code"), s.get("kabkota_name")) if x)
@@ -141,7 +154,9 @@ def csv_bytes(fields: tuple[tuple[str, str], ...], rows: list[dict[str, Any]]) -
     return buf.getvalue().encode("utf-8-sig")
 
 
-def xlsx_bytes(submission: dict[str, Any], round_id: str | None, rows: list[dict[str, Any]], summary: list[dict[str, Any]]) -> bytes:
+def xlsx_bytes(
+    submission: dict[str, Any], round_id: str | None, rows: list[dict[str, Any]], summary: list[dict[str, Any]]
+) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.worksheet import Worksheet

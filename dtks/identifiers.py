@@ -124,14 +124,83 @@ def mask_nik(value: str | None) -> str:
 
 
 # Words a file name shown to people may keep (same list as SQL audit.file_name_words()).
-FILE_NAME_WORDS = frozenset((
-    "dtks", "data", "perbaikan", "revisi", "rev", "koreksi", "update", "pemutakhiran", "putaran", "round", "kab",
-    "kabupaten", "kota", "kabkota", "final", "nik", "kk", "kiriman", "file", "berkas", "baseline", "feedback",
-    "umpan", "balik", "susulan", "baru", "lama", "copy", "salinan", "v", "individu", "keluarga", "art", "ruta",
-    "export", "ekspor", "sheet", "manifest", "part", "bagian", "jan", "feb", "mar", "apr", "mei", "may", "jun",
-    "jul", "agu", "aug", "agt", "sep", "okt", "oct", "nov", "des", "dec", "januari", "februari", "maret", "april",
-    "juni", "juli", "agustus", "september", "oktober", "november", "desember", "csv", "xlsx", "xls", "json", "zip",
-))
+FILE_NAME_WORDS = frozenset(
+    (
+        "dtks",
+        "data",
+        "perbaikan",
+        "revisi",
+        "rev",
+        "koreksi",
+        "update",
+        "pemutakhiran",
+        "putaran",
+        "round",
+        "kab",
+        "kabupaten",
+        "kota",
+        "kabkota",
+        "final",
+        "nik",
+        "kk",
+        "kiriman",
+        "file",
+        "berkas",
+        "baseline",
+        "feedback",
+        "umpan",
+        "balik",
+        "susulan",
+        "baru",
+        "lama",
+        "copy",
+        "salinan",
+        "v",
+        "individu",
+        "keluarga",
+        "art",
+        "ruta",
+        "export",
+        "ekspor",
+        "sheet",
+        "manifest",
+        "part",
+        "bagian",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "mei",
+        "may",
+        "jun",
+        "jul",
+        "agu",
+        "aug",
+        "agt",
+        "sep",
+        "okt",
+        "oct",
+        "nov",
+        "des",
+        "dec",
+        "januari",
+        "februari",
+        "maret",
+        "april",
+        "juni",
+        "juli",
+        "agustus",
+        "september",
+        "oktober",
+        "november",
+        "desember",
+        "csv",
+        "xlsx",
+        "xls",
+        "json",
+        "zip",
+    )
+)
 _FILE_EXT = re.compile(r"(\.[A-Za-z0-9]{1,5})$")
 _FILE_TOKEN = re.compile(r"[^\W\d_]+|[0-9]+|[\W_]+")
 _SEPARATORS = " _.()-"
@@ -150,7 +219,7 @@ def mask_file_name(name: str | None) -> str:
         return ""
     m = _FILE_EXT.search(name)
     ext = m.group(1) if m else ""
-    stem = name[:m.start()] if m else name
+    stem = name[: m.start()] if m else name
     out = []
     for tok in _FILE_TOKEN.findall(stem):
         if tok.isdigit():

@@ -55,9 +55,16 @@ class LandedRun:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def process_landed(eng: Engine, landing: Path, run_id: str, *, archive_dir: Path | None = None,
-                   settle_seconds: float | None = None, until: Step = "merge",
-                   feedback_outbox: Path | None = None) -> LandedRun:
+def process_landed(
+    eng: Engine,
+    landing: Path,
+    run_id: str,
+    *,
+    archive_dir: Path | None = None,
+    settle_seconds: float | None = None,
+    until: Step = "merge",
+    feedback_outbox: Path | None = None,
+) -> LandedRun:
     """Every file waiting in ``landing`` through register → stage → validate → merge, as a DAG run does.
 
     The same calls in the same order as the ``dtks_ingest`` tasks: register
@@ -69,8 +76,9 @@ def process_landed(eng: Engine, landing: Path, run_id: str, *, archive_dir: Path
     raises stops the run here (in the DAG only that task would fail).
     """
     conf = settings()
-    registered = intake.register_landed(eng, landing, run_id, archive_dir,
-                                        conf.landing_settle_seconds if settle_seconds is None else settle_seconds)
+    registered = intake.register_landed(
+        eng, landing, run_id, archive_dir, conf.landing_settle_seconds if settle_seconds is None else settle_seconds
+    )
     ids = [int(s["submission_id"]) for s in intake.unfinished_submissions(eng)]
     run = LandedRun(registered, ids)
     last = _STEPS.index(until)
@@ -116,10 +124,13 @@ def validation_plan(eng: Engine, submission_ids: list[int]) -> list[dict[str, An
     Files are grouped in district order so a batch is named by its districts.
     """
     with eng.connect() as conn:
-        staged = conn.execute(sa.text(
-            "SELECT submission_id, kabkota_code, coalesce(rows_in, 0) AS rows_in FROM audit.submission"
-            " WHERE submission_id = ANY(:ids) AND status = 'staged' ORDER BY kabkota_code, submission_id"),
-            {"ids": [int(s) for s in submission_ids]}).all()
+        staged = conn.execute(
+            sa.text(
+                "SELECT submission_id, kabkota_code, coalesce(rows_in, 0) AS rows_in FROM audit.submission"
+                " WHERE submission_id = ANY(:ids) AND status = 'staged' ORDER BY kabkota_code, submission_id"
+            ),
+            {"ids": [int(s) for s in submission_ids]},
+        ).all()
     if not staged:
         return []
     _suites_and_mapping(eng)  # once, before the batches start (a new mapping re-reads every staged row)
@@ -138,8 +149,7 @@ def validation_plan(eng: Engine, submission_ids: list[int]) -> list[dict[str, An
         batches[min(count - 1, int((before + row.rows_in / 2) * count / max(total, 1)))].append(row)
         before += row.rows_in
     batches = [b for b in batches if b]
-    return [{"submission_ids": [int(r.submission_id) for r in batch], "label": batch_label(batch)}
-            for batch in batches]
+    return [{"submission_ids": [int(r.submission_id) for r in batch], "label": batch_label(batch)} for batch in batches]
 
 
 def batch_label(batch: list[sa.Row[Any]]) -> str:
@@ -160,9 +170,16 @@ def validate_batch(eng: Engine, submission_ids: list[int], run_id: str) -> dict[
     """
     outcome: dict[int, dict[str, Any]] = {}
     with eng.connect() as conn:
-        staged = [int(sid) for sid in conn.execute(
-            sa.text("SELECT submission_id FROM audit.submission WHERE submission_id = ANY(:ids) AND status = 'staged'"
-                    " ORDER BY submission_id"), {"ids": [int(s) for s in submission_ids]}).scalars()]
+        staged = [
+            int(sid)
+            for sid in conn.execute(
+                sa.text(
+                    "SELECT submission_id FROM audit.submission WHERE submission_id = ANY(:ids) AND status = 'staged'"
+                    " ORDER BY submission_id"
+                ),
+                {"ids": [int(s) for s in submission_ids]},
+            ).scalars()
+        ]
     if not staged:
         return outcome
     file_spec, row_spec, mapping_version = _suites_and_mapping(eng)
@@ -190,10 +207,22 @@ def validate_batch(eng: Engine, submission_ids: list[int], run_id: str) -> dict[
             if lifecycle.status(conn, sid, lock=True) != "staged":
                 continue
             counts = record_validation(conn, sid, batch, run_id)
-            lifecycle.mark_validated(conn, sid, counts, row_spec.name, row_spec.version, run_id,
-                                     {"suite": row_spec.name, "version": row_spec.version,
-                                      "critical_suite": file_spec.name, "critical_version": file_spec.version,
-                                      "value_mapping": mapping_version, **counts})
+            lifecycle.mark_validated(
+                conn,
+                sid,
+                counts,
+                row_spec.name,
+                row_spec.version,
+                run_id,
+                {
+                    "suite": row_spec.name,
+                    "version": row_spec.version,
+                    "critical_suite": file_spec.name,
+                    "critical_version": file_spec.version,
+                    "value_mapping": mapping_version,
+                    **counts,
+                },
+            )
             outcome[sid] = {"status": "validated", **counts}
     return outcome
 
@@ -212,11 +241,14 @@ def district_label(submission: dict[str, Any]) -> str:
 def summarise(eng: Engine, submission_ids: list[int]) -> dict[str, Any]:
     """What a run did to its submissions, by final status (for the asset event and logs)."""
     with eng.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT CASE WHEN merged_at IS NOT NULL THEN 'merged' ELSE status END AS status, count(*) AS n,"
-            " coalesce(sum(rows_accepted), 0) AS accepted"
-            " FROM audit.submission WHERE submission_id = ANY(:ids) GROUP BY 1"),
-            {"ids": [int(i) for i in submission_ids]}).all()
+        rows = conn.execute(
+            sa.text(
+                "SELECT CASE WHEN merged_at IS NOT NULL THEN 'merged' ELSE status END AS status, count(*) AS n,"
+                " coalesce(sum(rows_accepted), 0) AS accepted"
+                " FROM audit.submission WHERE submission_id = ANY(:ids) GROUP BY 1"
+            ),
+            {"ids": [int(i) for i in submission_ids]},
+        ).all()
     by_status = {r.status: r.n for r in rows}
     # (a file merged and then superseded by a later one in the same run counts as merged)
     return {

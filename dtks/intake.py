@@ -60,18 +60,28 @@ class SubmissionRef:
         return asdict(self)
 
 
-def _record_duplicate(conn: sa.Connection, landed: LandedFile, duplicate_of: int, sha: str, size: int,
-                      received_at: datetime, run_id: str) -> None:
+def _record_duplicate(
+    conn: sa.Connection, landed: LandedFile, duplicate_of: int, sha: str, size: int, received_at: datetime, run_id: str
+) -> None:
     """The same content landing again: recorded (never applied twice), pointing at the original."""
     conn.execute(
-        sa.text("INSERT INTO audit.duplicate_upload (duplicate_of, round_folder, kabkota_folder, file_name,"
-                " landing_path, sha256, size_bytes, received_at, run_id)"
-                " VALUES (:of, :round, :district, :name, :landing, :sha, :size, :received, :run)"
-                " ON CONFLICT (sha256, landing_path, received_at) DO NOTHING"),
-        {"of": duplicate_of, "round": landed.round_id[:200] or None,
-         "district": (landed.kabkota_code or "")[:200] or None, "name": printable_name(landed.path.name)[:500],
-         "landing": printable_name(str(landed.path))[:2000], "sha": sha, "size": size, "received": received_at,
-         "run": run_id},
+        sa.text(
+            "INSERT INTO audit.duplicate_upload (duplicate_of, round_folder, kabkota_folder, file_name,"
+            " landing_path, sha256, size_bytes, received_at, run_id)"
+            " VALUES (:of, :round, :district, :name, :landing, :sha, :size, :received, :run)"
+            " ON CONFLICT (sha256, landing_path, received_at) DO NOTHING"
+        ),
+        {
+            "of": duplicate_of,
+            "round": landed.round_id[:200] or None,
+            "district": (landed.kabkota_code or "")[:200] or None,
+            "name": printable_name(landed.path.name)[:500],
+            "landing": printable_name(str(landed.path))[:2000],
+            "sha": sha,
+            "size": size,
+            "received": received_at,
+            "run": run_id,
+        },
     )
 
 
@@ -82,9 +92,15 @@ UNROUTED_ARCHIVE = "_unrouted"  # archive folder of files that landed outside <r
 REFUSED_BEFORE_READING = ("file_misplaced", "round_unknown", "round_closed", "district_unknown")
 
 
-def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | None = None,
-             kind: str = "district", received_at: datetime | None = None,
-             keep_source: bool = False) -> SubmissionRef | None:
+def register(
+    eng: Engine,
+    landed: LandedFile,
+    run_id: str,
+    archive_dir: Path | None = None,
+    kind: str = "district",
+    received_at: datetime | None = None,
+    keep_source: bool = False,
+) -> SubmissionRef | None:
     """Record a landed file and move it into the archive. None: content already known.
 
     The archive copy is made (and fsynced, with its folder) before the landing
@@ -118,8 +134,9 @@ def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | N
     if misplaced:
         archive_folder = archive_dir / UNROUTED_ARCHIVE
     else:
-        archive_folder = archive_dir / safe_file_name(landed.round_id or kind) / safe_file_name(
-            landed.kabkota_code or kind)
+        archive_folder = (
+            archive_dir / safe_file_name(landed.round_id or kind) / safe_file_name(landed.kabkota_code or kind)
+        )
     archive_path = archive_folder / f"{sha[:16]}__{safe_file_name(landed.path.name)}"
     archive_path.parent.mkdir(parents=True, exist_ok=True)
     os.replace(captured.intake, archive_path)  # archived (content-addressed name) before anything is recorded
@@ -128,46 +145,81 @@ def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | N
     with eng.begin() as conn:
         # Two runs registering the same content at once: the second waits, then sees a duplicate.
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('dtks-register-' || :s))"), {"s": sha})
-        existing = conn.execute(sa.text(
-            "SELECT submission_id FROM audit.submission WHERE sha256 = :s"
-            " AND (reject_reason IS NULL OR reject_reason <> ALL(:refused))"),
-            {"s": sha, "refused": list(REFUSED_BEFORE_READING)}).first()
+        existing = conn.execute(
+            sa.text(
+                "SELECT submission_id FROM audit.submission WHERE sha256 = :s"
+                " AND (reject_reason IS NULL OR reject_reason <> ALL(:refused))"
+            ),
+            {"s": sha, "refused": list(REFUSED_BEFORE_READING)},
+        ).first()
         if existing is not None:
-            log.info("file with sha256 %s… already registered as submission %s: duplicate upload recorded",
-                     sha[:12], existing[0])
+            log.info(
+                "file with sha256 %s… already registered as submission %s: duplicate upload recorded",
+                sha[:12],
+                existing[0],
+            )
             _record_duplicate(conn, landed, existing[0], sha, size, received_at, run_id)
             sub_id = None
         else:
             from dtks import rounds  # the round a file counts for: by arrival time (dtks.rounds.assign_round)
-            assignment = (rounds.assign_round(conn, landed.round_id, received_at)
-                          if kind == "district" and not misplaced else None)
+
+            assignment = (
+                rounds.assign_round(conn, landed.round_id, received_at)
+                if kind == "district" and not misplaced
+                else None
+            )
             assigned_round = assignment.round_id if assignment is not None else None
-            district_known = landed.kabkota_code is not None and conn.execute(
-                sa.text("SELECT 1 FROM ref.kabkota WHERE code = :k"), {"k": landed.kabkota_code}).first()
+            district_known = (
+                landed.kabkota_code is not None
+                and conn.execute(
+                    sa.text("SELECT 1 FROM ref.kabkota WHERE code = :k"), {"k": landed.kabkota_code}
+                ).first()
+            )
             sub_id = conn.execute(
                 sa.text(read_sql("intake/register_submission.sql")),
-                {"kind": kind, "round": assigned_round,
-                 "district": landed.kabkota_code if district_known else None,
-                 "name": printable_name(landed.path.name)[:500], "landing": printable_name(str(landed.path))[:2000],
-                 "archive": str(archive_path),
-                 "sha": sha, "size": size, "received": received_at, "run": run_id,
-                 "manifest": json.dumps(manifest) if manifest is not None else None},
+                {
+                    "kind": kind,
+                    "round": assigned_round,
+                    "district": landed.kabkota_code if district_known else None,
+                    "name": printable_name(landed.path.name)[:500],
+                    "landing": printable_name(str(landed.path))[:2000],
+                    "archive": str(archive_path),
+                    "sha": sha,
+                    "size": size,
+                    "received": received_at,
+                    "run": run_id,
+                    "manifest": json.dumps(manifest) if manifest is not None else None,
+                },
             ).scalar_one()
             if assignment is not None:
                 lifecycle.record_assignment(conn, sub_id, assignment)
-            lifecycle.record_event(conn, sub_id, "received", run_id, {"size_bytes": size, "sha256": sha, **arrival,
-                                                                      **(assignment.detail() if assignment else {})})
+            lifecycle.record_event(
+                conn,
+                sub_id,
+                "received",
+                run_id,
+                {"size_bytes": size, "sha256": sha, **arrival, **(assignment.detail() if assignment else {})},
+            )
             lifecycle.record_event(conn, sub_id, "archived", run_id, {"archive_path": str(archive_path)})
             if misplaced:
-                lifecycle.reject(conn, sub_id, SubmissionRejected("file_misplaced", found=misplaced_location(landed)),
-                                 run_id)
+                lifecycle.reject(
+                    conn, sub_id, SubmissionRejected("file_misplaced", found=misplaced_location(landed)), run_id
+                )
             elif assignment is not None:  # a district file that is not misplaced
                 if assignment.reject_code is not None:
-                    lifecycle.reject(conn, sub_id, SubmissionRejected(assignment.reject_code,
-                                                                      round_id=safe_file_name(landed.round_id)), run_id)
+                    lifecycle.reject(
+                        conn,
+                        sub_id,
+                        SubmissionRejected(assignment.reject_code, round_id=safe_file_name(landed.round_id)),
+                        run_id,
+                    )
                 elif not district_known:
-                    lifecycle.reject(conn, sub_id, SubmissionRejected(
-                        "district_unknown", district=safe_file_name(landed.kabkota_code or "")), run_id)
+                    lifecycle.reject(
+                        conn,
+                        sub_id,
+                        SubmissionRejected("district_unknown", district=safe_file_name(landed.kabkota_code or "")),
+                        run_id,
+                    )
     failpoint("register.after_commit")
     # Leave landing only once the archive holds the file (or it was known already), and
     # only the very file archived: a re-upload under the same name meanwhile stays.
@@ -184,13 +236,17 @@ def register(eng: Engine, landed: LandedFile, run_id: str, archive_dir: Path | N
             unlink_if_same(manifest_path, manifest_identity)
     if sub_id is None:
         return None
-    return SubmissionRef(sub_id, landed.kabkota_code if not misplaced else None,
-                         assigned_round or landed.round_id or None,
-                         printable_name(landed.path.name))
+    return SubmissionRef(
+        sub_id,
+        landed.kabkota_code if not misplaced else None,
+        assigned_round or landed.round_id or None,
+        printable_name(landed.path.name),
+    )
 
 
-def register_landing(run_id: str, landing_dir: str | Path | None = None,
-                     settle_seconds: float | None = None) -> list[dict[str, Any]]:
+def register_landing(
+    run_id: str, landing_dir: str | Path | None = None, settle_seconds: float | None = None
+) -> list[dict[str, Any]]:
     """Register every landed file, then list every submission still to finish.
 
     Returning unfinished submissions too (not only this run's) is what makes a
@@ -200,13 +256,19 @@ def register_landing(run_id: str, landing_dir: str | Path | None = None,
 
     eng = engine()
     conf = settings()
-    register_landed(eng, Path(landing_dir) if landing_dir else conf.landing_dir, run_id, conf.archive_dir,
-                    conf.landing_settle_seconds if settle_seconds is None else settle_seconds)
+    register_landed(
+        eng,
+        Path(landing_dir) if landing_dir else conf.landing_dir,
+        run_id,
+        conf.archive_dir,
+        conf.landing_settle_seconds if settle_seconds is None else settle_seconds,
+    )
     return unfinished_submissions(eng)
 
 
-def register_landed(eng: Engine, landing: Path, run_id: str, archive_dir: Path | None = None,
-                    settle_seconds: float = 0.0) -> list[SubmissionRef]:
+def register_landed(
+    eng: Engine, landing: Path, run_id: str, archive_dir: Path | None = None, settle_seconds: float = 0.0
+) -> list[SubmissionRef]:
     """Register every file waiting in ``landing``; the submissions registered now, in landing order.
 
     Files refused at registration (misplaced, round closed ...) are among them;
@@ -232,10 +294,14 @@ def register_landed(eng: Engine, landing: Path, run_id: str, archive_dir: Path |
 def unfinished_submissions(eng: Engine) -> list[dict[str, Any]]:
     """Every district submission not yet finished (received, staged or validated), oldest first."""
     with eng.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT submission_id, kabkota_code, round_id, file_name FROM audit.submission"
-            " WHERE kind = 'district' AND status = ANY(:unfinished)"
-            " ORDER BY received_at, submission_id"), {"unfinished": list(lifecycle.UNFINISHED)}).all()
+        rows = conn.execute(
+            sa.text(
+                "SELECT submission_id, kabkota_code, round_id, file_name FROM audit.submission"
+                " WHERE kind = 'district' AND status = ANY(:unfinished)"
+                " ORDER BY received_at, submission_id"
+            ),
+            {"unfinished": list(lifecycle.UNFINISHED)},
+        ).all()
     return [SubmissionRef(r.submission_id, r.kabkota_code, r.round_id, r.file_name).to_dict() for r in rows]
 
 
@@ -246,23 +312,34 @@ def record_landing_problems(eng: Engine, problems: dict[str, LandingProblem], ru
     one e-mail with the count (no file names: they may hold names or NIKs).
     """
     with eng.begin() as conn:
-        known = set(conn.execute(sa.text(
-            "SELECT landing_path FROM audit.landing_problem WHERE resolved_at IS NULL")).scalars())
+        known = set(
+            conn.execute(sa.text("SELECT landing_path FROM audit.landing_problem WHERE resolved_at IS NULL")).scalars()
+        )
         for path, why in problems.items():
-            conn.execute(sa.text(read_sql("intake/record_landing_problem.sql")),
-                {"path": path[:2000], "problem": why.code, "detail": why.detail, "run": run_id})
-        conn.execute(sa.text("UPDATE audit.landing_problem SET resolved_at = now()"
-                             " WHERE resolved_at IS NULL AND NOT (landing_path = ANY(:paths))"),
-                     {"paths": [p[:2000] for p in problems]})
+            conn.execute(
+                sa.text(read_sql("intake/record_landing_problem.sql")),
+                {"path": path[:2000], "problem": why.code, "detail": why.detail, "run": run_id},
+            )
+        conn.execute(
+            sa.text(
+                "UPDATE audit.landing_problem SET resolved_at = now()"
+                " WHERE resolved_at IS NULL AND NOT (landing_path = ANY(:paths))"
+            ),
+            {"paths": [p[:2000] for p in problems]},
+        )
     new = [p for p in problems if p[:2000] not in known]
     if new:
         from dtks import notify
+
         recipients = notify.alert_recipients()
         if recipients:
             try:
-                notify.send_alert(f"[DTKS] {len(new)} landed file(s) could not be read",
-                                  f"<p>{len(new)} new file(s) in the landing folder could not be read and wait"
-                                  " there. Run <code>dtks landing</code> on the pipeline host to see which and why."
-                                  "</p>", recipients)
+                notify.send_alert(
+                    f"[DTKS] {len(new)} landed file(s) could not be read",
+                    f"<p>{len(new)} new file(s) in the landing folder could not be read and wait"
+                    " there. Run <code>dtks landing</code> on the pipeline host to see which and why."
+                    "</p>",
+                    recipients,
+                )
             except Exception as exc:  # alerting must never change the run's outcome
                 log.warning("could not send the landing alert (%s)", type(exc).__name__)

@@ -40,9 +40,9 @@ HASH_CHUNK = 1 << 20
 @dataclass(frozen=True)
 class LandedFile:
     path: Path
-    round_id: str             # "": the file was not at <landing>/<round>/<kabkota>/
+    round_id: str  # "": the file was not at <landing>/<round>/<kabkota>/
     kabkota_code: str | None  # None: the file was not inside a district folder
-    found_in: str = ""        # the folder it was found in, relative to landing ("" = the landing root)
+    found_in: str = ""  # the folder it was found in, relative to landing ("" = the landing root)
     identity: tuple[int, int] | None = None  # (device, inode) discovery saw: what registration may read
 
     @property
@@ -98,8 +98,15 @@ def discover(landing_dir: Path, settle_seconds: float = 0.0) -> list[LandedFile]
             placed = len(parts) == 3  # <round>/<kabkota>/<file>: anything else is misplaced
             round_id = printable_name(parts[0]) if placed else ""
             kabkota = printable_name(parts[1]) if placed else None
-            found.append((info.st_mtime, str(path), LandedFile(path, round_id, kabkota, printable_name("/".join(parts[:-1])),
-                                                               (info.st_dev, info.st_ino))))
+            found.append(
+                (
+                    info.st_mtime,
+                    str(path),
+                    LandedFile(
+                        path, round_id, kabkota, printable_name("/".join(parts[:-1])), (info.st_dev, info.st_ino)
+                    ),
+                )
+            )
     found.sort(key=lambda f: (f[0], f[1]))
     return [f for _, _, f in found]
 
@@ -210,15 +217,13 @@ def archive_copy(source: Path, target: Path) -> None:
 
 @dataclass(frozen=True)
 class Captured:
-    intake: Path                  # the copy in <archive>/.intake/, fsynced
+    intake: Path  # the copy in <archive>/.intake/, fsynced
     sha256: str
     size: int
-    received_at: datetime         # the arrival time recorded (see arrival_time)
+    received_at: datetime  # the arrival time recorded (see arrival_time)
     arrival_source: str
-    file_mtime: datetime          # the modification time as uploaded (kept, never trusted)
-    identity: FileIdentity        # (device, inode, size, mtime_ns) of the landed file copied
-
-
+    file_mtime: datetime  # the modification time as uploaded (kept, never trusted)
+    identity: FileIdentity  # (device, inode, size, mtime_ns) of the landed file copied
 
 
 def arrival_time(info: os.stat_result) -> tuple[datetime, str]:
@@ -286,8 +291,15 @@ def capture(landed: LandedFile, archive_dir: Path) -> Captured | None:
         return None
     os.utime(tmp, ns=(after.st_atime_ns, after.st_mtime_ns))  # the archive keeps the file's times as uploaded
     received_at, source = arrival_time(after)
-    return Captured(tmp, digest.hexdigest(), size, received_at, source,
-                    datetime.fromtimestamp(after.st_mtime, tz=UTC), identity_of(after))
+    return Captured(
+        tmp,
+        digest.hexdigest(),
+        size,
+        received_at,
+        source,
+        datetime.fromtimestamp(after.st_mtime, tz=UTC),
+        identity_of(after),
+    )
 
 
 def misplaced_location(landed: LandedFile) -> str:

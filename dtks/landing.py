@@ -84,39 +84,67 @@ def landing_report(eng: Engine, landing_dir: Path, outbox_dir: Path, since_days:
     with eng.connect() as conn:
         rounds: dict[str, str] = dict(conn.execute(sa.text("SELECT round_id, status FROM audit.round_calendar")).all())
         districts = set(conn.execute(sa.text("SELECT code FROM ref.kabkota")).scalars())
-        problems = conn.execute(sa.text(
-            "SELECT landing_path, problem, detail, first_seen_at, last_seen_at FROM audit.landing_problem"
-            " WHERE resolved_at IS NULL ORDER BY landing_path")).mappings().all()
-        unrouted = conn.execute(sa.text(read_sql("landing/unrouted_submissions.sql")),
-            {"reasons": list(UNROUTED_REASONS),
-             "since": datetime.now(UTC) - timedelta(days=since_days)}).mappings().all()
+        problems = (
+            conn.execute(
+                sa.text(
+                    "SELECT landing_path, problem, detail, first_seen_at, last_seen_at FROM audit.landing_problem"
+                    " WHERE resolved_at IS NULL ORDER BY landing_path"
+                )
+            )
+            .mappings()
+            .all()
+        )
+        unrouted = (
+            conn.execute(
+                sa.text(read_sql("landing/unrouted_submissions.sql")),
+                {"reasons": list(UNROUTED_REASONS), "since": datetime.now(UTC) - timedelta(days=since_days)},
+            )
+            .mappings()
+            .all()
+        )
     problem_paths = {p["landing_path"] for p in problems}
     for landed in landed_files.discover(landing):
         if landed_files.printable_name(str(landed.path)) in problem_paths:
             continue  # listed under "not read"
         if landed.misplaced:
-            goes = (f"misplaced, found in {landed_files.misplaced_location(landed)}: will be refused;"
-                    f" move it to {EXPECTED_LAYOUT}")
+            goes = (
+                f"misplaced, found in {landed_files.misplaced_location(landed)}: will be refused;"
+                f" move it to {EXPECTED_LAYOUT}"
+            )
         elif landed.round_id not in rounds:
             goes = f"round '{landed.round_id}' does not exist (see `dtks round list`): will be refused"
         elif landed.kabkota_code not in districts:
             goes = f"'{landed.kabkota_code}' is not a kab/kota code: will be refused"
         else:
             goes = f"round {landed.round_id} ({rounds[landed.round_id]}), district {landed.kabkota_code}"
-        report.waiting.append({"path": _relative(landed.path, landing), "size_bytes": landed.path.stat().st_size,
-                               "goes_to": goes})
+        report.waiting.append(
+            {"path": _relative(landed.path, landing), "size_bytes": landed.path.stat().st_size, "goes_to": goes}
+        )
     for p in problems:
         if os.path.lexists(p["landing_path"]):
-            report.unreadable.append({"path": _relative(p["landing_path"], landing), "problem": p["problem"],
-                                      "detail": p["detail"], "first_seen_at": p["first_seen_at"],
-                                      "last_seen_at": p["last_seen_at"]})
+            report.unreadable.append(
+                {
+                    "path": _relative(p["landing_path"], landing),
+                    "problem": p["problem"],
+                    "detail": p["detail"],
+                    "first_seen_at": p["first_seen_at"],
+                    "last_seen_at": p["last_seen_at"],
+                }
+            )
     report.skipped = _skipped(landing)
     for s in unrouted:
         paths = feedback.feedback_paths(outbox_dir, s["round_id"], s["kabkota_code"], s["submission_id"])
-        report.unrouted.append({"submission_id": s["submission_id"], "found": _relative(s["landing_path"], landing),
-                                "reason": s["reject_reason"], "why": s["message_en"] or s["reject_detail"] or "",
-                                "archive_path": s["archive_path"], "feedback": str(paths["csv"]),
-                                "received_at": s["received_at"]})
+        report.unrouted.append(
+            {
+                "submission_id": s["submission_id"],
+                "found": _relative(s["landing_path"], landing),
+                "reason": s["reject_reason"],
+                "why": s["message_en"] or s["reject_detail"] or "",
+                "archive_path": s["archive_path"],
+                "feedback": str(paths["csv"]),
+                "received_at": s["received_at"],
+            }
+        )
     return report
 
 
@@ -146,12 +174,17 @@ def format_landing(report: LandingReport, show_names: bool = False) -> str:
     lines.append(f"waiting for the next ingest run: {len(report.waiting)}")
     lines += [f"  {_shown(w['path'], show_names)}  ({w['size_bytes']} bytes) → {w['goes_to']}" for w in report.waiting]
     lines.append(f"could not be read (they stay in landing until fixed): {len(report.unreadable)}")
-    lines += [f"  {_shown(u['path'], show_names)}  {u['problem']} ({u['detail']}), since {u['first_seen_at']:%Y-%m-%d %H:%M} UTC"
-              for u in report.unreadable]
+    lines += [
+        f"  {_shown(u['path'], show_names)}  {u['problem']} ({u['detail']}), since {u['first_seen_at']:%Y-%m-%d %H:%M} UTC"
+        for u in report.unreadable
+    ]
     lines.append(f"skipped (never read): {len(report.skipped)}")
     lines += [f"  {_shown(s['path'], show_names)}  {s['why']}" for s in report.skipped]
     lines.append(f"archived but not routed (re-land in the right folder to process): {len(report.unrouted)}")
-    lines += [f"  #{u['submission_id']} {_shown(u['found'], show_names)}  {u['reason']}: {u['why']}\n"
-              f"      archive copy: {u['archive_path'] if show_names else _archive_shown(u['archive_path'])}\n"
-              f"      feedback: {u['feedback']}" for u in report.unrouted]
+    lines += [
+        f"  #{u['submission_id']} {_shown(u['found'], show_names)}  {u['reason']}: {u['why']}\n"
+        f"      archive copy: {u['archive_path'] if show_names else _archive_shown(u['archive_path'])}\n"
+        f"      feedback: {u['feedback']}"
+        for u in report.unrouted
+    ]
     return "\n".join(lines)

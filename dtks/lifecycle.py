@@ -78,8 +78,10 @@ TRANSITIONS = (
 _SETS = {
     "reject": "reject_reason = :reject_reason, reject_detail = :reject_detail",
     "stage": "rows_in = :rows_in",
-    "validate": ("rows_quarantined = :rows_quarantined, rows_warned = :rows_warned,"
-                 " suite_name = :suite_name, suite_version = :suite_version"),
+    "validate": (
+        "rows_quarantined = :rows_quarantined, rows_warned = :rows_warned,"
+        " suite_name = :suite_name, suite_version = :suite_version"
+    ),
     "trust_baseline": "rows_quarantined = 0, rows_warned = 0",
     "merge": "rows_accepted = :rows_accepted, merged_at = now()",
     "merge_edition": "rows_accepted = :rows_accepted, merged_at = now()",
@@ -93,16 +95,20 @@ class IllegalTransition(RuntimeError):
 def status(conn: sa.Connection, submission_id: int, lock: bool = False) -> str:
     """The submission's state; ``lock`` holds its row until the transaction ends (one step at a time)."""
     state: str = conn.execute(
-        sa.text("SELECT status FROM audit.submission WHERE submission_id = :sid" + (" FOR UPDATE" if lock else "")),
+        sa.text("SELECT status FROM audit.submission WHERE submission_id = :sid" + (" FOR UPDATE" if lock else "")),  # noqa: S608
         {"sid": submission_id},
     ).scalar_one()
     return state
 
 
-def record_event(conn: sa.Connection, submission_id: int, event: str, run_id: str, detail: dict[str, Any] | None = None) -> None:
+def record_event(
+    conn: sa.Connection, submission_id: int, event: str, run_id: str, detail: dict[str, Any] | None = None
+) -> None:
     conn.execute(
-        sa.text("INSERT INTO audit.submission_event (submission_id, event, run_id, detail)"
-                " VALUES (:sid, :event, :run, CAST(:detail AS jsonb))"),
+        sa.text(
+            "INSERT INTO audit.submission_event (submission_id, event, run_id, detail)"
+            " VALUES (:sid, :event, :run, CAST(:detail AS jsonb))"
+        ),
         {"sid": submission_id, "event": event, "run": run_id, "detail": json.dumps(detail or {})},
     )
 
@@ -114,37 +120,47 @@ def _move(conn: sa.Connection, submission_id: int, move: str, **values: object) 
     target = allowed[0].target
     sources = sorted({t.source for t in allowed})
     kinds = sorted({k for t in allowed for k in t.kinds})
+    # _SETS: this module's own fixed assignments; every value is bound
     moved = conn.execute(
-        sa.text(f"UPDATE audit.submission SET status = :target, {_SETS[move]}"
-                " WHERE submission_id = :sid AND status = ANY(:sources) AND kind = ANY(:kinds)"
-                " RETURNING submission_id"),
+        sa.text(
+            f"UPDATE audit.submission SET status = :target, {_SETS[move]}"  # noqa: S608
+            " WHERE submission_id = :sid AND status = ANY(:sources) AND kind = ANY(:kinds)"
+            " RETURNING submission_id"
+        ),
         {"sid": submission_id, "target": target, "sources": sources, "kinds": kinds, **values},
     ).first()
     if moved is None:
-        now = conn.execute(sa.text("SELECT status, kind FROM audit.submission WHERE submission_id = :sid"),
-                           {"sid": submission_id}).first()
+        now = conn.execute(
+            sa.text("SELECT status, kind FROM audit.submission WHERE submission_id = :sid"), {"sid": submission_id}
+        ).first()
         if now is None:
             raise IllegalTransition(f"submission {submission_id} does not exist: cannot {move}")
         raise IllegalTransition(
             f"submission {submission_id} ({now.kind}) is {now.status}: cannot {move} to {target}"
-            f" (allowed from {', '.join(sources)}; kinds {', '.join(kinds)})")
+            f" (allowed from {', '.join(sources)}; kinds {', '.join(kinds)})"
+        )
 
 
 def record_assignment(conn: sa.Connection, submission_id: int, assignment: Assignment) -> None:
     """Keep the folder a file landed in and the rule that gave it its round (``dtks.rounds.Assignment``)."""
-    conn.execute(sa.text("UPDATE audit.submission SET landed_round_id = :landed, round_rule = :rule"
-                         " WHERE submission_id = :sid"),
-                 {"sid": submission_id, "landed": assignment.landed_round_id, "rule": assignment.rule})
+    conn.execute(
+        sa.text("UPDATE audit.submission SET landed_round_id = :landed, round_rule = :rule WHERE submission_id = :sid"),
+        {"sid": submission_id, "landed": assignment.landed_round_id, "rule": assignment.rule},
+    )
 
 
 def reject(conn: sa.Connection, submission_id: int, why: SubmissionRejected, run_id: str) -> None:
     """Refuse the whole file with its reason; keep which NIK/KK it carried, drop its staged rows."""
-    _move(conn, submission_id, "reject", reject_reason=why.code,
-          reject_detail=f"{why.message_id} / {why.message_en}")
+    _move(conn, submission_id, "reject", reject_reason=why.code, reject_detail=f"{why.message_id} / {why.message_en}")
     conn.execute(sa.text(read_sql("lifecycle_keep_rejected_rows.sql")), {"sid": submission_id})
     conn.execute(sa.text("DELETE FROM staging.submission_row WHERE submission_id = :sid"), {"sid": submission_id})
-    record_event(conn, submission_id, "rejected", run_id, {"reason": why.code, "message_id": why.message_id,
-                                                           "message_en": why.message_en})
+    record_event(
+        conn,
+        submission_id,
+        "rejected",
+        run_id,
+        {"reason": why.code, "message_id": why.message_id, "message_en": why.message_en},
+    )
     log.info("submission %s rejected: %s", submission_id, why.code)
 
 
@@ -164,10 +180,24 @@ def mark_staged(conn: sa.Connection, submission_id: int, rows_in: int, run_id: s
     record_event(conn, submission_id, "staged", run_id, {"rows": rows_in, **detail})
 
 
-def mark_validated(conn: sa.Connection, submission_id: int, counts: dict[str, int], suite_name: str, suite_version: str,
-                   run_id: str, detail: dict[str, Any]) -> None:
-    _move(conn, submission_id, "validate", rows_quarantined=counts["rows_quarantined"],
-          rows_warned=counts["rows_warned"], suite_name=suite_name, suite_version=suite_version)
+def mark_validated(
+    conn: sa.Connection,
+    submission_id: int,
+    counts: dict[str, int],
+    suite_name: str,
+    suite_version: str,
+    run_id: str,
+    detail: dict[str, Any],
+) -> None:
+    _move(
+        conn,
+        submission_id,
+        "validate",
+        rows_quarantined=counts["rows_quarantined"],
+        rows_warned=counts["rows_warned"],
+        suite_name=suite_name,
+        suite_version=suite_version,
+    )
     record_event(conn, submission_id, "validated", run_id, detail)
 
 
@@ -176,13 +206,16 @@ def trust_baseline(conn: sa.Connection, submission_id: int) -> None:
     _move(conn, submission_id, "trust_baseline")
 
 
-def mark_merged(conn: sa.Connection, submission_id: int, rows_accepted: int, run_id: str, detail: dict[str, Any]) -> None:
+def mark_merged(
+    conn: sa.Connection, submission_id: int, rows_accepted: int, run_id: str, detail: dict[str, Any]
+) -> None:
     _move(conn, submission_id, "merge", rows_accepted=rows_accepted)
     record_event(conn, submission_id, "merged", run_id, detail)
 
 
-def mark_edition_merged(conn: sa.Connection, submission_id: int, rows_accepted: int, run_id: str,
-                        detail: dict[str, Any]) -> None:
+def mark_edition_merged(
+    conn: sa.Connection, submission_id: int, rows_accepted: int, run_id: str, detail: dict[str, Any]
+) -> None:
     """A reference edition's re-attribution, applied in one statement (never staged nor validated)."""
     _move(conn, submission_id, "merge_edition", rows_accepted=rows_accepted)
     record_event(conn, submission_id, "merged", run_id, detail)
@@ -197,5 +230,6 @@ def supersede_earlier(conn: sa.Connection, submission_id: int, run_id: str) -> l
     (their rows in history, their events in audit); returns their ids. Only
     merged district submissions are moved (the statement's own conditions).
     """
-    return list(conn.execute(sa.text(read_sql("round_supersede.sql")),
-                             {"sid": submission_id, "run_id": run_id}).scalars())
+    return list(
+        conn.execute(sa.text(read_sql("round_supersede.sql")), {"sid": submission_id, "run_id": run_id}).scalars()
+    )

@@ -30,10 +30,22 @@ __all__ = [
 # a KK, a NIK with lost leading zeros or a '.0' suffix) is masked.
 _HASH_OR_DIGITS = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{64}(?![0-9A-Fa-f])|(?<![0-9])[0-9]{13,}(?![0-9])")
 _WORD = re.compile(r"\S+")
-_PERSONAL_NAME_HEADER = re.compile(r"^(nama|name|nama_lengkap|full_name|nama_ibu|nama_ibu_kandung|mother_name|"
-                                   r"alamat|address|tempat_lahir|birth_place)$")
-_CODE_FIELDS = {"jenis_kelamin", "hubungan_keluarga", "kode_desa", "status_keberadaan", "tanggal_verifikasi",
-                "pkh", "bpnt", "pbi", "rt", "rw"}
+_PERSONAL_NAME_HEADER = re.compile(
+    r"^(nama|name|nama_lengkap|full_name|nama_ibu|nama_ibu_kandung|mother_name|"
+    r"alamat|address|tempat_lahir|birth_place)$"
+)
+_CODE_FIELDS = {
+    "jenis_kelamin",
+    "hubungan_keluarga",
+    "kode_desa",
+    "status_keberadaan",
+    "tanggal_verifikasi",
+    "pkh",
+    "bpnt",
+    "pbi",
+    "rt",
+    "rw",
+}
 
 
 def initials(name: str | None) -> str:
@@ -44,9 +56,11 @@ def initials(name: str | None) -> str:
 
 def scrub_identifiers(text: str) -> str:
     """Mask every NIK/KK-like run of 13+ digits in free text (sha256 hashes are left whole)."""
+
     def repl(m: re.Match[str]) -> str:
         s = m.group(0)
         return s if len(s) == 64 and not s.isdigit() else mask_identifier(s)
+
     return _HASH_OR_DIGITS.sub(repl, text)
 
 
@@ -73,8 +87,9 @@ def mask_record(header: list[str], row: Sequence[str | None]) -> list[str]:
     """
     names = [h.strip().lower() for h in header]
     # a feedback file's header is bilingual ("Kolom / Column"): its first word names the column
-    field_col = next((i for i, h in enumerate(names)
-                      if h.split(" / ")[0] in ("field", "kolom", "column", "kolom_field")), None)
+    field_col = next(
+        (i for i, h in enumerate(names) if h.split(" / ")[0] in ("field", "kolom", "column", "kolom_field")), None
+    )
     out = []
     for i, cell in enumerate(row):
         h = names[i] if i < len(names) else ""

@@ -42,12 +42,20 @@ def merge(eng: Engine, submission_id: int, run_id: str) -> dict[str, Any]:
         conn.execute(sa.text("SELECT pg_advisory_lock(hashtext('dtks-merge-' || :d))"), {"d": district})
         conn.commit()
         try:
-            earlier = conn.execute(sa.text(
-                "SELECT e.submission_id FROM audit.submission e, audit.submission s"
-                " WHERE s.submission_id = :sid AND e.status = 'validated' AND e.kind = s.kind"
-                " AND e.kabkota_code IS NOT DISTINCT FROM s.kabkota_code"
-                " AND (e.received_at, e.submission_id) < (s.received_at, s.submission_id)"
-                " ORDER BY e.received_at, e.submission_id"), {"sid": submission_id}).scalars().all()
+            earlier = (
+                conn.execute(
+                    sa.text(
+                        "SELECT e.submission_id FROM audit.submission e, audit.submission s"
+                        " WHERE s.submission_id = :sid AND e.status = 'validated' AND e.kind = s.kind"
+                        " AND e.kabkota_code IS NOT DISTINCT FROM s.kabkota_code"
+                        " AND (e.received_at, e.submission_id) < (s.received_at, s.submission_id)"
+                        " ORDER BY e.received_at, e.submission_id"
+                    ),
+                    {"sid": submission_id},
+                )
+                .scalars()
+                .all()
+            )
             conn.commit()
             for sid in earlier:
                 _merge_one(conn, sid, run_id)
@@ -64,8 +72,9 @@ def _merge_one(conn: sa.Connection, submission_id: int, run_id: str) -> dict[str
         if status != "validated":
             return {"submission_id": submission_id, "status": status, "skipped": True}
         restage_if_lost(conn, submission_id, run_id)  # (staging is unlogged: a crash empties it)
-        events: dict[str, int] = dict(conn.execute(sa.text(read_sql("merge_submission.sql")),
-                                   {"sid": submission_id, "run_id": run_id}).all())
+        events: dict[str, int] = dict(
+            conn.execute(sa.text(read_sql("merge_submission.sql")), {"sid": submission_id, "run_id": run_id}).all()
+        )
         accepted = sum(events.values())
         lifecycle.mark_merged(conn, submission_id, accepted, run_id, {"rows_accepted": accepted, "events": events})
         conn.execute(sa.text("DELETE FROM staging.submission_row WHERE submission_id = :sid"), {"sid": submission_id})
@@ -74,8 +83,13 @@ def _merge_one(conn: sa.Connection, submission_id: int, run_id: str) -> dict[str
         failpoint("merge.before_commit")
     failpoint("merge.after_commit")
     log.info("submission %s merged: %s", submission_id, events)
-    return {"submission_id": submission_id, "status": "merged", "rows_accepted": accepted, "events": events,
-            **({"superseded": superseded} if superseded else {})}
+    return {
+        "submission_id": submission_id,
+        "status": "merged",
+        "rows_accepted": accepted,
+        "events": events,
+        **({"superseded": superseded} if superseded else {}),
+    }
 
 
 # ----------------------------------------------------------------- baseline
@@ -87,8 +101,7 @@ def load_baseline(eng: Engine, path: Path, run_id: str, received_at: datetime) -
     without district checks; re-loading the same file is a no-op. The
     operator's file is read, never changed or removed: the archive holds the copy.
     """
-    ref = register(eng, LandedFile(path, "", None), run_id, kind="baseline", received_at=received_at,
-                   keep_source=True)
+    ref = register(eng, LandedFile(path, "", None), run_id, kind="baseline", received_at=received_at, keep_source=True)
     if ref is None:
         return {"status": "already loaded"}
     staged = stage(eng, ref.submission_id, run_id)
@@ -98,7 +111,11 @@ def load_baseline(eng: Engine, path: Path, run_id: str, received_at: datetime) -
     merged = merge(eng, ref.submission_id, run_id)
     with eng.connect() as conn:
         # a bulk load: the next merges plan with statistics of the registry as it now is
-        conn.execute(sa.text("ANALYZE registry.individual_current, registry.individual_verification,"
-                             " registry.household, registry.individual_version, registry.household_version"))
+        conn.execute(
+            sa.text(
+                "ANALYZE registry.individual_current, registry.individual_verification,"
+                " registry.household, registry.individual_version, registry.household_version"
+            )
+        )
         conn.commit()
     return {"submission_id": ref.submission_id, "rows_in": staged.get("rows_in"), **merged}

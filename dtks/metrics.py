@@ -19,15 +19,47 @@ from dtks.faults import failpoint
 from dtks.warehouse import read_sql
 
 DISTRICT_COLUMNS = (
-    "round_id", "province_code", "province_name", "kabkota_code", "kabkota_name", "expected", "submitted",
-    "accepted", "submissions_received", "first_accepted_at", "on_time", "days_late", "submission_lag_days",
-    "active_records", "coverage_12m", "coverage_24m", "record_age_median_days", "record_age_p90_days",
-    "rows_submitted", "rows_accepted", "acceptance_rate", "missed_rounds", "updated_since_baseline",
-    "update_class", "on_time_rate_12r", "update_index", "index_ge_070", "index_ge_075",
+    "round_id",
+    "province_code",
+    "province_name",
+    "kabkota_code",
+    "kabkota_name",
+    "expected",
+    "submitted",
+    "accepted",
+    "submissions_received",
+    "first_accepted_at",
+    "on_time",
+    "days_late",
+    "submission_lag_days",
+    "active_records",
+    "coverage_12m",
+    "coverage_24m",
+    "record_age_median_days",
+    "record_age_p90_days",
+    "rows_submitted",
+    "rows_accepted",
+    "acceptance_rate",
+    "missed_rounds",
+    "updated_since_baseline",
+    "update_class",
+    "on_time_rate_12r",
+    "update_index",
+    "index_ge_070",
+    "index_ge_075",
 )
 
-PENETAPAN_COLUMNS = ("kabkota_code", "province_code", "active_individuals", "inactive_individuals", "households",
-                     "pkh", "bpnt", "pbi", "registry_hash")
+PENETAPAN_COLUMNS = (
+    "kabkota_code",
+    "province_code",
+    "active_individuals",
+    "inactive_individuals",
+    "households",
+    "pkh",
+    "bpnt",
+    "pbi",
+    "registry_hash",
+)
 
 
 def _lock(conn: sa.Connection, what: str, round_id: str) -> None:
@@ -49,18 +81,26 @@ def compute_round_metrics(eng: Engine, round_id: str) -> int:
         _require_round(conn, round_id)
         failpoint("metrics.after_snapshot")
         conn.execute(sa.text(read_sql("metrics_district_round.sql")), {"round_id": round_id})
-        rows: int = conn.execute(sa.text("SELECT count(*) FROM metrics.district_round WHERE round_id = :r"),
-                                 {"r": round_id}).scalar_one()
+        rows: int = conn.execute(
+            sa.text("SELECT count(*) FROM metrics.district_round WHERE round_id = :r"), {"r": round_id}
+        ).scalar_one()
         return rows
 
 
 def district_table(eng: Engine, round_id: str, expected_only: bool = True) -> list[dict[str, Any]]:
     with eng.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT d.*, p.name AS province_name FROM metrics.district_round d"
-            " JOIN ref.province p ON p.code = d.province_code"
-            " WHERE d.round_id = :r AND (d.expected OR NOT :e) ORDER BY d.kabkota_code"),
-            {"r": round_id, "e": expected_only}).mappings().all()
+        rows = (
+            conn.execute(
+                sa.text(
+                    "SELECT d.*, p.name AS province_name FROM metrics.district_round d"
+                    " JOIN ref.province p ON p.code = d.province_code"
+                    " WHERE d.round_id = :r AND (d.expected OR NOT :e) ORDER BY d.kabkota_code"
+                ),
+                {"r": round_id, "e": expected_only},
+            )
+            .mappings()
+            .all()
+        )
     return [{c: row[c] for c in DISTRICT_COLUMNS} for row in rows]
 
 
@@ -81,40 +121,65 @@ def new_districts(eng: Engine, round_id: str) -> list[dict[str, Any]]:
 
 def province_table(eng: Engine, round_id: str) -> list[dict[str, Any]]:
     with eng.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.text(
-            "SELECT * FROM metrics.province_round WHERE round_id = :r ORDER BY province_code"),
-            {"r": round_id}).mappings().all()]
+        return [
+            dict(r)
+            for r in conn.execute(
+                sa.text("SELECT * FROM metrics.province_round WHERE round_id = :r ORDER BY province_code"),
+                {"r": round_id},
+            )
+            .mappings()
+            .all()
+        ]
 
 
 def province_trend(eng: Engine, up_to_round: str) -> list[dict[str, Any]]:
     """Province figures of every computed round up to ``up_to_round``, by province, oldest round first."""
     with eng.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.text(read_sql("province_trend.sql")),
-                                              {"round_id": up_to_round}).mappings().all()]
+        return [
+            dict(r)
+            for r in conn.execute(sa.text(read_sql("province_trend.sql")), {"round_id": up_to_round}).mappings().all()
+        ]
 
 
 def national_row(eng: Engine, round_id: str) -> dict[str, Any] | None:
     with eng.connect() as conn:
-        row = conn.execute(sa.text("SELECT * FROM metrics.national_round WHERE round_id = :r"),
-                           {"r": round_id}).mappings().first()
+        row = (
+            conn.execute(sa.text("SELECT * FROM metrics.national_round WHERE round_id = :r"), {"r": round_id})
+            .mappings()
+            .first()
+        )
     return dict(row) if row else None
 
 
 def national_trend(eng: Engine, up_to_round: str) -> list[dict[str, Any]]:
     """National figures of every computed round up to ``up_to_round``, oldest first (metrics.trend_national)."""
     with eng.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.text(
-            "SELECT n.*, t.opens_on, t.reporting_rate_change, t.on_time_rate_change, t.coverage_24m_change,"
-            " t.update_index_mean_change FROM metrics.national_round n JOIN metrics.trend_national t USING (round_id)"
-            " WHERE t.opens_on <= (SELECT opens_on FROM audit.round WHERE round_id = :r) ORDER BY t.opens_on"),
-            {"r": up_to_round}).mappings().all()]
+        return [
+            dict(r)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT n.*, t.opens_on, t.reporting_rate_change, t.on_time_rate_change, t.coverage_24m_change,"
+                    " t.update_index_mean_change FROM metrics.national_round n JOIN metrics.trend_national t USING (round_id)"
+                    " WHERE t.opens_on <= (SELECT opens_on FROM audit.round WHERE round_id = :r) ORDER BY t.opens_on"
+                ),
+                {"r": up_to_round},
+            )
+            .mappings()
+            .all()
+        ]
 
 
 def district_trend(eng: Engine, kabkota_code: str) -> list[dict[str, Any]]:
     with eng.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.text(
-            "SELECT * FROM metrics.trend_district WHERE kabkota_code = :k ORDER BY opens_on"),
-            {"k": kabkota_code}).mappings().all()]
+        return [
+            dict(r)
+            for r in conn.execute(
+                sa.text("SELECT * FROM metrics.trend_district WHERE kabkota_code = :k ORDER BY opens_on"),
+                {"k": kabkota_code},
+            )
+            .mappings()
+            .all()
+        ]
 
 
 # ---------------------------------------------------------------- penetapan
@@ -132,24 +197,39 @@ def freeze_penetapan(eng: Engine, round_id: str, run_id: str) -> int:
         _lock(conn, "dtks-penetapan-", round_id)
         _require_round(conn, round_id)
         conn.execute(sa.text("CREATE TEMP TABLE p_district ON COMMIT DROP AS " + _as_of_sql()), {"round_id": round_id})
-        snapshot_no: int = conn.execute(sa.text(read_sql("penetapan_snapshot.sql")),
-                                        {"round_id": round_id, "run_id": run_id}).scalar_one()
+        snapshot_no: int = conn.execute(
+            sa.text(read_sql("penetapan_snapshot.sql")), {"round_id": round_id, "run_id": run_id}
+        ).scalar_one()
         return snapshot_no
 
 
 def penetapan(eng: Engine, round_id: str, snapshot_no: int | None = None) -> dict[str, Any] | None:
     """A frozen snapshot (the latest, or ``snapshot_no``) with its per-district rows."""
     with eng.connect() as conn:
-        head = conn.execute(sa.text(
-            "SELECT * FROM metrics.penetapan WHERE round_id = :r"
-            " AND (CAST(:n AS integer) IS NULL OR snapshot_no = :n) ORDER BY snapshot_no DESC LIMIT 1"),
-            {"r": round_id, "n": snapshot_no}).mappings().first()
+        head = (
+            conn.execute(
+                sa.text(
+                    "SELECT * FROM metrics.penetapan WHERE round_id = :r"
+                    " AND (CAST(:n AS integer) IS NULL OR snapshot_no = :n) ORDER BY snapshot_no DESC LIMIT 1"
+                ),
+                {"r": round_id, "n": snapshot_no},
+            )
+            .mappings()
+            .first()
+        )
         if head is None:
             return None
-        districts = conn.execute(sa.text(
-            "SELECT " + ", ".join(PENETAPAN_COLUMNS) + " FROM metrics.penetapan_district"  # noqa: S608 - our columns
-            " WHERE round_id = :r AND snapshot_no = :n ORDER BY kabkota_code"),
-            {"r": round_id, "n": head["snapshot_no"]}).mappings().all()
+        districts = (
+            conn.execute(
+                sa.text(
+                    "SELECT " + ", ".join(PENETAPAN_COLUMNS) + " FROM metrics.penetapan_district"  # noqa: S608 - our columns
+                    " WHERE round_id = :r AND snapshot_no = :n ORDER BY kabkota_code"
+                ),
+                {"r": round_id, "n": head["snapshot_no"]},
+            )
+            .mappings()
+            .all()
+        )
     return {**dict(head), "districts": [dict(d) for d in districts]}
 
 
@@ -181,8 +261,12 @@ def registry_as_determined(eng: Engine, round_id: str, kabkota_code: str | None 
     Contains personal data: for the ministry's penetapan list, never for logs.
     """
     with eng.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.text(read_sql("metrics/registry_as_determined.sql")),
-            {"r": round_id, "k": kabkota_code}).mappings()]
+        return [
+            dict(r)
+            for r in conn.execute(
+                sa.text(read_sql("metrics/registry_as_determined.sql")), {"r": round_id, "k": kabkota_code}
+            ).mappings()
+        ]
 
 
 def _f(v: Any) -> float | None:
@@ -206,13 +290,18 @@ def follow_up(districts: list[dict[str, Any]]) -> list[dict[str, Any]]:
             reasons.append(("Kiriman ada, tetapi tidak ada yang diterima", "Submitted, but nothing accepted"))
         missed = int(d.get("missed_rounds") or 0)
         if missed >= 2:
-            reasons.append((f"{missed} putaran berturut-turut tanpa kiriman diterima",
-                            f"{missed} rounds in a row without an accepted submission"))
+            reasons.append(
+                (
+                    f"{missed} putaran berturut-turut tanpa kiriman diterima",
+                    f"{missed} rounds in a row without an accepted submission",
+                )
+            )
         idx = _f(d.get("update_index"))
         below = [t for t in INDEX_THRESHOLDS if idx is not None and idx < t]
         if below:
-            reasons.append((f"Indeks pemutakhiran di bawah {below[0]:.2f}".replace(".", ","),
-                            f"Update index below {below[0]:.2f}"))
+            reasons.append(
+                (f"Indeks pemutakhiran di bawah {below[0]:.2f}".replace(".", ","), f"Update index below {below[0]:.2f}")
+            )
         if reasons:
             out.append({**d, "reasons": reasons})
     return out
@@ -220,7 +309,19 @@ def follow_up(districts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def league(districts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Districts by update_index descending (None last; ties by code)."""
-    ranked = sorted(districts, key=lambda d: (d.get("update_index") is None, -(_f(d.get("update_index")) or 0.0),
-                                              str(d.get("kabkota_code") or "")))
-    return [{**d, "rank": i, "meets": [d.get("update_index") is not None and float(d["update_index"]) >= t
-                                       for t in INDEX_THRESHOLDS]} for i, d in enumerate(ranked, start=1)]
+    ranked = sorted(
+        districts,
+        key=lambda d: (
+            d.get("update_index") is None,
+            -(_f(d.get("update_index")) or 0.0),
+            str(d.get("kabkota_code") or ""),
+        ),
+    )
+    return [
+        {
+            **d,
+            "rank": i,
+            "meets": [d.get("update_index") is not None and float(d["update_index"]) >= t for t in INDEX_THRESHOLDS],
+        }
+        for i, d in enumerate(ranked, start=1)
+    ]

@@ -90,10 +90,12 @@ def failure_message(context: Mapping[str, Any]) -> tuple[str, str]:
         ("Percobaan / try", f"{d['try_number']} / {(d['max_tries'] or 0) + 1}" if d["try_number"] else None),
         ("Jenis galat / error type", d["error_type"]),
     ]
-    cells = "".join(f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
-                    for k, v in rows if v not in (None, ""))
-    link = (f"<p><a href=\"{html.escape(d['log_url'])}\">Log di Airflow / log in Airflow</a></p>"
-            if d["log_url"] else "")
+    cells = "".join(
+        f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+        for k, v in rows
+        if v not in (None, "")
+    )
+    link = f'<p><a href="{html.escape(d["log_url"])}">Log di Airflow / log in Airflow</a></p>' if d["log_url"] else ""
     body = (
         "<p>Sebuah tugas DTKS gagal setelah semua percobaan ulang. "
         "A DTKS task failed after all its retries.</p>"
@@ -120,6 +122,7 @@ def send_alert(subject: str, html_content: str, recipients: list[str]) -> bool:
     from_email = configured.alert_from or (conn.extra_dejson or {}).get("from_email")
     if not from_email:
         from airflow.configuration import conf
+
         from_email = conf.get("email", "from_email", fallback=None) or "dtks-airflow@localhost"
     with SmtpHook(smtp_conn_id=conn_id) as hook:
         hook.send_email_smtp(to=recipients, subject=subject, html_content=html_content, from_email=from_email)

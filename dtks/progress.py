@@ -48,8 +48,7 @@ def library_output_to_log(path: Path | None = None) -> Iterator[TextIO]:
     sys.stdout.flush()
     sys.stderr.flush()
     saved_out, saved_err = os.dup(1), os.dup(2)
-    terminal = os.fdopen(os.dup(2), "w", buffering=1, encoding=sys.stderr.encoding or "utf-8",
-                         errors="replace")
+    terminal = os.fdopen(os.dup(2), "w", buffering=1, encoding=sys.stderr.encoding or "utf-8", errors="replace")
     with open(path, "a", encoding="utf-8") as log_file:
         log_file.write(f"\n===== dtks {' '.join(sys.argv[1:])} at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n")
         log_file.flush()
@@ -87,8 +86,14 @@ class StepProgress(logging.Handler):
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
-            progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                MofNCompleteColumn(), console=Console(file=self.terminal), transient=False)
+            progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=Console(file=self.terminal),
+                transient=False,
+            )
             progress.start()
             self._progress = progress
         logger = logging.getLogger(_DAG_TEST_LOGGER)
@@ -164,9 +169,19 @@ def _mapped_total(ti: Any) -> int:
     from sqlalchemy import func, select
 
     with create_session() as session:
-        return session.scalar(select(func.count()).select_from(TaskInstance).where(
-            TaskInstance.dag_id == ti.dag_id, TaskInstance.run_id == ti.run_id, TaskInstance.task_id == ti.task_id,
-            TaskInstance.map_index >= 0)) or 0
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(TaskInstance)
+                .where(
+                    TaskInstance.dag_id == ti.dag_id,
+                    TaskInstance.run_id == ti.run_id,
+                    TaskInstance.task_id == ti.task_id,
+                    TaskInstance.map_index >= 0,
+                )
+            )
+            or 0
+        )
 
 
 def run_on_screen(dag_id: str, conf: dict[str, Any], quiet: bool = False, **kwargs: Any) -> tuple[str, str]:
@@ -189,6 +204,8 @@ def run_failed(dag_id: str, run_id: str, state: str) -> str | None:
     from dtks import airflow_env
 
     failed = airflow_env.failed_tasks(dag_id, run_id)
-    return (f"{dag_id} run {run_id} ended {state}"
-            + (f": task {', '.join(failed)} failed" if failed else "")
-            + f"; details in {log_path()}")
+    return (
+        f"{dag_id} run {run_id} ended {state}"
+        + (f": task {', '.join(failed)} failed" if failed else "")
+        + f"; details in {log_path()}"
+    )

@@ -52,15 +52,15 @@ _MARKUP_START = re.compile(rb"^\s*<(\?xml|!doctype|html|table|workbook)", re.IGN
 class Limits:
     """Resource limits per submission (environment, defaults documented in ``dtks.config.Settings``)."""
 
-    max_file_bytes: int = Settings.max_file_bytes            # DTKS_MAX_FILE_BYTES
-    max_rows: int = Settings.max_rows                        # DTKS_MAX_ROWS
+    max_file_bytes: int = Settings.max_file_bytes  # DTKS_MAX_FILE_BYTES
+    max_rows: int = Settings.max_rows  # DTKS_MAX_ROWS
     max_xlsx_expanded_bytes: int = Settings.max_xlsx_expanded_bytes  # DTKS_MAX_XLSX_EXPANDED_BYTES
-    max_xlsx_ratio: int = 200               # expanded / compressed, for members over 10 MiB
+    max_xlsx_ratio: int = 200  # expanded / compressed, for members over 10 MiB
     max_xlsx_members: int = 500
-    max_line_chars: int = 1 << 20           # one CSV line; a row is a few hundred characters
+    max_line_chars: int = 1 << 20  # one CSV line; a row is a few hundred characters
     max_xlsx_shared_strings_bytes: int = Settings.max_xlsx_shared_strings_bytes  # DTKS_MAX_XLSX_SHARED_STRINGS_BYTES
     max_xlsx_part_bytes: int = Settings.max_xlsx_part_bytes  # DTKS_MAX_XLSX_PART_BYTES
-    max_columns: int = Settings.max_columns                  # DTKS_MAX_COLUMNS
+    max_columns: int = Settings.max_columns  # DTKS_MAX_COLUMNS
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -164,9 +164,7 @@ class ParsedFile:
                 file_row += 1
                 if file_row > self.max_rows:
                     raise SubmissionRejected("file_too_many_rows", limit=self.max_rows)
-                values = tuple(
-                    (raw[i].strip() if i < len(raw) else "") if i is not None else None for i in order
-                )
+                values = tuple((raw[i].strip() if i < len(raw) else "") if i is not None else None for i in order)
                 if any(v is not None and "\x00" in v for v in values):
                     raise SubmissionRejected("file_unreadable")  # PostgreSQL text cannot hold NUL
                 yield file_row, source_line, values

@@ -38,6 +38,7 @@ class Recoded:
 def effective_at(effective_on: date) -> datetime:
     """The instant an edition takes effect: the start of its effective date, Asia/Jakarta."""
     from dtks.rounds import JAKARTA
+
     return datetime.combine(effective_on, time(0, 0), tzinfo=JAKARTA)
 
 
@@ -50,37 +51,56 @@ def apply_edition(conn: sa.Connection, edition: Edition, diff: EditionDiff) -> R
     # the latest thing that happened to them: a version, or a confirmation (an event without a version,
     # which moved their coverage state at its own time)
     affected = conn.execute(sa.text(read_sql("recoding/persons_affected.sql"))).one()
-    later_household = conn.execute(sa.text(
-        "SELECT max(h.valid_from) FROM registry.household h JOIN load_successor s ON s.code = h.kode_desa::text")
+    later_household = conn.execute(
+        sa.text(
+            "SELECT max(h.valid_from) FROM registry.household h JOIN load_successor s ON s.code = h.kode_desa::text"
+        )
     ).scalar()
     latest = max((t for t in (affected.latest, later_household) if t is not None), default=None)
     if latest is not None and latest >= at:
         raise EditionRefused(
             f"{edition.name} takes effect {edition.effective_on}, but records in the villages it re-codes were "
             f"received later (up to {latest.astimezone(at.tzinfo):%Y-%m-%d %H:%M} WIB): history cannot be rewritten "
-            "behind them. Give the edition an effective date after them (edition.json effective_on)")
+            "behind them. Give the edition an effective date after them (edition.json effective_on)"
+        )
     if affected.persons:
-        closed = conn.execute(sa.text(
-            "SELECT round_id FROM audit.round_calendar WHERE status = 'closed' AND close_at > :at ORDER BY opens_on"),
-            {"at": at}).scalars().all()
+        closed = (
+            conn.execute(
+                sa.text(
+                    "SELECT round_id FROM audit.round_calendar WHERE status = 'closed' AND close_at > :at ORDER BY opens_on"
+                ),
+                {"at": at},
+            )
+            .scalars()
+            .all()
+        )
         if closed:
             raise EditionRefused(
                 f"{edition.name} takes effect {edition.effective_on}, inside round(s) {', '.join(closed)}, which "
                 "are already closed: their published figures would change when re-run. Give the edition an "
-                "effective date after their close, or reopen them first (`dtks round reopen`)")
+                "effective date after their close, or reopen them first (`dtks round reopen`)"
+            )
     sid = None
     persons = households = 0
     if affected.persons:
         sid = _lineage_submission(conn, edition, at, run_id)
-        counts = conn.execute(sa.text(read_sql("recode_registry.sql")),
-                              {"sid": sid, "at": at, "run_id": run_id}).one()
+        counts = conn.execute(sa.text(read_sql("recode_registry.sql")), {"sid": sid, "at": at, "run_id": run_id}).one()
         persons, households = int(counts.persons), int(counts.households)
-        lifecycle.mark_edition_merged(conn, sid, persons, run_id,
-                                      {"persons_recoded": persons, "households_recoded": households})
+        lifecycle.mark_edition_merged(
+            conn, sid, persons, run_id, {"persons_recoded": persons, "households_recoded": households}
+        )
     rounds_extended = ()
     if diff.splits:
-        rounds_extended = tuple(sorted(set(conn.execute(sa.text(read_sql("recoding/extend_open_rounds.sql")),
-            {"new": list(diff.splits), "on": edition.effective_on}).scalars())))
+        rounds_extended = tuple(
+            sorted(
+                set(
+                    conn.execute(
+                        sa.text(read_sql("recoding/extend_open_rounds.sql")),
+                        {"new": list(diff.splits), "on": edition.effective_on},
+                    ).scalars()
+                )
+            )
+        )
     return Recoded(persons, households, sid, rounds_extended)
 
 
@@ -89,13 +109,20 @@ def _lineage_submission(conn: sa.Connection, edition: Edition, at: datetime, run
     path = edition.folder / "successors.csv"
     data = path.read_bytes()
     moves = conn.execute(sa.text("SELECT count(*) FROM load_successor")).scalar_one()
-    sid: int = conn.execute(sa.text(read_sql("recoding/register_edition_submission.sql")),
-        {"name": f"{edition.name}/successors.csv", "path": str(path),
-         # the file's hash, salted with the edition and its date: the same successors list in two
-         # editions is two loads
-         "sha": hashlib.sha256(data + f"\n{edition.name}|{edition.effective_on}".encode()).hexdigest(),
-         "size": len(data), "at": at, "run": run_id, "rows": moves,
-         "manifest": json.dumps({"edition": edition.name, "effective_on": edition.effective_on.isoformat()})}
+    sid: int = conn.execute(
+        sa.text(read_sql("recoding/register_edition_submission.sql")),
+        {
+            "name": f"{edition.name}/successors.csv",
+            "path": str(path),
+            # the file's hash, salted with the edition and its date: the same successors list in two
+            # editions is two loads
+            "sha": hashlib.sha256(data + f"\n{edition.name}|{edition.effective_on}".encode()).hexdigest(),
+            "size": len(data),
+            "at": at,
+            "run": run_id,
+            "rows": moves,
+            "manifest": json.dumps({"edition": edition.name, "effective_on": edition.effective_on.isoformat()}),
+        },
     ).scalar_one()
     lifecycle.record_event(conn, sid, "received", run_id)
     return sid

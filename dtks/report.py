@@ -58,11 +58,18 @@ COLUMN_NOTES = {  # column -> (Bahasa Indonesia, English)
     "submitted": ("Ada kiriman yang diterima sistem", "At least one submission received"),
     "accepted": ("Ada kiriman yang diterima (digabung)", "At least one submission accepted (merged)"),
     "submissions_received": ("Jumlah kiriman", "Number of submissions received"),
-    "first_accepted_at": ("Waktu kiriman pertama yang diterima (UTC; Excel tidak menyimpan zona waktu)",
-                          "Time of first accepted submission (UTC; Excel keeps no time zone)"),
-    "on_time": ("Tepat waktu (diterima paling lambat pada batas waktu)", "On time (first accepted file by the cut-off)"),
-    "days_late": ("Hari keterlambatan setelah batas waktu (dalam masa tenggang)",
-                  "Days late after the cut-off (within the grace days)"),
+    "first_accepted_at": (
+        "Waktu kiriman pertama yang diterima (UTC; Excel tidak menyimpan zona waktu)",
+        "Time of first accepted submission (UTC; Excel keeps no time zone)",
+    ),
+    "on_time": (
+        "Tepat waktu (diterima paling lambat pada batas waktu)",
+        "On time (first accepted file by the cut-off)",
+    ),
+    "days_late": (
+        "Hari keterlambatan setelah batas waktu (dalam masa tenggang)",
+        "Days late after the cut-off (within the grace days)",
+    ),
     "submission_lag_days": ("Hari sejak kiriman terakhir yang diterima", "Days since last accepted submission"),
     "active_records": ("Jumlah rekaman aktif", "Active records"),
     "coverage_12m": ("Proporsi rekaman diverifikasi dalam 12 bulan", "Share of records verified within 12 months"),
@@ -76,8 +83,10 @@ COLUMN_NOTES = {  # column -> (Bahasa Indonesia, English)
     "updated_since_baseline": ("Proporsi rekaman dimutakhirkan sejak baseline", "Share updated since the baseline"),
     "update_class": ("Kelas: never / under_50 / 50_plus", "Class: never / under 50% / 50% or more"),
     "on_time_rate_12r": ("Tingkat tepat waktu 12 putaran terakhir", "On-time rate over the last 12 rounds"),
-    "update_index": ("Indeks: 0,50·cakupan24 + 0,25·tepat waktu + 0,25·penerimaan",
-                     "Index: 0.50·coverage24m + 0.25·on-time rate + 0.25·acceptance rate"),
+    "update_index": (
+        "Indeks: 0,50·cakupan24 + 0,25·tepat waktu + 0,25·penerimaan",
+        "Index: 0.50·coverage24m + 0.25·on-time rate + 0.25·acceptance rate",
+    ),
     "index_ge_070": ("Indeks ≥ 0,70", "Index at or above 0.70"),
     "index_ge_075": ("Indeks ≥ 0,75", "Index at or above 0.75"),
 }
@@ -159,8 +168,15 @@ def write_district_xlsx(path: Path, districts: list[dict[str, Any]]) -> None:
     for idx, col in enumerate(DISTRICT_COLUMNS, start=1):
         letter = get_column_letter(idx)
         ws.column_dimensions[letter].width = max(10, min(30, len(col) + 2))
-        fmt = ("0.00%" if col in _FRACTION_COLUMNS else "0.0000" if col == "update_index"
-               else "yyyy-mm-dd hh:mm:ss" if col == "first_accepted_at" else None)
+        fmt = (
+            "0.00%"
+            if col in _FRACTION_COLUMNS
+            else "0.0000"
+            if col == "update_index"
+            else "yyyy-mm-dd hh:mm:ss"
+            if col == "first_accepted_at"
+            else None
+        )
         if fmt:
             for (cell,) in ws.iter_rows(min_row=2, min_col=idx, max_col=idx):
                 cell.number_format = fmt
@@ -200,8 +216,10 @@ var out=box.closest('.filter').querySelector('output');if(out)out.textContent=n;
 document.querySelectorAll('input[data-filter]').forEach(function(box){
 box.addEventListener('input',function(){apply(box);});if(q){box.value=q;apply(box);}});
 })();"""
-CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
-       "script-src 'sha256-" + base64.b64encode(hashlib.sha256(_FILTER_SCRIPT.encode()).digest()).decode() + "'")
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
+    "script-src 'sha256-" + base64.b64encode(hashlib.sha256(_FILTER_SCRIPT.encode()).digest()).decode() + "'"
+)
 _TEMPLATE = (Path(__file__).with_name("report_template.html")).read_text(encoding="utf-8")
 
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
@@ -214,7 +232,7 @@ def _td(value: object, numeric: bool = False) -> Markup:
 
 
 def _rows_cell(d: dict[str, Any]) -> Markup:
-    return _td(f'{num(d.get("rows_accepted"))} / {num(d.get("rows_submitted"))}', True)
+    return _td(f"{num(d.get('rows_accepted'))} / {num(d.get('rows_submitted'))}", True)
 
 
 def submission_status(d: dict[str, Any]) -> tuple[str, str]:
@@ -252,8 +270,12 @@ _DISTRICT_HTML_COLUMNS = [  # the CSV/XLSX hold every column (P90 record age too
     ("Penerimaan / Acceptance", lambda d: _td(pct(d.get("acceptance_rate")), True)),
     ("Putaran terlewat / Rounds missed", lambda d: _td(num(d.get("missed_rounds")), True)),
     ("Sejak baseline / Since baseline", lambda d: _td(pct(d.get("updated_since_baseline")), True)),
-    ("Kelas / Class", lambda d: Markup('<td><span class="cls cls-{}">{}</span></td>').format(
-        d.get("update_class"), CLASS_LABELS.get(d.get("update_class"), d.get("update_class") or "–"))),
+    (
+        "Kelas / Class",
+        lambda d: Markup('<td><span class="cls cls-{}">{}</span></td>').format(
+            d.get("update_class"), CLASS_LABELS.get(d.get("update_class"), d.get("update_class") or "–")
+        ),
+    ),
     ("Tepat waktu 12 putaran / On time, 12 rounds", lambda d: _td(pct(d.get("on_time_rate_12r")), True)),
     ("Indeks / Index", lambda d: _td(_idx(d.get("update_index")), True)),
 ]
@@ -267,8 +289,9 @@ def _district_groups(districts: list[dict[str, Any]]) -> list[tuple[str, list[di
     return [groups[c] for c in sorted(groups)]
 
 
-def _province_trends(provinces: list[dict[str, Any]], province_trend: list[dict[str, Any]] | None, round_id: str
-                     ) -> tuple[list[tuple[str, str, Markup]], str]:
+def _province_trends(
+    provinces: list[dict[str, Any]], province_trend: list[dict[str, Any]] | None, round_id: str
+) -> tuple[list[tuple[str, str, Markup]], str]:
     """(full name, last figures, small chart) per province, and the rounds spanned; the current round's
     province rows stand in for a missing history."""
     history: dict[str, list[dict[str, Any]]] = {}
@@ -286,7 +309,7 @@ def _province_trends(provinces: list[dict[str, Any]], province_trend: list[dict[
         rounds_seen.update(str(r.get("round_id")) for r in rows)
         name = str(names.get(code) or rows[-1].get("province_name") or code)
         last = rows[-1]
-        figures = f'{pct(last.get("coverage_24m"))} · {pct(last.get("on_time_rate"))}'
+        figures = f"{pct(last.get('coverage_24m'))} · {pct(last.get('on_time_rate'))}"
         out.append((name, figures, province_trend_svg(name, rows)))
     span = " – ".join(sorted({min(rounds_seen), max(rounds_seen)})) if rounds_seen else "–"
     return out, span
@@ -296,7 +319,9 @@ def _idx(v: Any) -> str:
     return "–" if v is None else f"{float(v):.3f}"
 
 
-def _penetapan_rows(penetapan: dict[str, Any] | None, districts: list[dict[str, Any]], provinces: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _penetapan_rows(
+    penetapan: dict[str, Any] | None, districts: list[dict[str, Any]], provinces: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     if not penetapan:
         return []
     names = {str(d.get("province_code")): d.get("province_name") for d in districts}
@@ -305,21 +330,31 @@ def _penetapan_rows(penetapan: dict[str, Any] | None, districts: list[dict[str, 
     rows: dict[str, dict[str, Any]] = {}
     for d in penetapan.get("districts", []):
         code = str(d.get("province_code"))
-        row = rows.setdefault(code, {"code": code, "name": names.get(code) or code, "districts": 0,
-                                     **dict.fromkeys(keys, 0)})
+        row = rows.setdefault(
+            code, {"code": code, "name": names.get(code) or code, "districts": 0, **dict.fromkeys(keys, 0)}
+        )
         row["districts"] += 1
         for k in keys:
             row[k] += int(d.get(k) or 0)
     return [rows[c] for c in sorted(rows)]
 
 
-def render_round_report(round_info: Round | dict[str, Any], districts: list[dict[str, Any]], provinces: list[dict[str, Any]], trend: list[dict[str, Any]],
-                        links: dict[str, str] | None = None, penetapan: dict[str, Any] | None = None,
-                        province_trend: list[dict[str, Any]] | None = None, new_districts: list[dict[str, Any]] | None = None) -> str:
+def render_round_report(
+    round_info: Round | dict[str, Any],
+    districts: list[dict[str, Any]],
+    provinces: list[dict[str, Any]],
+    trend: list[dict[str, Any]],
+    links: dict[str, str] | None = None,
+    penetapan: dict[str, Any] | None = None,
+    province_trend: list[dict[str, Any]] | None = None,
+    new_districts: list[dict[str, Any]] | None = None,
+) -> str:
     """The report as one offline HTML file; ``province_trend`` is metrics.province_trend (oldest first);
     ``new_districts`` is metrics.new_districts (districts created by a split)."""
-    r = {k: _get(round_info, k) for k in ("round_id", "opens_on", "cutoff_on", "grace_days", "penetapan_on",
-                                          "last_grace_day")}
+    r = {
+        k: _get(round_info, k)
+        for k in ("round_id", "opens_on", "cutoff_on", "grace_days", "penetapan_on", "last_grace_day")
+    }
     nat = _national(r["round_id"], trend)
     tiles = [
         (num(nat.get("expected_districts")), "Kab/kota wajib lapor / Expected districts"),
@@ -339,39 +374,76 @@ def render_round_report(round_info: Round | dict[str, Any], districts: list[dict
         tiles.append((num(meets), f"Indeks ≥ {t:.2f} / Index at or above {t:.2f}".replace("≥ 0.", "≥ 0,", 1)))
     trends, span = _province_trends(provinces, province_trend, r["round_id"])
     return _COMPILED.render(
-        r=r, tiles=tiles, classes=list(CLASS_LABELS.items()), thresholds=INDEX_THRESHOLDS,
-        strip=coverage_strip_svg(districts, provinces), trend_chart=trend_svg(trend),
+        r=r,
+        tiles=tiles,
+        classes=list(CLASS_LABELS.items()),
+        thresholds=INDEX_THRESHOLDS,
+        strip=coverage_strip_svg(districts, provinces),
+        trend_chart=trend_svg(trend),
         class_chart=class_bars_svg(districts, provinces),
-        pen=penetapan, pen_rows=_penetapan_rows(penetapan, districts, provinces), wib=wib,
+        pen=penetapan,
+        pen_rows=_penetapan_rows(penetapan, districts, provinces),
+        wib=wib,
         provinces=sorted(provinces, key=lambda p: str(p.get("province_code"))),
-        league=league(districts), follow=follow_up(districts), districts=_by_place(districts),
-        dcols=_DISTRICT_HTML_COLUMNS, links=links, idx=_idx,
+        league=league(districts),
+        follow=follow_up(districts),
+        districts=_by_place(districts),
+        dcols=_DISTRICT_HTML_COLUMNS,
+        links=links,
+        idx=_idx,
         width=lambda v: 0 if v is None else round(max(0.0, min(1.0, float(v))) * 100, 1),
-        class_label=lambda c: CLASS_LABELS.get(c, c or "–"), anchor=district_anchor,
-        district_groups=_district_groups(districts), province_map=province_map_svg(provinces),
+        class_label=lambda c: CLASS_LABELS.get(c, c or "–"),
+        anchor=district_anchor,
+        district_groups=_district_groups(districts),
+        province_map=province_map_svg(provinces),
         map_legend=[(colour, label) for _, colour, label in MAP_BANDS] + [map_band(None)],
-        province_trends=trends, trend_span=span, csp=CSP, script=Markup(_FILTER_SCRIPT),
-        new_districts=new_districts or [])
+        province_trends=trends,
+        trend_span=span,
+        csp=CSP,
+        script=Markup(_FILTER_SCRIPT),
+        new_districts=new_districts or [],
+    )
 
 
-def write_round_outputs(out_dir: Path, round_info: Round | dict[str, Any], districts: list[dict[str, Any]],
-                        provinces: list[dict[str, Any]], trend: list[dict[str, Any]], links: dict[str, str] | None = None,
-                        penetapan: dict[str, Any] | None = None, province_trend: list[dict[str, Any]] | None = None,
-                        new_districts: list[dict[str, Any]] | None = None) -> dict[str, Path]:
+def write_round_outputs(
+    out_dir: Path,
+    round_info: Round | dict[str, Any],
+    districts: list[dict[str, Any]],
+    provinces: list[dict[str, Any]],
+    trend: list[dict[str, Any]],
+    links: dict[str, str] | None = None,
+    penetapan: dict[str, Any] | None = None,
+    province_trend: list[dict[str, Any]] | None = None,
+    new_districts: list[dict[str, Any]] | None = None,
+) -> dict[str, Path]:
     """Write <out_dir>/<round_id>/district_metrics.csv, .xlsx and report.html; the report links the two tables."""
     round_id = str(_get(round_info, "round_id"))
     if not round_id or not re.fullmatch(r"[A-Za-z0-9_.-]+", round_id) or round_id.strip(".") == "":
         raise ValueError(f"round id {round_id!r} cannot name an output folder")
     folder = Path(out_dir) / round_id
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {"csv": folder / "district_metrics.csv", "xlsx": folder / "district_metrics.xlsx",
-             "html": folder / "report.html"}
+    paths = {
+        "csv": folder / "district_metrics.csv",
+        "xlsx": folder / "district_metrics.xlsx",
+        "html": folder / "report.html",
+    }
     write_district_csv(paths["csv"], districts)
     write_district_xlsx(paths["xlsx"], districts)
-    all_links = {"Tabel kab/kota / District table (CSV)": paths["csv"].name,
-                 "Tabel kab/kota / District table (XLSX)": paths["xlsx"].name, **(links or {})}
-    html = render_round_report(round_info, districts, provinces, trend, all_links, penetapan=penetapan,
-                               province_trend=province_trend, new_districts=new_districts)
+    all_links = {
+        "Tabel kab/kota / District table (CSV)": paths["csv"].name,
+        "Tabel kab/kota / District table (XLSX)": paths["xlsx"].name,
+        **(links or {}),
+    }
+    html = render_round_report(
+        round_info,
+        districts,
+        provinces,
+        trend,
+        all_links,
+        penetapan=penetapan,
+        province_trend=province_trend,
+        new_districts=new_districts,
+    )
     tmp = _atomic(paths["html"])
     tmp.write_text(html, encoding="utf-8")
     os.replace(tmp, paths["html"])

@@ -55,8 +55,10 @@ def coverage_strip_svg(districts: list[dict[str, Any]], provinces: list[dict[str
     def xs(v: float) -> float:
         return left + plot_w * max(0.0, min(1.0, v))
 
-    parts = [f'<svg role="img" class="chart" viewBox="0 0 {width} {height}"'
-             f' aria-label="Cakupan 24 bulan per kabupaten/kota / 24-month coverage by district">']
+    parts = [
+        f'<svg role="img" class="chart" viewBox="0 0 {width} {height}"'
+        f' aria-label="Cakupan 24 bulan per kabupaten/kota / 24-month coverage by district">'
+    ]
     for t in range(0, 101, 10):
         x = xs(t / 100)
         parts.append(f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 26}" class="grid"/>')
@@ -64,8 +66,15 @@ def coverage_strip_svg(districts: list[dict[str, Any]], provinces: list[dict[str
     for thr in INDEX_THRESHOLDS:
         x = xs(thr)
         parts.append(f'<line x1="{x:.1f}" y1="{top - 10}" x2="{x:.1f}" y2="{height - 26}" class="thr"/>')
-        parts.append(_svg_text(x + (-3 if thr == INDEX_THRESHOLDS[0] else 3), top - 14, f"{thr:.0%}",
-                               "end" if thr == INDEX_THRESHOLDS[0] else "start", "thrlbl"))
+        parts.append(
+            _svg_text(
+                x + (-3 if thr == INDEX_THRESHOLDS[0] else 3),
+                top - 14,
+                f"{thr:.0%}",
+                "end" if thr == INDEX_THRESHOLDS[0] else "start",
+                "thrlbl",
+            )
+        )
     parts.append(_svg_text(left + plot_w + gap, top - 14, "Terendah / lowest", "start", "axis"))
     for i, code in enumerate(codes):
         cy = top + row_h * i + row_h / 2
@@ -77,20 +86,26 @@ def coverage_strip_svg(districts: list[dict[str, Any]], provinces: list[dict[str
         for j, d in enumerate(members):
             jitter = ((j % 5) - 2) * 3.2
             colour = CLASS_COLOURS.get(str(d.get("update_class")), "#555")
-            tip = f'{d.get("kabkota_code")} {d.get("kabkota_name")}: {pct(d["coverage_24m"])}'
-            parts.append(f'<a href="#{district_anchor(d.get("kabkota_code"))}"><circle class="dot"'
-                         f' cx="{xs(float(d["coverage_24m"])):.1f}" cy="{cy + jitter:.1f}" r="4.5" fill="{colour}">'
-                         f'<title>{escape(tip)}</title></circle></a>')
+            tip = f"{d.get('kabkota_code')} {d.get('kabkota_name')}: {pct(d['coverage_24m'])}"
+            parts.append(
+                f'<a href="#{district_anchor(d.get("kabkota_code"))}"><circle class="dot"'
+                f' cx="{xs(float(d["coverage_24m"])):.1f}" cy="{cy + jitter:.1f}" r="4.5" fill="{colour}">'
+                f"<title>{escape(tip)}</title></circle></a>"
+            )
         if vals:
             m = xs(statistics.median(vals))
-            parts.append(f'<line class="median" x1="{m:.1f}" y1="{cy - 12:.1f}" x2="{m:.1f}" y2="{cy + 12:.1f}">'
-                         f'<title>median {pct(statistics.median(vals))}</title></line>')
+            parts.append(
+                f'<line class="median" x1="{m:.1f}" y1="{cy - 12:.1f}" x2="{m:.1f}" y2="{cy + 12:.1f}">'
+                f"<title>median {pct(statistics.median(vals))}</title></line>"
+            )
             low = min(members, key=lambda d: (float(d["coverage_24m"]), str(d.get("kabkota_code"))))
             name = str(low.get("kabkota_name") or low.get("kabkota_code"))
-            short = name if len(name) <= _LOWEST_CHARS else name[:_LOWEST_CHARS - 1].rstrip() + "…"
-            parts.append(f'<a href="#{district_anchor(low.get("kabkota_code"))}"><title>{escape(name)}</title>'
-                         + _svg_text(left + plot_w + gap, cy + 4, f'{short} {pct(low["coverage_24m"])}', "start",
-                                     "lowest") + "</a>")
+            short = name if len(name) <= _LOWEST_CHARS else name[: _LOWEST_CHARS - 1].rstrip() + "…"
+            parts.append(
+                f'<a href="#{district_anchor(low.get("kabkota_code"))}"><title>{escape(name)}</title>'
+                + _svg_text(left + plot_w + gap, cy + 4, f"{short} {pct(low['coverage_24m'])}", "start", "lowest")
+                + "</a>"
+            )
         else:
             parts.append(_svg_text(left + 6, cy + 4, "tidak ada data / no data", "start", "axis"))
     parts.append("</svg>")
@@ -114,8 +129,10 @@ def class_bars_svg(districts: list[dict[str, Any]], provinces: list[dict[str, An
     left, right, top, row_h, width = 250, 20, 10, 30, 1046
     plot_w = width - left - right
     height = top + row_h * max(len(codes), 1) + 10
-    parts = [f'<svg role="img" class="chart" viewBox="0 0 {width} {height}"'
-             ' aria-label="Kelas pemutakhiran per provinsi / update class by province">']
+    parts = [
+        f'<svg role="img" class="chart" viewBox="0 0 {width} {height}"'
+        ' aria-label="Kelas pemutakhiran per provinsi / update class by province">'
+    ]
     for i, code in enumerate(codes):
         y = top + row_h * i
         total = sum(counts[code].values()) or 1
@@ -126,8 +143,10 @@ def class_bars_svg(districts: list[dict[str, Any]], provinces: list[dict[str, An
                 continue
             w = plot_w * n / total
             tip = f"{names.get(code) or code} – {CLASS_LABELS[cls]}: {n}"
-            parts.append(f'<rect class="seg" x="{x:.1f}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}"'
-                         f' fill="{CLASS_COLOURS[cls]}"><title>{escape(tip)}</title></rect>')
+            parts.append(
+                f'<rect class="seg" x="{x:.1f}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}"'
+                f' fill="{CLASS_COLOURS[cls]}"><title>{escape(tip)}</title></rect>'
+            )
             if w > 18:
                 parts.append(_svg_text(x + w / 2, y + row_h / 2 + 4, str(n), "middle", "seglbl"))
             x += w
@@ -138,15 +157,25 @@ def class_bars_svg(districts: list[dict[str, Any]], provinces: list[dict[str, An
 
 
 # ---------------------------------------------------------------- trends
-TREND_SERIES = (("reporting_rate", "s1", "Tingkat pelaporan / Reporting rate"),
-                ("on_time_rate", "s2", "Tepat waktu / On-time rate"),
-                ("coverage_24m", "s3", "Cakupan 24 bln / Coverage 24m"))
-PROVINCE_TREND_SERIES = (("coverage_24m", "s3", "Cakupan 24 bln / Coverage 24m"),
-                         ("on_time_rate", "s2", "Tepat waktu / On-time rate"))
+TREND_SERIES = (
+    ("reporting_rate", "s1", "Tingkat pelaporan / Reporting rate"),
+    ("on_time_rate", "s2", "Tepat waktu / On-time rate"),
+    ("coverage_24m", "s3", "Cakupan 24 bln / Coverage 24m"),
+)
+PROVINCE_TREND_SERIES = (
+    ("coverage_24m", "s3", "Cakupan 24 bln / Coverage 24m"),
+    ("on_time_rate", "s2", "Tepat waktu / On-time rate"),
+)
 
 
-def _lines(rows: list[dict[str, Any]], series: Sequence[tuple[str, str, str]], xs: Callable[[int], float],
-           ys: Callable[[float], float], prefix: str = "", r: float = 4) -> list[str]:
+def _lines(
+    rows: list[dict[str, Any]],
+    series: Sequence[tuple[str, str, str]],
+    xs: Callable[[int], float],
+    ys: Callable[[float], float],
+    prefix: str = "",
+    r: float = 4,
+) -> list[str]:
     parts = []
     for key, cls, label in series:
         pts = [(xs(i), ys(float(row[key])), row) for i, row in enumerate(rows) if row.get(key) is not None]
@@ -154,9 +183,10 @@ def _lines(rows: list[dict[str, Any]], series: Sequence[tuple[str, str, str]], x
             coords = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in pts)
             parts.append(f'<polyline class="line {cls}" points="{coords}"/>')
         for x, y, row in pts:
-            tip = f'{prefix}{row.get("round_id")} – {label}: {pct(row[key])}'
-            parts.append(f'<circle class="pt {cls}" cx="{x:.1f}" cy="{y:.1f}" r="{r}"><title>{escape(tip)}</title>'
-                         '</circle>')
+            tip = f"{prefix}{row.get('round_id')} – {label}: {pct(row[key])}"
+            parts.append(
+                f'<circle class="pt {cls}" cx="{x:.1f}" cy="{y:.1f}" r="{r}"><title>{escape(tip)}</title></circle>'
+            )
     return parts
 
 
@@ -172,8 +202,10 @@ def trend_svg(trend: list[dict[str, Any]]) -> Markup:
     def ys(v: float) -> float:
         return top + plot_h * (1 - max(0.0, min(1.0, v)))
 
-    parts = [f'<svg role="img" class="chart" viewBox="0 0 {width} {height}"'
-             ' aria-label="Tren tingkat pelaporan / reporting rate trend">']
+    parts = [
+        f'<svg role="img" class="chart" viewBox="0 0 {width} {height}"'
+        ' aria-label="Tren tingkat pelaporan / reporting rate trend">'
+    ]
     for t in range(0, 101, 25):
         y = ys(t / 100)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" class="grid"/>')
@@ -203,15 +235,24 @@ def province_trend_svg(name: str, rows: list[dict[str, Any]]) -> Markup:
     def ys(v: float) -> float:
         return top + plot_h * (1 - max(0.0, min(1.0, v)))
 
-    parts = [f'<svg role="img" class="chart small" viewBox="0 0 {width} {height}"'
-             f' aria-label="{escape(name)}: cakupan 24 bln dan tepat waktu / coverage 24m and on-time rate">']
+    parts = [
+        f'<svg role="img" class="chart small" viewBox="0 0 {width} {height}"'
+        f' aria-label="{escape(name)}: cakupan 24 bln dan tepat waktu / coverage 24m and on-time rate">'
+    ]
     for t in (0, 50, 100):
         y = ys(t / 100)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" class="grid"/>')
         parts.append(_svg_text(left - 4, y + 4, f"{t}%", "end", "axis"))
     for i in sorted({0, n - 1}) if n else []:
-        parts.append(_svg_text(xs(i), height - 6, str(rows[i].get("round_id")), "middle" if n <= 1 else
-                               ("start" if i == 0 else "end"), "axis"))
+        parts.append(
+            _svg_text(
+                xs(i),
+                height - 6,
+                str(rows[i].get("round_id")),
+                "middle" if n <= 1 else ("start" if i == 0 else "end"),
+                "axis",
+            )
+        )
     parts += _lines(rows, PROVINCE_TREND_SERIES, xs, ys, prefix=f"{name} ", r=3)
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -221,19 +262,51 @@ def province_trend_svg(name: str, rows: list[dict[str, Any]]) -> Markup:
 # A tile per province, placed roughly where it lies (column west→east, row north→south). No open kab/kota
 # boundary data set with Kemendagri codes is installable from npm or PyPI (README, "Round report").
 PROVINCE_TILES = {  # code -> (column, row, short label)
-    "11": (0, 0, "ACEH"), "12": (1, 1, "SUMUT"), "14": (2, 1, "RIAU"), "21": (3, 1, "KEPRI"),
-    "13": (1, 2, "SUMBAR"), "15": (2, 2, "JAMBI"), "19": (4, 2, "BABEL"), "17": (2, 3, "BENGKULU"),
-    "16": (3, 3, "SUMSEL"), "18": (3, 4, "LAMPUNG"), "31": (5, 4, "DKI"), "36": (4, 5, "BANTEN"),
-    "32": (5, 5, "JABAR"), "33": (6, 5, "JATENG"), "34": (6, 6, "DIY"), "35": (7, 5, "JATIM"),
-    "51": (8, 5, "BALI"), "52": (9, 5, "NTB"), "53": (10, 5, "NTT"), "65": (7, 1, "KALTARA"),
-    "61": (5, 2, "KALBAR"), "62": (6, 2, "KALTENG"), "64": (7, 2, "KALTIM"), "63": (7, 3, "KALSEL"),
-    "75": (9, 1, "GORONTALO"), "71": (10, 1, "SULUT"), "72": (9, 2, "SULTENG"), "76": (8, 3, "SULBAR"),
-    "73": (8, 4, "SULSEL"), "74": (9, 3, "SULTRA"), "82": (11, 1, "MALUT"), "81": (11, 3, "MALUKU"),
-    "96": (12, 1, "PBD"), "92": (12, 2, "PABAR"), "94": (13, 2, "PAPTENG"), "91": (14, 1, "PAPUA"),
-    "95": (14, 2, "PAPEG"), "93": (14, 3, "PAPSEL"),
+    "11": (0, 0, "ACEH"),
+    "12": (1, 1, "SUMUT"),
+    "14": (2, 1, "RIAU"),
+    "21": (3, 1, "KEPRI"),
+    "13": (1, 2, "SUMBAR"),
+    "15": (2, 2, "JAMBI"),
+    "19": (4, 2, "BABEL"),
+    "17": (2, 3, "BENGKULU"),
+    "16": (3, 3, "SUMSEL"),
+    "18": (3, 4, "LAMPUNG"),
+    "31": (5, 4, "DKI"),
+    "36": (4, 5, "BANTEN"),
+    "32": (5, 5, "JABAR"),
+    "33": (6, 5, "JATENG"),
+    "34": (6, 6, "DIY"),
+    "35": (7, 5, "JATIM"),
+    "51": (8, 5, "BALI"),
+    "52": (9, 5, "NTB"),
+    "53": (10, 5, "NTT"),
+    "65": (7, 1, "KALTARA"),
+    "61": (5, 2, "KALBAR"),
+    "62": (6, 2, "KALTENG"),
+    "64": (7, 2, "KALTIM"),
+    "63": (7, 3, "KALSEL"),
+    "75": (9, 1, "GORONTALO"),
+    "71": (10, 1, "SULUT"),
+    "72": (9, 2, "SULTENG"),
+    "76": (8, 3, "SULBAR"),
+    "73": (8, 4, "SULSEL"),
+    "74": (9, 3, "SULTRA"),
+    "82": (11, 1, "MALUT"),
+    "81": (11, 3, "MALUKU"),
+    "96": (12, 1, "PBD"),
+    "92": (12, 2, "PABAR"),
+    "94": (13, 2, "PAPTENG"),
+    "91": (14, 1, "PAPUA"),
+    "95": (14, 2, "PAPEG"),
+    "93": (14, 3, "PAPSEL"),
 }
-MAP_BANDS = ((0.75, "#2e7d32", "≥ 75%"), (0.70, "#8bc34a", "70–75%"), (0.50, "#e08e0b", "50–70%"),
-             (0.0, "#c62828", "< 50%"))
+MAP_BANDS = (
+    (0.75, "#2e7d32", "≥ 75%"),
+    (0.70, "#8bc34a", "70–75%"),
+    (0.50, "#e08e0b", "50–70%"),
+    (0.0, "#c62828", "< 50%"),
+)
 
 
 def map_band(v: Any) -> tuple[str, str]:
@@ -259,26 +332,37 @@ def province_map_svg(provinces: list[dict[str, Any]]) -> Markup:
     cols = max(c for c, _, _ in placed.values()) + 1
     rows = max(r for _, r, _ in placed.values()) + 1
     width, height = cols * (size + gap), rows * (size + gap)
-    parts = [f'<svg role="img" class="chart map" viewBox="0 0 {width} {height}"'
-             ' aria-label="Peta petak provinsi, cakupan 24 bulan / province tile map, 24-month coverage">']
+    parts = [
+        f'<svg role="img" class="chart map" viewBox="0 0 {width} {height}"'
+        ' aria-label="Peta petak provinsi, cakupan 24 bulan / province tile map, 24-month coverage">'
+    ]
     for code, (col, row, short) in sorted(placed.items()):
         x, y = col * (size + gap), row * (size + gap)
         label = short
         p = by_code.get(code)
         if p is None:
-            parts.append(f'<g class="tile out"><title>{escape(short)}: tidak termasuk putaran ini / not in this round'
-                         f'</title><rect x="{x}" y="{y}" width="{size}" height="{size}" rx="6"/>'
-                         + _svg_text(x + size / 2, y + 38, label, "middle", "tileo") + "</g>")
+            parts.append(
+                f'<g class="tile out"><title>{escape(short)}: tidak termasuk putaran ini / not in this round'
+                f'</title><rect x="{x}" y="{y}" width="{size}" height="{size}" rx="6"/>'
+                + _svg_text(x + size / 2, y + 38, label, "middle", "tileo")
+                + "</g>"
+            )
             continue
         colour, band = map_band(p.get("coverage_24m"))
-        tip = (f'{p.get("province_name")}: cakupan 24 bln / coverage 24m {pct(p.get("coverage_24m"))} ({band});'
-               f' kab/kota diterima / districts accepted {p.get("accepted_districts")}'
-               f' / {p.get("expected_districts")}')
-        parts.append(f'<a href="#p-{escape(code)}"><g class="tile"><title>{escape(tip)}</title>'
-                     f'<rect x="{x}" y="{y}" width="{size}" height="{size}" rx="6" fill="{colour}"/>'
-                     + _svg_text(x + size / 2, y + 18, label, "middle", "tilek")
-                     + _svg_text(x + size / 2, y + 40, pct(p.get("coverage_24m"), 0), "middle", "tilev")
-                     + _svg_text(x + size / 2, y + 58, f'{p.get("accepted_districts")}/{p.get("expected_districts")}',
-                                 "middle", "tilek") + "</g></a>")
+        tip = (
+            f"{p.get('province_name')}: cakupan 24 bln / coverage 24m {pct(p.get('coverage_24m'))} ({band});"
+            f" kab/kota diterima / districts accepted {p.get('accepted_districts')}"
+            f" / {p.get('expected_districts')}"
+        )
+        parts.append(
+            f'<a href="#p-{escape(code)}"><g class="tile"><title>{escape(tip)}</title>'
+            f'<rect x="{x}" y="{y}" width="{size}" height="{size}" rx="6" fill="{colour}"/>'
+            + _svg_text(x + size / 2, y + 18, label, "middle", "tilek")
+            + _svg_text(x + size / 2, y + 40, pct(p.get("coverage_24m"), 0), "middle", "tilev")
+            + _svg_text(
+                x + size / 2, y + 58, f"{p.get('accepted_districts')}/{p.get('expected_districts')}", "middle", "tilek"
+            )
+            + "</g></a>"
+        )
     parts.append("</svg>")
     return Markup("".join(parts))

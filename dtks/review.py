@@ -18,16 +18,33 @@ from sqlalchemy.engine import Engine
 
 from dtks.identifiers import mask_identifier
 
-COLUMNS = ("submission_id", "round_id", "sent_by_kabkota", "file_row", "source_line", "nik", "active_in_kabkota",
-           "review_status", "received_at")
+COLUMNS = (
+    "submission_id",
+    "round_id",
+    "sent_by_kabkota",
+    "file_row",
+    "source_line",
+    "nik",
+    "active_in_kabkota",
+    "review_status",
+    "received_at",
+)
 
 
 def review_queue(eng: Engine, round_id: str | None = None, status: str | None = "open") -> list[dict[str, Any]]:
     with eng.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT * FROM quarantine.review_queue"
-            " WHERE (CAST(:r AS text) IS NULL OR round_id = :r) AND (CAST(:s AS text) IS NULL OR review_status = :s)"
-            " ORDER BY received_at, submission_id, file_row"), {"r": round_id, "s": status}).mappings().all()
+        rows = (
+            conn.execute(
+                sa.text(
+                    "SELECT * FROM quarantine.review_queue"
+                    " WHERE (CAST(:r AS text) IS NULL OR round_id = :r) AND (CAST(:s AS text) IS NULL OR review_status = :s)"
+                    " ORDER BY received_at, submission_id, file_row"
+                ),
+                {"r": round_id, "s": status},
+            )
+            .mappings()
+            .all()
+        )
     return [dict(r) for r in rows]
 
 
@@ -37,6 +54,8 @@ def format_review_queue(rows: list[dict[str, Any]], show_nik: bool = False) -> s
     lines = [f"{'kiriman':>8} {'putaran':8} {'dari':5} {'baris':>6} {'NIK':16} {'aktif di':8} status"]
     for r in rows:
         nik = (r["nik"] or "") if show_nik else mask_identifier(r["nik"])
-        lines.append(f"{r['submission_id']:>8} {r['round_id'] or '-':8} {r['sent_by_kabkota'] or '-':5} "
-                     f"{r['file_row']:>6} {nik:16} {r['active_in_kabkota'] or '-':8} {r['review_status']}")
+        lines.append(
+            f"{r['submission_id']:>8} {r['round_id'] or '-':8} {r['sent_by_kabkota'] or '-':5} "
+            f"{r['file_row']:>6} {nik:16} {r['active_in_kabkota'] or '-':8} {r['review_status']}"
+        )
     return "\n".join(lines)

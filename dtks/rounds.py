@@ -31,10 +31,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
-DEFAULT_CUTOFF_DAY = 14      # end of week 2
+DEFAULT_CUTOFF_DAY = 14  # end of week 2
 DEFAULT_GRACE_DAYS = 3
 DEFAULT_ON_TIME_GRACE_DAYS = 0  # on time = by the cut-off; the grace days count for the round, as late
-DEFAULT_PENETAPAN_DAY = 25   # week 4
+DEFAULT_PENETAPAN_DAY = 25  # week 4
 ROUND_ID = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")  # YYYY-MM, ASCII digits (also checked by the auditor pages)
 
 
@@ -77,17 +77,26 @@ class Round:
         if not self.opens_on <= self.cutoff_on:
             raise ValueError(f"round {self.round_id}: opens ({self.opens_on}) after its cut-off ({self.cutoff_on})")
         if self.grace_days < 0 or not 0 <= self.on_time_grace_days <= self.grace_days:
-            raise ValueError(f"round {self.round_id}: grace days must be >= 0 and on-time grace days between 0 "
-                             f"and the grace days (got {self.grace_days}, {self.on_time_grace_days})")
+            raise ValueError(
+                f"round {self.round_id}: grace days must be >= 0 and on-time grace days between 0 "
+                f"and the grace days (got {self.grace_days}, {self.on_time_grace_days})"
+            )
         if not self.penetapan_on > self.last_grace_day:
-            raise ValueError(f"round {self.round_id}: penetapan ({self.penetapan_on}) must come after the round "
-                             f"closes (last grace day {self.last_grace_day}); give --penetapan")
+            raise ValueError(
+                f"round {self.round_id}: penetapan ({self.penetapan_on}) must come after the round "
+                f"closes (last grace day {self.last_grace_day}); give --penetapan"
+            )
         return self
 
     def dates(self) -> dict[str, Any]:
-        return {"opens_on": self.opens_on.isoformat(), "cutoff_on": self.cutoff_on.isoformat(),
-                "grace_days": self.grace_days, "on_time_grace_days": self.on_time_grace_days,
-                "penetapan_on": self.penetapan_on.isoformat(), "status": self.status}
+        return {
+            "opens_on": self.opens_on.isoformat(),
+            "cutoff_on": self.cutoff_on.isoformat(),
+            "grace_days": self.grace_days,
+            "on_time_grace_days": self.on_time_grace_days,
+            "penetapan_on": self.penetapan_on.isoformat(),
+            "status": self.status,
+        }
 
 
 def _start_of(day: date) -> datetime:
@@ -105,8 +114,13 @@ def parse_round_id(round_id: str) -> tuple[int, int]:
 def default_round(round_id: str) -> Round:
     """The ministry's monthly cycle for month ``round_id`` (YYYY-MM)."""
     year, month = parse_round_id(round_id)
-    return Round(round_id, date(year, month, 1), date(year, month, DEFAULT_CUTOFF_DAY), DEFAULT_GRACE_DAYS,
-                 date(year, month, DEFAULT_PENETAPAN_DAY))
+    return Round(
+        round_id,
+        date(year, month, 1),
+        date(year, month, DEFAULT_CUTOFF_DAY),
+        DEFAULT_GRACE_DAYS,
+        date(year, month, DEFAULT_PENETAPAN_DAY),
+    )
 
 
 def _who(changed_by: str | None) -> str:
@@ -121,28 +135,53 @@ def _who(changed_by: str | None) -> str:
 _COLUMNS = "round_id, opens_on, cutoff_on, grace_days, penetapan_on, status, on_time_grace_days"
 
 
-def _record_change(conn: sa.Connection, round_id: str, change: str, before: Round | None, after: Round,
-                   reason: str | None, changed_by: str | None) -> None:
+def _record_change(
+    conn: sa.Connection,
+    round_id: str,
+    change: str,
+    before: Round | None,
+    after: Round,
+    reason: str | None,
+    changed_by: str | None,
+) -> None:
     conn.execute(
-        sa.text("INSERT INTO audit.round_change (round_id, change, reason, before, after, changed_by)"
-                " VALUES (:r, :c, :why, CAST(:b AS jsonb), CAST(:a AS jsonb), :who)"),
-        {"r": round_id, "c": change, "why": reason, "b": json.dumps(before.dates()) if before else None,
-         "a": json.dumps(after.dates()), "who": _who(changed_by)},
+        sa.text(
+            "INSERT INTO audit.round_change (round_id, change, reason, before, after, changed_by)"
+            " VALUES (:r, :c, :why, CAST(:b AS jsonb), CAST(:a AS jsonb), :who)"
+        ),
+        {
+            "r": round_id,
+            "c": change,
+            "why": reason,
+            "b": json.dumps(before.dates()) if before else None,
+            "a": json.dumps(after.dates()),
+            "who": _who(changed_by),
+        },
     )
 
 
 def _get(conn: sa.Connection, round_id: str, lock: bool = False) -> Round:
     # _COLUMNS: this module's own column list; the round id is bound
-    row = conn.execute(sa.text(f"SELECT {_COLUMNS} FROM audit.round WHERE round_id = :r"  # noqa: S608
-                               + (" FOR UPDATE" if lock else "")), {"r": round_id}).first()
+    row = conn.execute(
+        sa.text(
+            f"SELECT {_COLUMNS} FROM audit.round WHERE round_id = :r"  # noqa: S608
+            + (" FOR UPDATE" if lock else "")
+        ),
+        {"r": round_id},
+    ).first()
     if row is None:
         raise LookupError(f"round {round_id} does not exist; create it with `dtks round create {round_id}`")
     return Round(*row)
 
 
 # ---------------------------------------------------------------- calendar changes
-def create_round(eng: Engine, rnd: Round, provinces: list[str] | None = None,
-                 districts: list[str] | None = None, changed_by: str | None = None) -> bool:
+def create_round(
+    eng: Engine,
+    rnd: Round,
+    provinces: list[str] | None = None,
+    districts: list[str] | None = None,
+    changed_by: str | None = None,
+) -> bool:
     """Create a round and snapshot its expected districts; False if it existed.
 
     The expected set is every current kab/kota (of ``provinces`` or exactly
@@ -152,19 +191,32 @@ def create_round(eng: Engine, rnd: Round, provinces: list[str] | None = None,
     """
     rnd = replace(rnd, status="open").validate()
     with eng.begin() as conn:
-        created = conn.execute(
-            sa.text("INSERT INTO audit.round (round_id, opens_on, cutoff_on, grace_days, on_time_grace_days,"
+        created = (
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit.round (round_id, opens_on, cutoff_on, grace_days, on_time_grace_days,"
                     " penetapan_on) VALUES (:r, :o, :c, :g, :og, :p) ON CONFLICT (round_id) DO NOTHING"
-                    " RETURNING round_id"),
-            {"r": rnd.round_id, "o": rnd.opens_on, "c": rnd.cutoff_on, "g": rnd.grace_days,
-             "og": rnd.on_time_grace_days, "p": rnd.penetapan_on},
-        ).first() is not None
+                    " RETURNING round_id"
+                ),
+                {
+                    "r": rnd.round_id,
+                    "o": rnd.opens_on,
+                    "c": rnd.cutoff_on,
+                    "g": rnd.grace_days,
+                    "og": rnd.on_time_grace_days,
+                    "p": rnd.penetapan_on,
+                },
+            ).first()
+            is not None
+        )
         if created:
             conn.execute(
-                sa.text("INSERT INTO audit.round_expected_district (round_id, kabkota_code)"
-                        " SELECT :r, code FROM ref.kabkota WHERE retired_in IS NULL"
-                        " AND (CAST(:p AS text[]) IS NULL OR province_code = ANY(CAST(:p AS text[])))"
-                        " AND (CAST(:d AS text[]) IS NULL OR code = ANY(CAST(:d AS text[])))"),
+                sa.text(
+                    "INSERT INTO audit.round_expected_district (round_id, kabkota_code)"
+                    " SELECT :r, code FROM ref.kabkota WHERE retired_in IS NULL"
+                    " AND (CAST(:p AS text[]) IS NULL OR province_code = ANY(CAST(:p AS text[])))"
+                    " AND (CAST(:d AS text[]) IS NULL OR code = ANY(CAST(:d AS text[])))"
+                ),
                 {"r": rnd.round_id, "p": provinces, "d": districts},
             )
             _record_change(conn, rnd.round_id, "created", None, rnd, None, changed_by)
@@ -186,8 +238,9 @@ def reopen_round(eng: Engine, round_id: str, reason: str, changed_by: str | None
     return _change_dates(eng, round_id, "reopened", reason, changed_by, require_status="closed", **dates)
 
 
-def _change_dates(eng: Engine, round_id: str, change: str, reason: str, changed_by: str | None,
-                  require_status: str, **dates: Any) -> Round:
+def _change_dates(
+    eng: Engine, round_id: str, change: str, reason: str, changed_by: str | None, require_status: str, **dates: Any
+) -> Round:
     if not (reason or "").strip():
         raise ValueError(f"a reason is required to {'move' if change == 'moved' else 'reopen'} a round")
     unknown = set(dates) - {"opens_on", "cutoff_on", "grace_days", "on_time_grace_days", "penetapan_on"}
@@ -203,17 +256,28 @@ def _change_dates(eng: Engine, round_id: str, change: str, reason: str, changed_
             return before
         if after.close_at < before.close_at:
             # Files already counted for the round by arrival time must stay inside it.
-            stranded = conn.execute(sa.text(
-                "SELECT count(*) FROM audit.submission WHERE round_id = :r AND received_at >= :t"),
-                {"r": round_id, "t": after.close_at}).scalar_one()
+            stranded = conn.execute(
+                sa.text("SELECT count(*) FROM audit.submission WHERE round_id = :r AND received_at >= :t"),
+                {"r": round_id, "t": after.close_at},
+            ).scalar_one()
             if stranded:
-                raise ValueError(f"round {round_id}: {stranded} file(s) counted for it arrived after the new close "
-                                 f"(end of {after.last_grace_day}); the round cannot close earlier than they arrived")
+                raise ValueError(
+                    f"round {round_id}: {stranded} file(s) counted for it arrived after the new close "
+                    f"(end of {after.last_grace_day}); the round cannot close earlier than they arrived"
+                )
         conn.execute(
-            sa.text("UPDATE audit.round SET opens_on = :o, cutoff_on = :c, grace_days = :g, on_time_grace_days = :og,"
-                    " penetapan_on = :p, status = 'open' WHERE round_id = :r"),
-            {"r": round_id, "o": after.opens_on, "c": after.cutoff_on, "g": after.grace_days,
-             "og": after.on_time_grace_days, "p": after.penetapan_on},
+            sa.text(
+                "UPDATE audit.round SET opens_on = :o, cutoff_on = :c, grace_days = :g, on_time_grace_days = :og,"
+                " penetapan_on = :p, status = 'open' WHERE round_id = :r"
+            ),
+            {
+                "r": round_id,
+                "o": after.opens_on,
+                "c": after.cutoff_on,
+                "g": after.grace_days,
+                "og": after.on_time_grace_days,
+                "p": after.penetapan_on,
+            },
         )
         _record_change(conn, round_id, change, before, after, reason.strip(), changed_by)
     return after
@@ -243,10 +307,16 @@ def list_rounds(eng: Engine) -> list[Round]:
 
 def round_changes(eng: Engine, round_id: str | None = None) -> list[dict[str, Any]]:
     with eng.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.text(
-            "SELECT change_id, round_id, change, reason, before, after, changed_by, changed_at"
-            " FROM audit.round_change WHERE CAST(:r AS text) IS NULL OR round_id = :r ORDER BY change_id"),
-            {"r": round_id}).mappings()]
+        return [
+            dict(r)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT change_id, round_id, change, reason, before, after, changed_by, changed_at"
+                    " FROM audit.round_change WHERE CAST(:r AS text) IS NULL OR round_id = :r ORDER BY change_id"
+                ),
+                {"r": round_id},
+            ).mappings()
+        ]
 
 
 def round_for_interval(eng: Engine, start: datetime | None, end: datetime | None) -> str:
@@ -254,13 +324,18 @@ def round_for_interval(eng: Engine, start: datetime | None, end: datetime | None
     if end is None:
         raise LookupError("the run has no data interval: trigger it with a round id")
     with eng.connect() as conn:
-        found: str | None = conn.execute(sa.text(
-            "SELECT round_id FROM audit.round_calendar WHERE close_at = :end OR opens_at = :start"
-            " ORDER BY (close_at = :end) DESC, close_at LIMIT 1"),
-            {"start": start, "end": end}).scalar()
+        found: str | None = conn.execute(
+            sa.text(
+                "SELECT round_id FROM audit.round_calendar WHERE close_at = :end OR opens_at = :start"
+                " ORDER BY (close_at = :end) DESC, close_at LIMIT 1"
+            ),
+            {"start": start, "end": end},
+        ).scalar()
     if found is None:
-        raise LookupError(f"no round closes at {end.isoformat()} (nor opens at {start}): the calendar file the "
-                          "timetable read is out of date (run `dtks round export`) or give a round id")
+        raise LookupError(
+            f"no round closes at {end.isoformat()} (nor opens at {start}): the calendar file the "
+            "timetable read is out of date (run `dtks round export`) or give a round id"
+        )
     return found
 
 
@@ -292,16 +367,25 @@ def assign_round(conn: sa.Connection, folder_round_id: str | None, received_at: 
     * no such round in the calendar: rejected (``round_unknown``).
     """
     folder = (folder_round_id or "").strip() or None
-    row = conn.execute(sa.text("SELECT round_id, opens_on, cutoff_at, close_at FROM audit.round_calendar"
-                               " WHERE round_id = :r"), {"r": folder}).first() if folder else None
+    row = (
+        conn.execute(
+            sa.text("SELECT round_id, opens_on, cutoff_at, close_at FROM audit.round_calendar WHERE round_id = :r"),
+            {"r": folder},
+        ).first()
+        if folder
+        else None
+    )
     if row is None:
         return Assignment(folder, None, "round_unknown")
     if received_at < row.close_at:
         return Assignment(folder, folder, "in_round" if received_at < row.cutoff_at else "in_grace")
-    nxt = conn.execute(sa.text(
-        "SELECT round_id FROM audit.round_calendar WHERE status = 'open' AND close_at > :t"
-        " AND (opens_on, round_id) > (:o, :r) ORDER BY opens_on, round_id LIMIT 1"),
-        {"t": received_at, "o": row.opens_on, "r": folder}).scalar()
+    nxt = conn.execute(
+        sa.text(
+            "SELECT round_id FROM audit.round_calendar WHERE status = 'open' AND close_at > :t"
+            " AND (opens_on, round_id) > (:o, :r) ORDER BY opens_on, round_id LIMIT 1"
+        ),
+        {"t": received_at, "o": row.opens_on, "r": folder},
+    ).scalar()
     return Assignment(folder, nxt, "after_grace") if nxt else Assignment(folder, None, "round_closed")
 
 

@@ -20,9 +20,13 @@ from dtks.identifiers import mask_file_name  # names may carry a NIK or a person
 from dtks.warehouse import read_sql
 
 OUTCOME_WORDS = {  # status -> what the line says
-    "merged": "merged", "rejected": "REJECTED", "superseded": "merged, superseded by a later file",
+    "merged": "merged",
+    "rejected": "REJECTED",
+    "superseded": "merged, superseded by a later file",
     "duplicate": "duplicate (not processed again)",
-    "received": "unfinished", "staged": "unfinished", "validated": "unfinished",
+    "received": "unfinished",
+    "staged": "unfinished",
+    "validated": "unfinished",
 }
 
 
@@ -65,42 +69,77 @@ def ingest_outcomes(eng: Engine, run_id: str) -> IngestOutcome:
         for s in subs:
             round_id = s["round_id"] or s["landed_round_id"]
             reasons = rejection_reasons(conn, dict(s)) if s["status"] == "rejected" else []
-            files.append({
-                "submission_id": s["submission_id"], "round_id": round_id,
-                "kabkota_code": (s["kabkota_code"] or "").strip() or None, "kabkota_name": s["kabkota_name"],
-                "file_name": mask_file_name(s["file_name"]), "outcome": s["status"],
-                "rows_sent": s["rows_in"], "rows_accepted": s["rows_accepted"],
-                "rows_quarantined": s["rows_quarantined"], "rows_warned": s["rows_warned"],
-                "reason_code": s["reject_reason"] if reasons else None,
-                "reason": reasons[0][2] if reasons else None,
-                "feedback": str(feedback_paths(outbox, round_id, s["kabkota_code"], s["submission_id"])["xlsx"]),
-            })
-        dups = conn.execute(sa.text(
-            "SELECT d.*, k.name AS kabkota_name FROM audit.duplicate_upload d"
-            " LEFT JOIN ref.kabkota k ON k.code = d.kabkota_folder"
-            " WHERE d.run_id = :run ORDER BY d.duplicate_id"), {"run": run_id}).mappings().all()
+            files.append(
+                {
+                    "submission_id": s["submission_id"],
+                    "round_id": round_id,
+                    "kabkota_code": (s["kabkota_code"] or "").strip() or None,
+                    "kabkota_name": s["kabkota_name"],
+                    "file_name": mask_file_name(s["file_name"]),
+                    "outcome": s["status"],
+                    "rows_sent": s["rows_in"],
+                    "rows_accepted": s["rows_accepted"],
+                    "rows_quarantined": s["rows_quarantined"],
+                    "rows_warned": s["rows_warned"],
+                    "reason_code": s["reject_reason"] if reasons else None,
+                    "reason": reasons[0][2] if reasons else None,
+                    "feedback": str(feedback_paths(outbox, round_id, s["kabkota_code"], s["submission_id"])["xlsx"]),
+                }
+            )
+        dups = (
+            conn.execute(
+                sa.text(
+                    "SELECT d.*, k.name AS kabkota_name FROM audit.duplicate_upload d"
+                    " LEFT JOIN ref.kabkota k ON k.code = d.kabkota_folder"
+                    " WHERE d.run_id = :run ORDER BY d.duplicate_id"
+                ),
+                {"run": run_id},
+            )
+            .mappings()
+            .all()
+        )
         for d in dups:
-            files.append({
-                "submission_id": None, "duplicate_of": d["duplicate_of"], "round_id": d["round_folder"],
-                "kabkota_code": d["kabkota_folder"], "kabkota_name": d["kabkota_name"],
-                "file_name": mask_file_name(d["file_name"]), "outcome": "duplicate",
-                "rows_sent": None, "rows_accepted": None, "rows_quarantined": None, "rows_warned": None,
-                "reason_code": "file_duplicate", "reason": f"same content as submission #{d['duplicate_of']}",
-                "feedback": str(feedback_paths(outbox, d["round_folder"], d["kabkota_folder"],
-                                               f"duplicate_{d['duplicate_id']}")["xlsx"]),
-            })
+            files.append(
+                {
+                    "submission_id": None,
+                    "duplicate_of": d["duplicate_of"],
+                    "round_id": d["round_folder"],
+                    "kabkota_code": d["kabkota_folder"],
+                    "kabkota_name": d["kabkota_name"],
+                    "file_name": mask_file_name(d["file_name"]),
+                    "outcome": "duplicate",
+                    "rows_sent": None,
+                    "rows_accepted": None,
+                    "rows_quarantined": None,
+                    "rows_warned": None,
+                    "reason_code": "file_duplicate",
+                    "reason": f"same content as submission #{d['duplicate_of']}",
+                    "feedback": str(
+                        feedback_paths(
+                            outbox, d["round_folder"], d["kabkota_folder"], f"duplicate_{d['duplicate_id']}"
+                        )["xlsx"]
+                    ),
+                }
+            )
     return {"run_id": run_id, "files": files, "totals": _totals(files)}
 
 
 def _totals(files: list[dict[str, Any]]) -> IngestTotals:
     def total(key: str) -> int:
         return sum(f[key] or 0 for f in files)
+
     by = {o: sum(1 for f in files if f["outcome"] == o) for o in ("merged", "superseded", "rejected", "duplicate")}
-    return {"files": len(files), "merged": by["merged"] + by["superseded"], "rejected": by["rejected"],
-            "duplicate": by["duplicate"],
-            "unfinished": sum(1 for f in files if f["outcome"] in ("received", "staged", "validated")),
-            "rows_sent": total("rows_sent"), "rows_accepted": total("rows_accepted"),
-            "rows_quarantined": total("rows_quarantined"), "rows_warned": total("rows_warned")}
+    return {
+        "files": len(files),
+        "merged": by["merged"] + by["superseded"],
+        "rejected": by["rejected"],
+        "duplicate": by["duplicate"],
+        "unfinished": sum(1 for f in files if f["outcome"] in ("received", "staged", "validated")),
+        "rows_sent": total("rows_sent"),
+        "rows_accepted": total("rows_accepted"),
+        "rows_quarantined": total("rows_quarantined"),
+        "rows_warned": total("rows_warned"),
+    }
 
 
 def _n(v: int | None) -> str:
@@ -113,11 +152,15 @@ def format_ingest(outcome: IngestOutcome) -> str:
     for f in outcome["files"]:
         district = " ".join(x for x in (f["kabkota_code"], f["kabkota_name"]) if x) or "district unknown"
         which = f"#{f['submission_id']}" if f["submission_id"] else f"duplicate of #{f['duplicate_of']}"
-        line = (f"{f['round_id'] or 'round unknown'}  {district}  {which} {f['file_name']}: "
-                f"{OUTCOME_WORDS.get(f['outcome'], f['outcome'])}")
+        line = (
+            f"{f['round_id'] or 'round unknown'}  {district}  {which} {f['file_name']}: "
+            f"{OUTCOME_WORDS.get(f['outcome'], f['outcome'])}"
+        )
         if any(f[k] is not None for k in ("rows_sent", "rows_accepted", "rows_quarantined", "rows_warned")):
-            line += (f" — rows sent {_n(f['rows_sent'])}, accepted {_n(f['rows_accepted'])}, "
-                     f"quarantined {_n(f['rows_quarantined'])}, warnings {_n(f['rows_warned'])}")
+            line += (
+                f" — rows sent {_n(f['rows_sent'])}, accepted {_n(f['rows_accepted'])}, "
+                f"quarantined {_n(f['rows_quarantined'])}, warnings {_n(f['rows_warned'])}"
+            )
         if f["reason"]:
             line += f" — {f['reason_code']}: {f['reason']}"
         line += f" — feedback {f['feedback']}"
@@ -125,10 +168,13 @@ def format_ingest(outcome: IngestOutcome) -> str:
     t = outcome["totals"]
     if not outcome["files"]:
         lines.append("no new files in landing")
-    lines.append(f"total: {t['files']} file(s): {t['merged']} merged, {t['rejected']} rejected, "
-                 f"{t['duplicate']} duplicate" + (f", {t['unfinished']} unfinished" if t["unfinished"] else "")
-                 + f"; rows sent {t['rows_sent']:,}, accepted {t['rows_accepted']:,}, "
-                   f"quarantined {t['rows_quarantined']:,}, warnings {t['rows_warned']:,}")
+    lines.append(
+        f"total: {t['files']} file(s): {t['merged']} merged, {t['rejected']} rejected, "
+        f"{t['duplicate']} duplicate"
+        + (f", {t['unfinished']} unfinished" if t["unfinished"] else "")
+        + f"; rows sent {t['rows_sent']:,}, accepted {t['rows_accepted']:,}, "
+        f"quarantined {t['rows_quarantined']:,}, warnings {t['rows_warned']:,}"
+    )
     return "\n".join(lines)
 
 
@@ -139,30 +185,59 @@ def close_outcome(eng: Engine, round_id: str, run_id: str | None = None) -> Clos
     national = metrics.national_row(eng, round_id) or {}
     snap = metrics.penetapan(eng, round_id)
     out = settings().out_dir / round_id
-    outputs = {name: out / file for name, file in (
-        ("district_csv", "district_metrics.csv"), ("district_xlsx", "district_metrics.xlsx"),
-        ("report_html", "report.html"), ("data_docs", Path("data_docs") / "index.html"))}
-    keep = ("expected_districts", "submitted_districts", "accepted_districts", "on_time_districts",
-            "active_records", "coverage_12m", "coverage_24m", "acceptance_rate", "update_index_mean")
+    outputs = {
+        name: out / file
+        for name, file in (
+            ("district_csv", "district_metrics.csv"),
+            ("district_xlsx", "district_metrics.xlsx"),
+            ("report_html", "report.html"),
+            ("data_docs", Path("data_docs") / "index.html"),
+        )
+    }
+    keep = (
+        "expected_districts",
+        "submitted_districts",
+        "accepted_districts",
+        "on_time_districts",
+        "active_records",
+        "coverage_12m",
+        "coverage_24m",
+        "acceptance_rate",
+        "update_index_mean",
+    )
     headline = {k: _plain(national[k]) for k in keep if k in national}
     if snap:
-        headline.update(penetapan_snapshot=snap["snapshot_no"], penetapan_individuals=snap["active_individuals"],
-                        penetapan_households=snap["households"])
-    return {"round_id": round_id, "run_id": run_id, "headline": headline,
-            "outputs": {k: str(p) for k, p in outputs.items() if p.exists()}}
+        headline.update(
+            penetapan_snapshot=snap["snapshot_no"],
+            penetapan_individuals=snap["active_individuals"],
+            penetapan_households=snap["households"],
+        )
+    return {
+        "round_id": round_id,
+        "run_id": run_id,
+        "headline": headline,
+        "outputs": {k: str(p) for k, p in outputs.items() if p.exists()},
+    }
 
 
 def _plain(v: object) -> object:
     from decimal import Decimal
+
     return float(v) if isinstance(v, Decimal) else v
 
 
 _HEADLINE_WORDS = {
-    "expected_districts": "districts expected", "submitted_districts": "submitted",
-    "accepted_districts": "accepted", "on_time_districts": "on time", "active_records": "active records",
-    "coverage_12m": "coverage 12 months", "coverage_24m": "coverage 24 months",
-    "acceptance_rate": "rows accepted", "update_index_mean": "mean update index",
-    "penetapan_individuals": "penetapan: active individuals", "penetapan_households": "households",
+    "expected_districts": "districts expected",
+    "submitted_districts": "submitted",
+    "accepted_districts": "accepted",
+    "on_time_districts": "on time",
+    "active_records": "active records",
+    "coverage_12m": "coverage 12 months",
+    "coverage_24m": "coverage 24 months",
+    "acceptance_rate": "rows accepted",
+    "update_index_mean": "mean update index",
+    "penetapan_individuals": "penetapan: active individuals",
+    "penetapan_households": "households",
 }
 
 

@@ -46,15 +46,25 @@ def record_task_outcome(context: Mapping[str, Any], *, failed: bool | None = Non
         map_index = getattr(ti, "map_index", None)
         with engine().begin() as conn:
             conn.execute(
-                sa.text("INSERT INTO audit.task_run (run_id, dag_id, task_id, map_index, round_id, started_at,"
-                        " ended_at, outcome, rows_in, rows_out, detail) VALUES (:run, :dag, :task, :mi,"
-                        " coalesce(:round, (SELECT round_id FROM audit.submission WHERE submission_id = :sid)),"
-                        " :start, now(), :outcome, :rows_in, :rows_out, CAST(:detail AS jsonb))"),
-                {"run": ti.run_id, "dag": ti.dag_id, "task": ti.task_id,
-                 "mi": -1 if map_index is None else map_index,  # index 0 is a real district
-                 "round": params.get("round_id") or None, "start": started,
-                 "outcome": "failed" if failed else "success", "detail": json.dumps(detail),
-                 "rows_in": rows_in, "rows_out": rows_out, "sid": detail.get("submission_id")},
+                sa.text(
+                    "INSERT INTO audit.task_run (run_id, dag_id, task_id, map_index, round_id, started_at,"
+                    " ended_at, outcome, rows_in, rows_out, detail) VALUES (:run, :dag, :task, :mi,"
+                    " coalesce(:round, (SELECT round_id FROM audit.submission WHERE submission_id = :sid)),"
+                    " :start, now(), :outcome, :rows_in, :rows_out, CAST(:detail AS jsonb))"
+                ),
+                {
+                    "run": ti.run_id,
+                    "dag": ti.dag_id,
+                    "task": ti.task_id,
+                    "mi": -1 if map_index is None else map_index,  # index 0 is a real district
+                    "round": params.get("round_id") or None,
+                    "start": started,
+                    "outcome": "failed" if failed else "success",
+                    "detail": json.dumps(detail),
+                    "rows_in": rows_in,
+                    "rows_out": rows_out,
+                    "sid": detail.get("submission_id"),
+                },
             )
     except Exception as exc:  # a bookkeeping failure must never mask the task's own outcome
         # The type only: a database error's message can quote the row it was given.
@@ -100,13 +110,19 @@ def task_result_counts(result: Any) -> tuple[int | None, int | None, dict[str, A
     if values and all(isinstance(v, dict) for v in values) and all(str(k).isdigit() for k in result):
         # validate: {submission_id: {"rows_in": .., "rows_quarantined": ..}}
         rows_in = sum(int(v.get("rows_in") or 0) for v in values)
-        rows_out = sum(int(v.get("rows_in") or 0) - int(v.get("rows_quarantined") or 0) for v in values
-                       if v.get("status") == "validated")
+        rows_out = sum(
+            int(v.get("rows_in") or 0) - int(v.get("rows_quarantined") or 0)
+            for v in values
+            if v.get("status") == "validated"
+        )
         detail["submission_ids"] = [int(k) for k in result][:1000]
         return rows_in, rows_out, detail
     if "rows_accepted" in result:
-        return (int(result["rows_in"]) if result.get("rows_in") is not None else None), int(result["rows_accepted"]), \
-            detail
+        return (
+            (int(result["rows_in"]) if result.get("rows_in") is not None else None),
+            int(result["rows_accepted"]),
+            detail,
+        )
     if "rows_in" in result:
         n = int(result["rows_in"])
         return n, n, detail

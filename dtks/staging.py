@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 _COPY_CHUNK_ROWS = 20_000
 
 
-def _csv_chunks(records: Iterable[tuple[int, int, tuple[str | None, ...]]], submission_id: int
-                ) -> Iterator[tuple[io.StringIO, int]]:
+def _csv_chunks(
+    records: Iterable[tuple[int, int, tuple[str | None, ...]]], submission_id: int
+) -> Iterator[tuple[io.StringIO, int]]:
     buf = io.StringIO()
     writer = csv.writer(buf)
     n = 0
@@ -66,28 +67,45 @@ def _copy_plain_file(conn: sa.Connection, submission_id: int, path: Path, plan: 
     """
     raw = [f"c{i}" for i in range(plan.columns)]
     # (a value starting and ending with a visible ASCII character needs no trimming: most of them)
-    values = ["NULL" if (p := plan.positions.get(c)) is None else
-              f"CASE WHEN ascii(c{p}) BETWEEN 33 AND 126 AND ascii(right(c{p}, 1)) BETWEEN 33 AND 126 THEN c{p}"
-              f" ELSE nullif(staging.strip_text(c{p}), '') END" for c in STAGED_COLUMNS]
+    values = [
+        "NULL"
+        if (p := plan.positions.get(c)) is None
+        else f"CASE WHEN ascii(c{p}) BETWEEN 33 AND 126 AND ascii(right(c{p}, 1)) BETWEEN 33 AND 126 THEN c{p}"
+        f" ELSE nullif(staging.strip_text(c{p}), '') END"
+        for c in STAGED_COLUMNS
+    ]
     # the parser skips lines without any value (most lines fail this at their first column)
     blank = "(" + " AND ".join(f"coalesce(staging.strip_text({c}), '') = ''" for c in raw) + ")"
     attempt = conn.begin_nested()
     try:
-        conn.execute(sa.text(f"CREATE TEMP TABLE file_row_as_sent (line_no integer GENERATED ALWAYS AS IDENTITY,"
-                             f" {', '.join(c + ' text' for c in raw)}) ON COMMIT DROP"))
+        conn.execute(
+            sa.text(
+                f"CREATE TEMP TABLE file_row_as_sent (line_no integer GENERATED ALWAYS AS IDENTITY,"
+                f" {', '.join(c + ' text' for c in raw)}) ON COMMIT DROP"
+            )
+        )
         delimiter = plan.delimiter.replace("\t", "\\t")
         with driver_cursor(conn) as cur, path.open("rb") as f:
             f.seek(plan.data_offset)
-            cur.copy_expert(f"COPY pg_temp.file_row_as_sent ({', '.join(raw)}) FROM STDIN WITH (FORMAT csv,"
-                            f" DELIMITER E'{delimiter}', ENCODING '{plan.copy_encoding}')", f, size=HASH_CHUNK)
-        blanks = conn.execute(sa.text(f"SELECT count(*) FROM pg_temp.file_row_as_sent WHERE {blank}")).scalar_one()
+            cur.copy_expert(
+                f"COPY pg_temp.file_row_as_sent ({', '.join(raw)}) FROM STDIN WITH (FORMAT csv,"
+                f" DELIMITER E'{delimiter}', ENCODING '{plan.copy_encoding}')",
+                f,
+                size=HASH_CHUNK,
+            )
+        # S608 here and below: the formatted parts are our column lists and expressions, and the
+        # delimiter and encoding bulk_copy_plan chose from its fixed lists; every value is bound.
+        blanks = conn.execute(sa.text(f"SELECT count(*) FROM pg_temp.file_row_as_sent WHERE {blank}")).scalar_one()  # noqa: S608
         # numbered like the parser: data rows from 1 without blank lines; source_line counts every physical line
         file_row = "line_no" if blanks == 0 else "row_number() OVER (ORDER BY line_no)"
-        rows = conn.execute(sa.text(
-            f"INSERT INTO staging.submission_row (submission_id, file_row, source_line, {', '.join(STAGED_COLUMNS)})"
-            f" SELECT :sid, {file_row}, :header_lines + line_no, {', '.join(values)}"
-            f" FROM pg_temp.file_row_as_sent" + (f" WHERE NOT {blank}" if blanks else "")),
-            {"sid": submission_id, "header_lines": plan.header_lines}).rowcount
+        rows = conn.execute(
+            sa.text(
+                f"INSERT INTO staging.submission_row (submission_id, file_row, source_line, {', '.join(STAGED_COLUMNS)})"  # noqa: S608
+                f" SELECT :sid, {file_row}, :header_lines + line_no, {', '.join(values)}"
+                f" FROM pg_temp.file_row_as_sent" + (f" WHERE NOT {blank}" if blanks else "")
+            ),
+            {"sid": submission_id, "header_lines": plan.header_lines},
+        ).rowcount
         conn.execute(sa.text("DROP TABLE pg_temp.file_row_as_sent"))
     except (psycopg2.Error, sa.exc.DBAPIError) as exc:
         # Whatever the database refused (a malformed row, too many columns for a table, a row
@@ -95,8 +113,7 @@ def _copy_plain_file(conn: sa.Connection, submission_id: int, path: Path, plan: 
         # connection itself is gone, the rollback raises and the task is retried.
         attempt.rollback()
         code = getattr(getattr(exc, "orig", exc), "pgcode", None)
-        log.info("submission %s: the bulk path refused the file (%s); read by the parser instead",
-                 submission_id, code)
+        log.info("submission %s: the bulk path refused the file (%s); read by the parser instead", submission_id, code)
         return None
     attempt.commit()
     return rows
@@ -128,9 +145,10 @@ def _stage_rows(
     else:
         parsed = open_submission(path, lim)
         with driver_cursor(conn) as cur:
-            for buf, rows_in in _csv_chunks(parsed.records(), submission_id):
+            for buf, copied_so_far in _csv_chunks(parsed.records(), submission_id):
                 buf.seek(0)
                 cur.copy_expert(f"COPY staging.submission_row ({columns}) FROM STDIN WITH (FORMAT csv)", buf)
+                rows_in = copied_so_far
         read_as = {"format": parsed.format, "encoding": parsed.encoding, "path": "parser"}
     if rows_in == 0:
         raise SubmissionRejected("file_empty")
@@ -182,23 +200,33 @@ def restage_if_lost(conn: sa.Connection, submission_id: int, run_id: str) -> boo
     match. Runs in the caller's transaction (validation or merge), with the
     submission's row locked by it; recorded as a ``restaged`` event.
     """
-    status, rows_in = conn.execute(sa.text(
-        "SELECT status, rows_in FROM audit.submission WHERE submission_id = :sid FOR UPDATE"),
-        {"sid": submission_id}).one()
-    if status not in ("staged", "validated") or conn.execute(sa.text(
-            "SELECT EXISTS (SELECT 1 FROM staging.submission_row WHERE submission_id = :sid)"),
-            {"sid": submission_id}).scalar_one():
+    status, rows_in = conn.execute(
+        sa.text("SELECT status, rows_in FROM audit.submission WHERE submission_id = :sid FOR UPDATE"),
+        {"sid": submission_id},
+    ).one()
+    if (
+        status not in ("staged", "validated")
+        or conn.execute(
+            sa.text("SELECT EXISTS (SELECT 1 FROM staging.submission_row WHERE submission_id = :sid)"),
+            {"sid": submission_id},
+        ).scalar_one()
+    ):
         return False
     try:
         rows, read_as = _stage_rows(conn, submission_id, *_archived(conn, submission_id))
     except SubmissionRejected as why:
-        raise RuntimeError(f"submission {submission_id} lost its staged rows and cannot be staged again from the"
-                           f" archive ({why.code}): restore the archived file") from None
+        raise RuntimeError(
+            f"submission {submission_id} lost its staged rows and cannot be staged again from the"
+            f" archive ({why.code}): restore the archived file"
+        ) from None
     if rows != rows_in:
         raise RuntimeError(f"submission {submission_id}: the archive gave {rows} rows, {rows_in} were staged")
     lifecycle.record_event(conn, submission_id, "restaged", run_id, {"rows": rows, **read_as})
-    log.warning("submission %s (%s) had lost its staged rows (database restart?): staged again from the archive",
-                submission_id, status)
+    log.warning(
+        "submission %s (%s) had lost its staged rows (database restart?): staged again from the archive",
+        submission_id,
+        status,
+    )
     return True
 
 

@@ -50,8 +50,17 @@ COLUMNS: tuple[tuple[str, str, bool, Callable[[Any], str]], ...] = (
     ("Kelas", "update_class", False, lambda v: CLASS_WORDS.get(v, v or "–")),
     ("Indeks", "update_index", True, _index),
 )
-LEGEND_FOR = ("accepted", "on_time", "days_late", "submission_lag_days", "coverage_12m", "coverage_24m",
-              "record_age_median_days", "acceptance_rate", "update_index")
+LEGEND_FOR = (
+    "accepted",
+    "on_time",
+    "days_late",
+    "submission_lag_days",
+    "coverage_12m",
+    "coverage_24m",
+    "record_age_median_days",
+    "acceptance_rate",
+    "update_index",
+)
 
 
 def legend() -> list[str]:
@@ -61,8 +70,10 @@ def legend() -> list[str]:
     for col in LEGEND_FOR:
         note_id, note_en = COLUMN_NOTES[col]
         lines.append(f"{headings[col]}: {note_id} / {note_en}")
-    lines.append("Kelas: proporsi rekaman dimutakhirkan sejak baseline / share of records updated since the "
-                 "baseline: " + ", ".join(f"{w} ({code})" for code, w in CLASS_WORDS.items()))
+    lines.append(
+        "Kelas: proporsi rekaman dimutakhirkan sejak baseline / share of records updated since the "
+        "baseline: " + ", ".join(f"{w} ({code})" for code, w in CLASS_WORDS.items())
+    )
     return lines
 
 
@@ -78,12 +89,17 @@ def render_table(districts: list[dict[str, Any]], round_id: str, width: int | No
 
     if width is None:
         width = shutil.get_terminal_size((160, 24)).columns if sys.stdout.isatty() else 250
-    table = Table(title=f"Putaran / round {round_id}: {len(districts)} kabupaten/kota", box=box.SIMPLE_HEAD,
-                  title_justify="left")
+    table = Table(
+        title=f"Putaran / round {round_id}: {len(districts)} kabupaten/kota", box=box.SIMPLE_HEAD, title_justify="left"
+    )
     for head, col, right, _fmt in COLUMNS:
-        table.add_column(head, justify="right" if right else "left", overflow="fold",
-                         no_wrap=col not in ("kabkota_name", "update_class"),
-                         min_width=14 if col == "kabkota_name" else None)
+        table.add_column(
+            head,
+            justify="right" if right else "left",
+            overflow="fold",
+            no_wrap=col not in ("kabkota_name", "update_class"),
+            min_width=14 if col == "kabkota_name" else None,
+        )
     for d in _by_place(districts):
         # Text, not markup: a name is shown as written, brackets and all
         table.add_row(*[Text(fmt(d.get(col)).replace("\u202f", " ")) for _h, col, _r, fmt in COLUMNS])

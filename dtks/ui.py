@@ -95,20 +95,21 @@ class LocalUI:
         folder = ui_dir()
         logins()  # the password file exists before the api-server reads it
         env = dict(os.environ)
-        env.update({
-            # the warehouse the DAGs and the auditor page read (starts the embedded server when it is the default)
-            "DTKS_WAREHOUSE_URL": warehouse.warehouse_url(),
-            "AIRFLOW__CORE__AUTH_MANAGER":
-                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:{r}" for u, r in USERS.items()),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(folder / "logins.json"),
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
-            "AIRFLOW__API__BASE_URL": self.url,
-            # shared by the three components of this start (tokens the api-server signs, the scheduler checks)
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
-            "AIRFLOW__API__SECRET_KEY": secrets.token_hex(32),
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-        })
+        env.update(
+            {
+                # the warehouse the DAGs and the auditor page read (starts the embedded server when it is the default)
+                "DTKS_WAREHOUSE_URL": warehouse.warehouse_url(),
+                "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:{r}" for u, r in USERS.items()),
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(folder / "logins.json"),
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+                "AIRFLOW__API__BASE_URL": self.url,
+                # shared by the three components of this start (tokens the api-server signs, the scheduler checks)
+                "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+                "AIRFLOW__API__SECRET_KEY": secrets.token_hex(32),
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            }
+        )
         return env
 
     def start(self) -> None:
@@ -123,8 +124,14 @@ class LocalUI:
         }
         for name, argv in commands.items():
             with (folder / f"{name}.log").open("ab") as log:
-                self.procs[name] = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                                    stdin=subprocess.DEVNULL, start_new_session=True)
+                self.procs[name] = subprocess.Popen(
+                    argv,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
 
     def dead(self) -> list[str]:
         return [name for name, proc in self.procs.items() if proc.poll() is not None]
@@ -135,8 +142,9 @@ class LocalUI:
         deadline = time.monotonic() + timeout
         while True:
             if self.dead():
-                raise RuntimeError(f"airflow {', '.join(self.dead())} stopped while starting; "
-                                   f"see {ui_dir()}/<component>.log")
+                raise RuntimeError(
+                    f"airflow {', '.join(self.dead())} stopped while starting; see {ui_dir()}/<component>.log"
+                )
             try:
                 with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=5) as resp:
                     if resp.status == 200:
@@ -144,8 +152,10 @@ class LocalUI:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the api-server did not answer on {self.url} within {timeout:.0f}s; "
-                                   f"see {ui_dir() / 'api-server.log'}")
+                raise RuntimeError(
+                    f"the api-server did not answer on {self.url} within {timeout:.0f}s; "
+                    f"see {ui_dir() / 'api-server.log'}"
+                )
             time.sleep(1)
 
     def stop(self) -> None:

@@ -104,25 +104,31 @@ def spec_from_raw(raw: dict[str, Any], origin: str = "suite") -> SuiteSpec:
             raise ValueError(f"{origin}: {meta.get('reason_code')}: unknown severity {severity!r}")
         if severity == "critical":
             reason = CRITICAL_REASONS[meta["reason_code"]]  # messages live with the critical reasons
-            message_id, message_en = meta.get("message_id", reason.message_id), meta.get("message_en", reason.message_en)
+            message_id, message_en = (
+                meta.get("message_id", reason.message_id),
+                meta.get("message_en", reason.message_en),
+            )
         else:
             message_id, message_en = meta["message_id"], meta["message_en"]
-        rules.append(Rule(
-            reason_code=meta["reason_code"],
-            severity=severity,
-            field=meta["field"],
-            message_id=message_id,
-            message_en=message_en,
-            detail_column=meta.get("detail_column"),
-            expectation_type=exp["type"],
-            column=kwargs.get("column") or kwargs.get("column_A"),
-        ))
+        rules.append(
+            Rule(
+                reason_code=meta["reason_code"],
+                severity=severity,
+                field=meta["field"],
+                message_id=message_id,
+                message_en=message_en,
+                detail_column=meta.get("detail_column"),
+                expectation_type=exp["type"],
+                column=kwargs.get("column") or kwargs.get("column_A"),
+            )
+        )
     codes = [r.reason_code for r in rules]
     if len(codes) != len(set(codes)):
         raise ValueError(f"{origin}: reason codes must be unique")
     canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return SuiteSpec(raw["name"], raw["meta"]["version"], tuple(rules), raw,
-                     hashlib.sha256(canonical.encode("utf-8")).hexdigest())
+    return SuiteSpec(
+        raw["name"], raw["meta"]["version"], tuple(rules), raw, hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    )
 
 
 @lru_cache(maxsize=8)
@@ -204,8 +210,14 @@ def _raised_exception(info: dict[str, Any] | None) -> str | None:
     return None
 
 
-def _run_suite(eng: Engine, spec: SuiteSpec, sql_name: str, ids: list[int], index_columns: list[str],
-               params: dict[str, Any] | None = None) -> tuple[bool, list[tuple[Rule, dict[str, Any]]]]:
+def _run_suite(
+    eng: Engine,
+    spec: SuiteSpec,
+    sql_name: str,
+    ids: list[int],
+    index_columns: list[str],
+    params: dict[str, Any] | None = None,
+) -> tuple[bool, list[tuple[Rule, dict[str, Any]]]]:
     """GX runs of ``spec`` over the batch table built by ``sql_name``; (success, failing entries).
 
     Two passes over the same batch: every rule with result format
@@ -225,19 +237,26 @@ def _run_suite(eng: Engine, spec: SuiteSpec, sql_name: str, ids: list[int], inde
         # The reference tables are small: hashed, never sorted against the batch (the planner's
         # merge joins sorted every row of the batch three times). Batches already run in
         # parallel as tasks: no parallel workers within one (each re-built the same hashes).
-        conn.execute(sa.text("SET LOCAL work_mem = '128MB'; SET LOCAL random_page_cost = 1.1;"
-                             " SET LOCAL enable_mergejoin = off; SET LOCAL enable_memoize = off;"
-                             " SET LOCAL max_parallel_workers_per_gather = 0"))
+        conn.execute(
+            sa.text(
+                "SET LOCAL work_mem = '128MB'; SET LOCAL random_page_cost = 1.1;"
+                " SET LOCAL enable_mergejoin = off; SET LOCAL enable_memoize = off;"
+                " SET LOCAL max_parallel_workers_per_gather = 0"
+            )
+        )
         # (the rows written, from the statement's own count: one scan of the table fewer)
-        batch_rows = conn.execute(sa.text(f"CREATE UNLOGGED TABLE staging.{table} AS {body}"),
-                                  {"ids": ids, **(params or {})}).rowcount
+        batch_rows = conn.execute(
+            sa.text(f"CREATE UNLOGGED TABLE staging.{table} AS {body}"), {"ids": ids, **(params or {})}
+        ).rowcount
         conn.execute(sa.text(f"ANALYZE staging.{table}"))
     built = time.perf_counter()
     datasource = context.data_sources.add_or_update_sql(
-        name=f"warehouse_{table}", connection_string=eng.url.render_as_string(hide_password=False))
+        name=f"warehouse_{table}", connection_string=eng.url.render_as_string(hide_password=False)
+    )
 
-    def run(gx_suite: ExpectationSuite, result_format: Literal["BOOLEAN_ONLY"] | dict[str, Any]
-            ) -> ExpectationSuiteValidationResult:
+    def run(
+        gx_suite: ExpectationSuite, result_format: Literal["BOOLEAN_ONLY"] | dict[str, Any]
+    ) -> ExpectationSuiteValidationResult:
         # Batch.validate: the result comes back to us (it is recorded in audit.*), not
         # serialised into GX's own results store, which took longer than the queries.
         outcome = batch.validate(gx_suite, result_format=result_format)
@@ -257,45 +276,67 @@ def _run_suite(eng: Engine, spec: SuiteSpec, sql_name: str, ids: list[int], inde
         failed = {_config(res).meta["reason_code"] for res in verdict.results if not res.success}
         detail = None
         if failed:
-            detail = run(build_gx_suite(spec, only=failed), {
-                "result_format": "COMPLETE",
-                "unexpected_index_column_names": index_columns,
-                "return_unexpected_index_query": False,
-                # GX truncates the failing-row list to this count; every row is needed.
-                "partial_unexpected_count": max(batch_rows, 1),
-            })
+            detail = run(
+                build_gx_suite(spec, only=failed),
+                {
+                    "result_format": "COMPLETE",
+                    "unexpected_index_column_names": index_columns,
+                    "return_unexpected_index_query": False,
+                    # GX truncates the failing-row list to this count; every row is needed.
+                    "partial_unexpected_count": max(batch_rows, 1),
+                },
+            )
     finally:
         context.data_sources.delete(datasource.name)
         with eng.begin() as conn:
             conn.execute(sa.text(f"DROP TABLE IF EXISTS staging.{table}"))
-    log.info("suite %s over %s rows: check table %.1f s, GX %.1f s (%d of %d rules failed)", spec.name, batch_rows,
-             built - started, time.perf_counter() - built, len(failed), len(spec.rules))
+    log.info(
+        "suite %s over %s rows: check table %.1f s, GX %.1f s (%d of %d rules failed)",
+        spec.name,
+        batch_rows,
+        built - started,
+        time.perf_counter() - built,
+        len(failed),
+        len(spec.rules),
+    )
     failing: list[tuple[Rule, dict[str, Any]]] = []
     for res in detail.results if detail is not None else []:
         rule = spec.rule(_config(res).meta["reason_code"])
         entries = res.result.get("unexpected_index_list") or []
         if res.success or len(entries) != (res.result.get("unexpected_count") or 0):
-            raise RuntimeError(f"rule {rule.reason_code}: GX returned {len(entries)} of "
-                               f"{res.result.get('unexpected_count')} failing rows")
+            raise RuntimeError(
+                f"rule {rule.reason_code}: GX returned {len(entries)} of "
+                f"{res.result.get('unexpected_count')} failing rows"
+            )
         failing.extend((rule, entry) for entry in entries)
     return bool(verdict.success), failing
 
 
-def run_file_suite(eng: Engine, submission_ids: list[int], spec: SuiteSpec | None = None
-                   ) -> dict[int, list[SubmissionRejected]]:
+def run_file_suite(
+    eng: Engine, submission_ids: list[int], spec: SuiteSpec | None = None
+) -> dict[int, list[SubmissionRejected]]:
     """The critical suite over staged submissions: {submission_id: reasons to reject it (may be empty)}."""
     spec = spec or load_suite_spec(FILE_SUITE_FILE)
     ids = sorted({int(s) for s in submission_ids})
     found: dict[int, list[SubmissionRejected]] = {sid: [] for sid in ids}
     if not ids:
         return found
-    _, failing = _run_suite(eng, spec, "validation_file_batch.sql", ids, ["submission_id", "submitted_kabkota"],
-                            {"require_manifest": 1 if require_manifest() else 0})
+    _, failing = _run_suite(
+        eng,
+        spec,
+        "validation_file_batch.sql",
+        ids,
+        ["submission_id", "submitted_kabkota"],
+        {"require_manifest": 1 if require_manifest() else 0},
+    )
     for rule, entry in failing:
         sid = int(entry["submission_id"])
         if rule.reason_code == "file_wrong_district":
-            why = SubmissionRejected(rule.reason_code, share=f"{float(entry['share_elsewhere']):.0%}",
-                                     district=entry.get("submitted_kabkota"))
+            why = SubmissionRejected(
+                rule.reason_code,
+                share=f"{float(entry['share_elsewhere']):.0%}",
+                district=entry.get("submitted_kabkota"),
+            )
         elif rule.reason_code == "manifest_missing":
             why = SubmissionRejected(rule.reason_code, missing=entry.get("manifest_missing"))
         else:  # a critical rule added to the suite later: its reason text takes no details
@@ -304,7 +345,9 @@ def run_file_suite(eng: Engine, submission_ids: list[int], spec: SuiteSpec | Non
     return found
 
 
-def run_row_suite(eng: Engine, submission_ids: list[int], run_id: str, spec: SuiteSpec | None = None) -> BatchValidation:
+def run_row_suite(
+    eng: Engine, submission_ids: list[int], run_id: str, spec: SuiteSpec | None = None
+) -> BatchValidation:
     """Run the row suite over the staged rows of ``submission_ids`` (one GX run)."""
     spec = spec or load_suite_spec()
     ids = sorted({int(s) for s in submission_ids})
@@ -314,8 +357,11 @@ def run_row_suite(eng: Engine, submission_ids: list[int], run_id: str, spec: Sui
     result.success, failing = _run_suite(eng, spec, "validation_batch.sql", ids, ["submission_id", "file_row"])
     for rule, entry in failing:
         detail = entry.get(rule.detail_column) if rule.detail_column else None
-        result.failures.append(RowFailure(int(entry["submission_id"]), int(entry["file_row"]), rule,
-                                          None if detail is None else str(detail)))
+        result.failures.append(
+            RowFailure(
+                int(entry["submission_id"]), int(entry["file_row"]), rule, None if detail is None else str(detail)
+            )
+        )
     return result
 
 
@@ -323,29 +369,37 @@ def run_row_suite(eng: Engine, submission_ids: list[int], run_id: str, spec: Sui
 def record_suite_definition(conn: sa.Connection, spec: SuiteSpec) -> None:
     """Keep the exact JSON of the suite version that runs; refuse an edit without a new version."""
     conn.execute(
-        sa.text("INSERT INTO audit.suite_definition (suite_name, suite_version, sha256, definition)"
-                " VALUES (:n, :v, :h, CAST(:d AS jsonb)) ON CONFLICT (suite_name, suite_version) DO NOTHING"),
+        sa.text(
+            "INSERT INTO audit.suite_definition (suite_name, suite_version, sha256, definition)"
+            " VALUES (:n, :v, :h, CAST(:d AS jsonb)) ON CONFLICT (suite_name, suite_version) DO NOTHING"
+        ),
         {"n": spec.name, "v": spec.version, "h": spec.sha256, "d": json.dumps(spec.raw, ensure_ascii=False)},
     )
     stored = conn.execute(
         sa.text("SELECT sha256 FROM audit.suite_definition WHERE suite_name = :n AND suite_version = :v"),
-        {"n": spec.name, "v": spec.version}).scalar_one()
+        {"n": spec.name, "v": spec.version},
+    ).scalar_one()
     if stored != spec.sha256:
-        raise RuntimeError(f"suite {spec.name} {spec.version} differs from the definition that ran under the same "
-                           "version: bump meta.version in the suite file")
+        raise RuntimeError(
+            f"suite {spec.name} {spec.version} differs from the definition that ran under the same "
+            "version: bump meta.version in the suite file"
+        )
 
 
 def stored_suite_spec(conn: sa.Connection, name: str, version: str | None) -> SuiteSpec | None:
     """The suite as it was when a submission was validated (None if never recorded)."""
     if not version:
         return None
-    raw = conn.execute(sa.text("SELECT definition FROM audit.suite_definition WHERE suite_name = :n"
-                               " AND suite_version = :v"), {"n": name, "v": version}).scalar()
+    raw = conn.execute(
+        sa.text("SELECT definition FROM audit.suite_definition WHERE suite_name = :n AND suite_version = :v"),
+        {"n": name, "v": version},
+    ).scalar()
     return spec_from_raw(raw, f"{name} {version}") if raw else None
 
 
-def record_file_checks(conn: sa.Connection, submission_id: int, spec: SuiteSpec,
-                       failed: list[SubmissionRejected], run_id: str) -> None:
+def record_file_checks(
+    conn: sa.Connection, submission_id: int, spec: SuiteSpec, failed: list[SubmissionRejected], run_id: str
+) -> None:
     """One audit.validation_result row per critical rule for a submission."""
     bad = {why.code for why in failed}
     conn.execute(
@@ -355,9 +409,20 @@ def record_file_checks(conn: sa.Connection, submission_id: int, spec: SuiteSpec,
             " VALUES (:sid, :suite, :version, :type, :code, 'critical', :column, 1, :bad, :ok, :run)"
             " ON CONFLICT (submission_id, suite_name, reason_code) DO NOTHING"
         ),
-        [{"sid": submission_id, "suite": spec.name, "version": spec.version, "type": r.expectation_type,
-          "code": r.reason_code, "column": r.column, "bad": int(r.reason_code in bad),
-          "ok": r.reason_code not in bad, "run": run_id} for r in spec.rules],
+        [
+            {
+                "sid": submission_id,
+                "suite": spec.name,
+                "version": spec.version,
+                "type": r.expectation_type,
+                "code": r.reason_code,
+                "column": r.column,
+                "bad": int(r.reason_code in bad),
+                "ok": r.reason_code not in bad,
+                "run": run_id,
+            }
+            for r in spec.rules
+        ],
     )
 
 
@@ -379,21 +444,34 @@ def record_validation(conn: sa.Connection, submission_id: int, batch: BatchValid
             " ON CONFLICT (submission_id, suite_name, reason_code) DO NOTHING"
         ),
         [
-            {"sid": submission_id, "suite": spec.name, "version": spec.version, "type": r.expectation_type,
-             "code": r.reason_code, "severity": r.severity, "column": r.column, "n": rows_in,
-             "bad": per_rule.get(r.reason_code, 0), "ok": per_rule.get(r.reason_code, 0) == 0, "run": run_id}
+            {
+                "sid": submission_id,
+                "suite": spec.name,
+                "version": spec.version,
+                "type": r.expectation_type,
+                "code": r.reason_code,
+                "severity": r.severity,
+                "column": r.column,
+                "n": rows_in,
+                "bad": per_rule.get(r.reason_code, 0),
+                "ok": per_rule.get(r.reason_code, 0) == 0,
+                "run": run_id,
+            }
             for r in spec.rules
         ],
     )
     if mine:
-        conn.execute(sa.text(read_sql("record_row_issue.sql")), {
-            "sid": submission_id,
-            "rows": [f.file_row for f in mine],
-            "codes": [f.rule.reason_code for f in mine],
-            "severities": [f.rule.severity for f in mine],
-            "fields": [f.rule.field for f in mine],
-            "details": [f.detail for f in mine],
-        })
+        conn.execute(
+            sa.text(read_sql("record_row_issue.sql")),
+            {
+                "sid": submission_id,
+                "rows": [f.file_row for f in mine],
+                "codes": [f.rule.reason_code for f in mine],
+                "severities": [f.rule.severity for f in mine],
+                "fields": [f.rule.field for f in mine],
+                "details": [f.detail for f in mine],
+            },
+        )
     error_rows = {f.file_row for f in mine if f.rule.severity == "error"}
     warned_rows = {f.file_row for f in mine if f.rule.severity == "warning"} - error_rows
     return {"rows_in": rows_in, "rows_quarantined": len(error_rows), "rows_warned": len(warned_rows)}

@@ -116,13 +116,22 @@ def mapping_from_raw(raw: dict[str, Any], origin: str = "value mapping") -> Valu
                 for column in columns:
                     found = aliases.setdefault((column, key), Alias(column, key, code, spelling))
                     if found.code != code:
-                        raise ValueError(f"{origin}: {field_name}: {spelling!r} would mean both {found.code!r}"
-                                         f" ({found.spelling!r}) and {code!r}")
+                        raise ValueError(
+                            f"{origin}: {field_name}: {spelling!r} would mean both {found.code!r}"
+                            f" ({found.spelling!r}) and {code!r}"
+                        )
                     spellings.setdefault((column, key), []).append(spelling)
                     labels.setdefault(column, {})[code] = entry["label"]
     canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return ValueMapping(raw["version"], hashlib.sha256(canonical.encode("utf-8")).hexdigest(), raw,
-                        tuple(aliases.values()), labels, {k: a.code for k, a in aliases.items()}, spellings)
+    return ValueMapping(
+        raw["version"],
+        hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
+        raw,
+        tuple(aliases.values()),
+        labels,
+        {k: a.code for k, a in aliases.items()},
+        spellings,
+    )
 
 
 @lru_cache(maxsize=4)
@@ -138,28 +147,38 @@ def sync(conn: sa.Connection, mapping: ValueMapping | None = None) -> str:
     """
     mapping = mapping or load_mapping()
     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-    current = conn.execute(sa.text(
-        "SELECT m.version, m.sha256 FROM ref.value_mapping m WHERE m.current")).first()
+    current = conn.execute(sa.text("SELECT m.version, m.sha256 FROM ref.value_mapping m WHERE m.current")).first()
     if current is not None and tuple(current) == (mapping.version, mapping.sha256):
         return mapping.version
-    recorded = conn.execute(sa.text("SELECT sha256 FROM ref.value_mapping WHERE version = :v"),
-                            {"v": mapping.version}).scalar()
+    recorded = conn.execute(
+        sa.text("SELECT sha256 FROM ref.value_mapping WHERE version = :v"), {"v": mapping.version}
+    ).scalar()
     if recorded is not None and recorded != mapping.sha256:
-        raise RuntimeError(f"value mapping {mapping.version} differs from the mapping loaded before under the same "
-                           "version: bump \"version\" in include/mapping/value_aliases.json")
+        raise RuntimeError(
+            f"value mapping {mapping.version} differs from the mapping loaded before under the same "
+            'version: bump "version" in include/mapping/value_aliases.json'
+        )
     conn.execute(sa.text("UPDATE ref.value_mapping SET current = false WHERE current"))
-    conn.execute(sa.text(
-        "INSERT INTO ref.value_mapping (version, sha256, definition, current) VALUES (:v, :h, CAST(:d AS jsonb), true)"
-        " ON CONFLICT (version) DO UPDATE SET current = true, current_since = now()"),
-        {"v": mapping.version, "h": mapping.sha256, "d": json.dumps(mapping.raw, ensure_ascii=False)})
+    conn.execute(
+        sa.text(
+            "INSERT INTO ref.value_mapping (version, sha256, definition, current) VALUES (:v, :h, CAST(:d AS jsonb), true)"
+            " ON CONFLICT (version) DO UPDATE SET current = true, current_since = now()"
+        ),
+        {"v": mapping.version, "h": mapping.sha256, "d": json.dumps(mapping.raw, ensure_ascii=False)},
+    )
     rows = mapping.lookup_rows()
     conn.execute(sa.text("DELETE FROM ref.value_alias"))
-    conn.execute(sa.text(
-        "INSERT INTO ref.value_alias (column_name, written, code, key, spelling, mapping_version)"
-        " SELECT c, w, code, k, s, :v FROM unnest(CAST(:cols AS text[]), CAST(:written AS text[]),"
-        " CAST(:codes AS text[]), CAST(:keys AS text[]), CAST(:spellings AS text[])) AS a(c, w, code, k, s)"),
-        {"v": mapping.version, **{name: [r[i] for r in rows]
-                                  for i, name in enumerate(("cols", "written", "codes", "keys", "spellings"))}})
+    conn.execute(
+        sa.text(
+            "INSERT INTO ref.value_alias (column_name, written, code, key, spelling, mapping_version)"
+            " SELECT c, w, code, k, s, :v FROM unnest(CAST(:cols AS text[]), CAST(:written AS text[]),"
+            " CAST(:codes AS text[]), CAST(:keys AS text[]), CAST(:spellings AS text[])) AS a(c, w, code, k, s)"
+        ),
+        {
+            "v": mapping.version,
+            **{name: [r[i] for r in rows] for i, name in enumerate(("cols", "written", "codes", "keys", "spellings"))},
+        },
+    )
     # the planner's estimates for the lookups in staging.submission_row_normalised
     conn.execute(sa.text("ANALYZE ref.value_alias"))
     # rows staged under the previous mapping are read again: checks and merge see the current words
@@ -167,5 +186,13 @@ def sync(conn: sa.Connection, mapping: ValueMapping | None = None) -> str:
     return mapping.version
 
 
-__all__ = ["Alias", "MAPPING_FILE", "ValueMapping", "load_mapping", "mapping_from_raw", "sync", "value_key",
-           "written_forms"]
+__all__ = [
+    "MAPPING_FILE",
+    "Alias",
+    "ValueMapping",
+    "load_mapping",
+    "mapping_from_raw",
+    "sync",
+    "value_key",
+    "written_forms",
+]

@@ -53,11 +53,11 @@ def _embedded_data_dir(pgdata: Path) -> Path:
 # DTKS_EMBEDDED_TUNING=0 runs PostgreSQL's own defaults instead (the benchmark
 # measures the settings alone that way). Values as PostgreSQL shows them.
 EMBEDDED_SETTINGS = {
-    "shared_buffers": "256MB",        # default 128MB: the registry's hot pages (indexes first) stay in the cache
-    "max_wal_size": "4GB",            # default 1GB: a 5 M-row merge no longer forces a checkpoint every few seconds
-    "checkpoint_timeout": "15min",    # default 5min: fewer checkpoints, fewer full-page images in the WAL
-    "wal_compression": "pglz",        # default off: the full-page images that remain are compressed
-    "work_mem": "32MB",               # default 4MB: hashes and sorts of a district's rows stay in memory
+    "shared_buffers": "256MB",  # default 128MB: the registry's hot pages (indexes first) stay in the cache
+    "max_wal_size": "4GB",  # default 1GB: a 5 M-row merge no longer forces a checkpoint every few seconds
+    "checkpoint_timeout": "15min",  # default 5min: fewer checkpoints, fewer full-page images in the WAL
+    "wal_compression": "pglz",  # default off: the full-page images that remain are compressed
+    "work_mem": "32MB",  # default 4MB: hashes and sorts of a district's rows stay in memory
     "maintenance_work_mem": "256MB",  # default 64MB: index builds and VACUUM of the registry
 }
 
@@ -88,9 +88,11 @@ def _apply_embedded_settings(server: pgserver.PostgresServer, data_dir: Path) ->
         try:
             conn.autocommit = True
             with conn.cursor() as cur:
-                cur.execute("SELECT name, setting FROM pg_file_settings"
-                            " WHERE sourcefile LIKE '%%postgresql.auto.conf' AND name = ANY(%s)",
-                            (list(EMBEDDED_SETTINGS),))
+                cur.execute(
+                    "SELECT name, setting FROM pg_file_settings"
+                    " WHERE sourcefile LIKE '%%postgresql.auto.conf' AND name = ANY(%s)",
+                    (list(EMBEDDED_SETTINGS),),
+                )
                 written = dict(cur.fetchall())
                 changed = [name for name in EMBEDDED_SETTINGS if wanted.get(name) != written.get(name)]
                 for name in changed:
@@ -100,15 +102,20 @@ def _apply_embedded_settings(server: pgserver.PostgresServer, data_dir: Path) ->
                         cur.execute(f"ALTER SYSTEM RESET {name}")
                 if changed:
                     cur.execute("SELECT pg_reload_conf()")
-                cur.execute("SELECT count(*) FROM pg_settings WHERE name = ANY(%s) AND context = 'postmaster'",
-                            (changed,))
+                cur.execute(
+                    "SELECT count(*) FROM pg_settings WHERE name = ANY(%s) AND context = 'postmaster'", (changed,)
+                )
                 restart = (cur.fetchone() or (0,))[0] > 0  # count(*): always one row
         finally:
             conn.close()
         if restart:
             log.info("restarting the embedded PostgreSQL for its settings (%s)", ", ".join(changed))
-            pg_ctl(["-w", "-m", "fast", "-l", str(server.log), "restart"], pgdata=server.pgdata,
-                   user=server.system_user, timeout=120)
+            pg_ctl(
+                ["-w", "-m", "fast", "-l", str(server.log), "restart"],
+                pgdata=server.pgdata,
+                user=server.system_user,
+                timeout=120,
+            )
             server.ensure_postgres_running()  # re-read postmaster.pid: the new server's process
     _settings_checked.clear()  # (a switched variable is checked again)
     _settings_checked.add((data_dir, tuning))
@@ -131,8 +138,11 @@ def settings_in_effect(eng: Engine) -> dict[str, str]:
     """The server settings this workload depends on, as the warehouse runs them (printed by the benchmark)."""
     names = [*EMBEDDED_SETTINGS, "synchronous_commit", "random_page_cost", "effective_cache_size", "server_version"]
     with eng.connect() as conn:
-        return dict(conn.execute(sa.text("SELECT name, current_setting(name) FROM unnest(CAST(:names AS text[])) name"),
-                                 {"names": names}).all())
+        return dict(
+            conn.execute(
+                sa.text("SELECT name, current_setting(name) FROM unnest(CAST(:names AS text[])) name"), {"names": names}
+            ).all()
+        )
 
 
 def warehouse_url() -> str:
@@ -321,9 +331,7 @@ def migrate(eng: Engine | None = None) -> list[str]:
         conn.commit()
         try:
             with conn.begin():
-                conn.execute(
-                    sa.text(read_sql("warehouse/schema_migration_table.sql"))
-                )
+                conn.execute(sa.text(read_sql("warehouse/schema_migration_table.sql")))
             for path in migration_files():
                 body = path.read_text(encoding="utf-8")
                 digest = hashlib.sha256(body.encode()).hexdigest()

@@ -92,21 +92,25 @@ def plain_sheet_xlsx(sheet_rows: Sequence[Sequence[object]]) -> bytes:
             'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
             '<Override PartName="/xl/styles.xml" '
             'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-            '</Types>'),
+            "</Types>"
+        ),
         "_rels/.rels": (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
             '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
             f'<Relationship Id="rId1" Type="{rel_ns}/officeDocument" Target="xl/workbook.xml"/>'
-            '</Relationships>'),
+            "</Relationships>"
+        ),
         "xl/workbook.xml": (
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook {ns} xmlns:r="{rel_ns}">'
-            '<sheets><sheet name="DTKS" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+            '<sheets><sheet name="DTKS" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
         "xl/_rels/workbook.xml.rels": (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
             '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
             f'<Relationship Id="rId1" Type="{rel_ns}/worksheet" Target="worksheets/sheet1.xml"/>'
             f'<Relationship Id="rId2" Type="{rel_ns}/styles" Target="styles.xml"/>'
-            '</Relationships>'),
+            "</Relationships>"
+        ),
         "xl/styles.xml": (
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><styleSheet {ns}>'
             '<numFmts count="1"><numFmt numFmtId="164" formatCode="dd\\-mm\\-yyyy"/></numFmts>'
@@ -117,9 +121,12 @@ def plain_sheet_xlsx(sheet_rows: Sequence[Sequence[object]]) -> bytes:
             '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
             '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
             '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-            '</styleSheet>'),
+            "</styleSheet>"
+        ),
         "xl/worksheets/sheet1.xml": (
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet {ns}><sheetData>'
-            + "".join(cells_xml) + '</sheetData></worksheet>'),
+            + "".join(cells_xml)
+            + "</sheetData></worksheet>"
+        ),
     }
     return _fixed_time_zip((name, text.encode("utf-8")) for name, text in parts.items())

@@ -64,30 +64,47 @@ def check_xlsx_archive(path: Path, lim: Limits | None = None) -> None:
                 raise SubmissionRejected("file_format_unsupported", format=kind)
             expanded = sum(i.file_size for i in infos)
             if expanded > lim.max_xlsx_expanded_bytes:
-                raise SubmissionRejected("file_archive_unsafe",
-                                         problem=f"{expanded} byte setelah diekstrak / bytes expanded")
+                raise SubmissionRejected(
+                    "file_archive_unsafe", problem=f"{expanded} byte setelah diekstrak / bytes expanded"
+                )
             for info in infos:
                 ratio = info.file_size / max(info.compress_size, 1)
                 if info.file_size > (10 << 20) and ratio > lim.max_xlsx_ratio:
-                    raise SubmissionRejected("file_archive_unsafe",
-                                             problem=f"rasio kompresi / compression ratio {ratio:.0f}:1")
-                cap = (lim.max_xlsx_shared_strings_bytes if info.filename.lower().endswith("sharedstrings.xml")
-                       else lim.max_xlsx_part_bytes)
+                    raise SubmissionRejected(
+                        "file_archive_unsafe", problem=f"rasio kompresi / compression ratio {ratio:.0f}:1"
+                    )
+                cap = (
+                    lim.max_xlsx_shared_strings_bytes
+                    if info.filename.lower().endswith("sharedstrings.xml")
+                    else lim.max_xlsx_part_bytes
+                )
                 if info.file_size > cap:
-                    raise SubmissionRejected("file_archive_unsafe", problem=(
-                        f"bagian {_part_label(info.filename)} {info.file_size} byte, batas {cap} /"
-                        f" part {_part_label(info.filename)} {info.file_size} bytes, limit {cap}"))
+                    raise SubmissionRejected(
+                        "file_archive_unsafe",
+                        problem=(
+                            f"bagian {_part_label(info.filename)} {info.file_size} byte, batas {cap} /"
+                            f" part {_part_label(info.filename)} {info.file_size} bytes, limit {cap}"
+                        ),
+                    )
             for info in infos:
                 # every part, whatever its name: openpyxl follows the workbook's relationships,
                 # so a worksheet may be called sheet1.dat
-                problem = _xml_part_problem(archive, info, cap=max(lim.max_xlsx_part_bytes,
-                                                                   lim.max_xlsx_shared_strings_bytes))
+                problem = _xml_part_problem(
+                    archive, info, cap=max(lim.max_xlsx_part_bytes, lim.max_xlsx_shared_strings_bytes)
+                )
                 if problem:
                     raise SubmissionRejected("file_archive_unsafe", problem=problem)
     except SubmissionRejected:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, ValueError, NotImplementedError,
-            RuntimeError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        EOFError,
+        ValueError,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:
         raise SubmissionRejected("file_unreadable") from exc
 
 
@@ -98,8 +115,7 @@ def _part_label(name: str) -> str:
 
 _DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
 _ENCODING_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
-_UTF16_START = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE,
-                b"\x00<", b"<\x00")
+_UTF16_START = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, b"\x00<", b"<\x00")
 
 
 def _xml_part_problem(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> str | None:

@@ -50,8 +50,9 @@ def settle_from_env() -> timedelta:
 class RoundCloseTimetable(Timetable):
     """Runs ``dtks_close_round`` once per round of the DTKS calendar, when the round closes."""
 
-    def __init__(self, calendar: list[rounds.Round], settle: timedelta = close_schedule.DEFAULT_SETTLE,
-                 source: str | None = None) -> None:
+    def __init__(
+        self, calendar: list[rounds.Round], settle: timedelta = close_schedule.DEFAULT_SETTLE, source: str | None = None
+    ) -> None:
         self.calendar = sorted(calendar, key=lambda r: (r.opens_on, r.round_id))
         self.settle = settle
         self.source = source
@@ -59,8 +60,10 @@ class RoundCloseTimetable(Timetable):
         if self._runs:
             first, last = self._runs[0], self._runs[-1]
             span = first.round_id if first is last else f"{first.round_id} … {last.round_id}"
-            self.description = (f"At each DTKS round's close (end of cut-off + grace days, WIB) + {settle}: "
-                                f"{len(self._runs)} round(s), {span}")
+            self.description = (
+                f"At each DTKS round's close (end of cut-off + grace days, WIB) + {settle}: "
+                f"{len(self._runs)} round(s), {span}"
+            )
         else:
             self.description = "DTKS round calendar: no rounds yet (create them with `dtks round create`)"
 
@@ -99,16 +102,21 @@ class RoundCloseTimetable(Timetable):
 
     @staticmethod
     def run_info(run: close_schedule.CloseRun) -> DagRunInfo:
-        return DagRunInfo(run_after=_aware(run.run_after),
-                          data_interval=DataInterval(_aware(run.opens_at), _aware(run.close_at)))
+        return DagRunInfo(
+            run_after=_aware(run.run_after), data_interval=DataInterval(_aware(run.opens_at), _aware(run.close_at))
+        )
 
-    def next_dagrun_info(self, *, last_automated_data_interval: DataInterval | None,
-                         restriction: TimeRestriction) -> DagRunInfo | None:
+    def next_dagrun_info(
+        self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
+    ) -> DagRunInfo | None:
         nxt = close_schedule.next_close_run(
             self._runs,
             after=last_automated_data_interval.end if last_automated_data_interval else None,
-            earliest=restriction.earliest, latest=restriction.latest, catchup=restriction.catchup,
-            now=pendulum.now("UTC"))
+            earliest=restriction.earliest,
+            latest=restriction.latest,
+            catchup=restriction.catchup,
+            now=pendulum.now("UTC"),
+        )
         return None if nxt is None else self.run_info(nxt)
 
     def infer_manual_data_interval(self, *, run_after: DateTime) -> DataInterval:
@@ -118,17 +126,23 @@ class RoundCloseTimetable(Timetable):
             return DataInterval.exact(_aware(run_after))
         return DataInterval(_aware(last.opens_at), _aware(last.close_at))
 
-    def generate_run_id(self, *, run_type: DagRunType, run_after: DateTime, data_interval: DataInterval | None,
-                        **extra) -> str:
-        round_id = next((run.round_id for run in self._runs
-                         if data_interval is not None and run.close_at == data_interval.end), None)
+    def generate_run_id(
+        self, *, run_type: DagRunType, run_after: DateTime, data_interval: DataInterval | None, **extra
+    ) -> str:
+        round_id = next(
+            (run.round_id for run in self._runs if data_interval is not None and run.close_at == data_interval.end),
+            None,
+        )
         suffix = run_after.isoformat() if round_id is None else f"{round_id}__{run_after.isoformat()}"
         return run_type.generate_run_id(suffix=suffix)
 
     # ------------------------------------------------------------ serialization
     def serialize(self) -> dict[str, Any]:
-        return {"rounds": close_schedule.calendar_document(self.calendar)["rounds"],
-                "settle_seconds": int(self.settle.total_seconds()), "source": self.source}
+        return {
+            "rounds": close_schedule.calendar_document(self.calendar)["rounds"],
+            "settle_seconds": int(self.settle.total_seconds()),
+            "source": self.source,
+        }
 
     @classmethod
     def deserialize(cls, data: dict[str, Any]) -> RoundCloseTimetable:
@@ -138,9 +152,9 @@ class RoundCloseTimetable(Timetable):
 
     def __eq__(self, other: object) -> bool:
         # By content: the plugin manager may load this module a second time (another class object).
-        return (type(other).__qualname__ == type(self).__qualname__
-                and {k: v for k, v in other.serialize().items() if k != "source"}
-                == {k: v for k, v in self.serialize().items() if k != "source"})
+        return type(other).__qualname__ == type(self).__qualname__ and {
+            k: v for k, v in other.serialize().items() if k != "source"
+        } == {k: v for k, v in self.serialize().items() if k != "source"}
 
     def __hash__(self) -> int:
         return hash((tuple(self.calendar), self.settle))

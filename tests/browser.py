@@ -22,9 +22,10 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-needs_chromium = pytest.mark.skipif(CHROMIUM is None,
-                                    reason="Debian chromium not installed (make test installs it: `make browser`)")
-A4_LANDSCAPE_PX = 1047   # 297 mm less 2 × 10 mm margins, at 96 px per inch
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian chromium not installed (make test installs it: `make browser`)"
+)
+A4_LANDSCAPE_PX = 1047  # 297 mm less 2 × 10 mm margins, at 96 px per inch
 
 _MEASURE = """<script>addEventListener('load',function(){
 var d=document.documentElement,boxes=[],declared=[],wide=[];
@@ -48,9 +49,21 @@ smallCellPadding:cell?getComputedStyle(cell).paddingTop:null});document.body.app
 
 def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     profile = tmp_path / "chromium-profile"
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           "--disable-dev-shm-usage", "--hide-scrollbars", f"--user-data-dir={profile}", *args]
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
     env = {**os.environ, "HOME": str(tmp_path)}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
 
@@ -65,8 +78,14 @@ def _as_print(html: str) -> str:
     return re.sub(r"@media\s+print", "@media all", html)
 
 
-def measure(tmp_path: Path, page: Path, width: int = 1280, print_layout: bool = False,
-            inline_css: dict[str, str] | None = None, base: str | None = None) -> dict:
+def measure(
+    tmp_path: Path,
+    page: Path,
+    width: int = 1280,
+    print_layout: bool = False,
+    inline_css: dict[str, str] | None = None,
+    base: str | None = None,
+) -> dict:
     """Layout figures of ``page`` (an HTML file) at ``width`` px, or in its print layout at A4 landscape.
 
     The measured copy sits beside the page (relative links resolve); ``inline_css`` maps a stylesheet
@@ -77,7 +96,9 @@ def measure(tmp_path: Path, page: Path, width: int = 1280, print_layout: bool = 
     html = page.read_text(encoding="utf-8")
     html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
     for href, css in (inline_css or {}).items():
-        html = re.sub(r'<link[^>]*href="' + re.escape(href) + r'"[^>]*>', lambda _m, css=css: f"<style>{css}</style>", html)
+        html = re.sub(
+            r'<link[^>]*href="' + re.escape(href) + r'"[^>]*>', lambda _m, css=css: f"<style>{css}</style>", html
+        )
     if base:
         html = html.replace("<head>", f'<head><base href="{base}">', 1)
     if print_layout:
@@ -91,8 +112,9 @@ def measure(tmp_path: Path, page: Path, width: int = 1280, print_layout: bool = 
         copy.unlink()
     found = re.search(r'<pre id="dtks-measure">(.*?)</pre>', dom, re.S)
     assert found, dom[-2000:]
-    return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<")
-                      .replace("&gt;", ">"))
+    return json.loads(
+        found.group(1).replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    )
 
 
 def assert_fits(figures: dict) -> None:
@@ -113,6 +135,7 @@ def print_pdf(tmp_path: Path, url: str, out: Path) -> bytes:
 
 def pdf_pages(data: bytes) -> list[tuple[float, float]]:
     """(width, height) in points of every page of a PDF chromium wrote (uncompressed page dictionaries)."""
-    boxes = re.findall(rb"/Type\s*/Page\b(?!s).*?/MediaBox\s*\[\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*\]",
-                       data, re.S)
+    boxes = re.findall(
+        rb"/Type\s*/Page\b(?!s).*?/MediaBox\s*\[\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*\]", data, re.S
+    )
     return [(float(x1) - float(x0), float(y1) - float(y0)) for x0, y0, x1, y1 in boxes]

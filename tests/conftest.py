@@ -43,8 +43,11 @@ def _admin_engine(server_url: str) -> sa.Engine:
 
 @pytest.fixture(scope="session")
 def server_url() -> str:
-    base = os.environ.get("DTKS_TEST_SERVER_URL") or os.environ.get("DTKS_WAREHOUSE_URL") \
+    base = (
+        os.environ.get("DTKS_TEST_SERVER_URL")
+        or os.environ.get("DTKS_WAREHOUSE_URL")
         or warehouse.embedded_server_url()
+    )
     return warehouse.normalise_url(base)
 
 

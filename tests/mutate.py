@@ -90,8 +90,12 @@ def load(path: Path = DECLARED) -> list[Mutation]:
 
 
 def _tracked_files(root: Path) -> list[str]:
-    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
-                         check=True, capture_output=True).stdout
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    ).stdout
     return [p for p in out.decode().split("\0") if p]
 
 
@@ -109,21 +113,26 @@ def scratch_copy(root: Path, dest: Path) -> None:
 def _server_url() -> str:
     from dtks import warehouse
 
-    base = os.environ.get("DTKS_TEST_SERVER_URL") or os.environ.get("DTKS_WAREHOUSE_URL") \
+    base = (
+        os.environ.get("DTKS_TEST_SERVER_URL")
+        or os.environ.get("DTKS_WAREHOUSE_URL")
         or warehouse.embedded_server_url()
+    )
     return warehouse.normalise_url(base)
 
 
 def _environment(tree: Path, server_url: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DTKS_")}
     (tree / "var" / "run").mkdir(parents=True, exist_ok=True)
-    env.update({
-        "DTKS_TEST_SERVER_URL": server_url,
-        "GX_ANALYTICS_ENABLED": "false",
-        "XDG_RUNTIME_DIR": str(tree / "var" / "run"),
-        # never a stale .pyc: a mutation of the same length within the same second would not be seen
-        "PYTHONDONTWRITEBYTECODE": "1",
-    })
+    env.update(
+        {
+            "DTKS_TEST_SERVER_URL": server_url,
+            "GX_ANALYTICS_ENABLED": "false",
+            "XDG_RUNTIME_DIR": str(tree / "var" / "run"),
+            # never a stale .pyc: a mutation of the same length within the same second would not be seen
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
     env.pop("PYTHONPATH", None)
     return env
 
@@ -132,8 +141,19 @@ def run_subset(tree: Path, tests: list[str], env: dict, timeout: float, report: 
     """Run pytest on ``tests`` inside the scratch copy; read the JUnit report for failures vs errors."""
     report.unlink(missing_ok=True)
     started = time.monotonic()
-    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", f"--junitxml={report}",
-           "-o", "junit_family=xunit2", *tests]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-x",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={report}",
+        "-o",
+        "junit_family=xunit2",
+        *tests,
+    ]
     try:
         proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -204,8 +224,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         scratch_copy(ROOT, tree)
         env = _environment(tree, _server_url())
-        where = subprocess.run([sys.executable, "-c", "import dtks, tests; print(dtks.__file__, tests.__file__)"],
-                               cwd=tree, env=env, capture_output=True, text=True, check=True).stdout.split()
+        where = subprocess.run(
+            [sys.executable, "-c", "import dtks, tests; print(dtks.__file__, tests.__file__)"],
+            cwd=tree,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
         if not all(Path(p).resolve().is_relative_to(tree.resolve()) for p in where):
             print(f"the scratch copy would not test itself (imports resolve to {where}); stopping", file=sys.stderr)
             return 2
@@ -214,11 +240,16 @@ def main(argv: list[str] | None = None) -> int:
         subsets = list(dict.fromkeys(t for m in mutations for t in m.tests))
         print(f"scratch copy: {tree}\nbaseline: {len(subsets)} test subset(s) on the unmutated copy …", flush=True)
         baseline = run_subset(tree, subsets, env, args.timeout * 2, report)
-        print(f"baseline: {baseline.tests} tests, {baseline.failed + baseline.errors} failing, "
-              f"{baseline.seconds:.0f} s", flush=True)
+        print(
+            f"baseline: {baseline.tests} tests, {baseline.failed + baseline.errors} failing, {baseline.seconds:.0f} s",
+            flush=True,
+        )
         if baseline.verdict != "survived":
-            print(f"the subsets must pass on the unmutated code first ({baseline.verdict}: {baseline.first_failure}"
-                  f"{' '.join(baseline.notes)})", file=sys.stderr)
+            print(
+                f"the subsets must pass on the unmutated code first ({baseline.verdict}: {baseline.first_failure}"
+                f"{' '.join(baseline.notes)})",
+                file=sys.stderr,
+            )
             return 2
 
         results: list[tuple[Mutation, Outcome]] = []
@@ -239,8 +270,9 @@ def main(argv: list[str] | None = None) -> int:
                         path.write_text(original, encoding="utf-8")
             results.append((m, outcome))
             detail = outcome.first_failure or " ".join(outcome.notes)
-            print(f"  {m.id}: {outcome.verdict} ({outcome.seconds:.0f} s){' – ' + detail if detail else ''}",
-                  flush=True)
+            print(
+                f"  {m.id}: {outcome.verdict} ({outcome.seconds:.0f} s){' – ' + detail if detail else ''}", flush=True
+            )
 
         print()
         print(_table(results))

@@ -50,6 +50,7 @@ class DefectInjector:
     defect_counts: dict[str, int]
     ref: Reference
     if TYPE_CHECKING:
+
         def new_pid(self, district: District) -> str: ...
 
     # -- defects ------------------------------------------------------------------
@@ -59,9 +60,16 @@ class DefectInjector:
         keyed = [((self.defect_counts[t] + 1) / _DEFECT_WEIGHTS[t], rng.random(), t) for t in ROW_DEFECTS]
         return [t for _, _, t in sorted(keyed)]
 
-    def inject(self, rng: random.Random, district: District, rows: list[Row], arrival: datetime,
-               n_events: int, pool: list[tuple[Person, Household]], used_pool: set[str]
-               ) -> tuple[list[tuple[Values, str | None]], set[int]]:
+    def inject(
+        self,
+        rng: random.Random,
+        district: District,
+        rows: list[Row],
+        arrival: datetime,
+        n_events: int,
+        pool: list[tuple[Person, Household]],
+        used_pool: set[str],
+    ) -> tuple[list[tuple[Values, str | None]], set[int]]:
         """Apply n_events defects to copies of rows. Returns the file rows and the defective indices."""
         values = [dict(r.values) for r in rows]
         reasons: dict[int, str] = {}
@@ -72,17 +80,37 @@ class DefectInjector:
 
         # Households whose head leaves in this file (e.g. the whole family moved): a defect on another
         # member would keep that member active without a head, which the checks rightly report.
-        head_leaves = {id(r.household) for r in rows
-                       if r.values["hubungan_keluarga"] == HEAD_OF_FAMILY and r.values["status_keberadaan"] != STATUS_FOUND}
+        head_leaves = {
+            id(r.household)
+            for r in rows
+            if r.values["hubungan_keluarga"] == HEAD_OF_FAMILY and r.values["status_keberadaan"] != STATUS_FOUND
+        }
 
         def free_existing() -> list[int]:
-            return [i for i, r in enumerate(rows) if i not in reasons and not r.new_person
-                    and not (id(r.household) in head_leaves and r.values["hubungan_keluarga"] != HEAD_OF_FAMILY)]
+            return [
+                i
+                for i, r in enumerate(rows)
+                if i not in reasons
+                and not r.new_person
+                and not (id(r.household) in head_leaves and r.values["hubungan_keluarga"] != HEAD_OF_FAMILY)
+            ]
 
         for _ in range(n_events):
             for kind in self.defect_order(rng):
-                if self._inject_one(kind, rng, district, rows, values, reasons, inserts,
-                                    household_rows, free_existing(), arrival, pool, used_pool):
+                if self._inject_one(
+                    kind,
+                    rng,
+                    district,
+                    rows,
+                    values,
+                    reasons,
+                    inserts,
+                    household_rows,
+                    free_existing(),
+                    arrival,
+                    pool,
+                    used_pool,
+                ):
                     self.defect_counts[kind] += 1
                     break
 
@@ -93,16 +121,31 @@ class DefectInjector:
                 out.append((extra, "nik_active_in_other_district"))
         return out, set(reasons)
 
-    def _inject_one(self, kind: str, rng: random.Random, district: District, rows: list[Row], values: list[Values],
-                    reasons: dict[int, str], inserts: dict[int, list[Values]], household_rows: dict[int, list[int]],
-                    free: list[int], arrival: datetime, pool: list[tuple[Person, Household]], used_pool: set[str]
-                    ) -> bool:
+    def _inject_one(
+        self,
+        kind: str,
+        rng: random.Random,
+        district: District,
+        rows: list[Row],
+        values: list[Values],
+        reasons: dict[int, str],
+        inserts: dict[int, list[Values]],
+        household_rows: dict[int, list[int]],
+        free: list[int],
+        arrival: datetime,
+        pool: list[tuple[Person, Household]],
+        used_pool: set[str],
+    ) -> bool:
         if kind == "kk_head_count":
             candidates: list[list[int]] = []
             for indices in household_rows.values():
                 first = rows[indices[0]]
-                if (first.new_household or len(indices) < 2 or indices[-1] in inserts
-                        or any(i in reasons for i in indices)):
+                if (
+                    first.new_household
+                    or len(indices) < 2
+                    or indices[-1] in inserts
+                    or any(i in reasons for i in indices)
+                ):
                     continue
                 if any(values[i]["hubungan_keluarga"] != HEAD_OF_FAMILY for i in indices):
                     candidates.append(indices)
@@ -117,9 +160,14 @@ class DefectInjector:
                 reasons[i] = kind
             return True
         if kind == "nik_duplicate_in_file":
-            pairs = [(a, b) for a in free for b in free
-                     if a != b and values[a]["jenis_kelamin"] == values[b]["jenis_kelamin"]
-                     and rows[a].household is not rows[b].household]
+            pairs = [
+                (a, b)
+                for a in free
+                for b in free
+                if a != b
+                and values[a]["jenis_kelamin"] == values[b]["jenis_kelamin"]
+                and rows[a].household is not rows[b].household
+            ]
             if not pairs:
                 return False
             a, b = rng.choice(pairs)
@@ -129,9 +177,13 @@ class DefectInjector:
             return True
         if kind == "nik_active_in_other_district":
             available = [(p, h) for p, h in pool if p.nik not in used_pool]
-            hosts = [indices for indices in household_rows.values() if not rows[indices[0]].new_household
-                     and not any(reasons.get(i) == "kk_head_count" for i in indices)
-                     and any(values[i]["status_keberadaan"] == STATUS_FOUND for i in indices)]
+            hosts = [
+                indices
+                for indices in household_rows.values()
+                if not rows[indices[0]].new_household
+                and not any(reasons.get(i) == "kk_head_count" for i in indices)
+                and any(values[i]["status_keberadaan"] == STATUS_FOUND for i in indices)
+            ]
             if not available or not hosts:
                 return False
             other, other_h = rng.choice(available)
@@ -154,7 +206,7 @@ class DefectInjector:
             nik = v["nik"]
             pos = rng.randint(0, 15)
             if rng.random() < 0.5:
-                v["nik"] = nik[:pos] + nik[pos + 1:]
+                v["nik"] = nik[:pos] + nik[pos + 1 :]
             else:
                 v["nik"] = nik[:pos] + str(rng.randint(0, 9)) + nik[pos:]
         elif kind == "nik_excel_corrupted":

@@ -62,32 +62,42 @@ def run_demo(households_per_district: int = 60) -> Path:
     eng = warehouse.engine()
     generated = conf.var_dir / "demo"
     summary = generate.generate(generated, seed=DEMO_SEED, households_per_district=households_per_district)
-    print(f"generated: {summary.baseline_rows} baseline individuals in {summary.districts} districts, "
-          f"{summary.submissions} submission files, {summary.defect_rows} injected defects")
+    print(
+        f"generated: {summary.baseline_rows} baseline individuals in {summary.districts} districts, "
+        f"{summary.submissions} submission files, {summary.defect_rows} injected defects"
+    )
     for round_id in generate.DEMO_ROUNDS:
-        rounds.create_round(eng, rounds.default_round(round_id), provinces=list(generate.DEMO_PROVINCES),
-                            changed_by="demo")
+        rounds.create_round(
+            eng, rounds.default_round(round_id), provinces=list(generate.DEMO_PROVINCES), changed_by="demo"
+        )
     calendar = close_schedule.export_calendar(eng)
-    print(f"calendar: {', '.join(generate.DEMO_ROUNDS)} (monthly: cut-off the 14th, "
-          f"{rounds.DEFAULT_GRACE_DAYS} grace days) → {calendar}")
-    baseline = merging.load_baseline(eng, generated / "baseline" / "registry.csv", "demo-baseline",
-                                    BASELINE_RECEIVED_AT)
+    print(
+        f"calendar: {', '.join(generate.DEMO_ROUNDS)} (monthly: cut-off the 14th, "
+        f"{rounds.DEFAULT_GRACE_DAYS} grace days) → {calendar}"
+    )
+    baseline = merging.load_baseline(
+        eng, generated / "baseline" / "registry.csv", "demo-baseline", BASELINE_RECEIVED_AT
+    )
     print(f"baseline: {baseline.get('status')}")
     wanted = set(generate.DEMO_ROUNDS)
     for run in (r for r in closing.scheduled_close_runs() if r.round_id in wanted):
         delivered = deliver_round(generated / "landing", run.round_id, conf.landing_dir)
         print(f"round {run.round_id}: {delivered} files delivered to {conf.landing_dir}; running dtks_ingest")
         _run_shown("dtks_ingest", {"landing_dir": str(conf.landing_dir)})
-        print(f"round {run.round_id}: closes {_wib(run.close_at)}; running dtks_close_round as scheduled "
-              f"({_wib(run.run_after)}, data interval {_wib(run.opens_at)} – {_wib(run.close_at)})")
+        print(
+            f"round {run.round_id}: closes {_wib(run.close_at)}; running dtks_close_round as scheduled "
+            f"({_wib(run.run_after)}, data interval {_wib(run.opens_at)} – {_wib(run.close_at)})"
+        )
         _run_shown("dtks_close_round", {}, logical_date=run.run_after)
     last = generate.DEMO_ROUNDS[-1]
     print(terminal_table.render_table(metrics.district_table(eng, last), last))
     nat = metrics.national_row(eng, last) or {}
     snap = metrics.penetapan(eng, last) or {}
-    print(f"\n{last}: reporting rate {report_charts.pct(nat.get('reporting_rate'))}, on time {report_charts.pct(nat.get('on_time_rate'))}"
-          f", coverage 24m {report_charts.pct(nat.get('coverage_24m'))}; penetapan snapshot #{snap.get('snapshot_no')}: "
-          f"{snap.get('active_individuals')} active individuals, {snap.get('households')} households")
+    print(
+        f"\n{last}: reporting rate {report_charts.pct(nat.get('reporting_rate'))}, on time {report_charts.pct(nat.get('on_time_rate'))}"
+        f", coverage 24m {report_charts.pct(nat.get('coverage_24m'))}; penetapan snapshot #{snap.get('snapshot_no')}: "
+        f"{snap.get('active_individuals')} active individuals, {snap.get('households')} households"
+    )
     out = conf.out_dir / last
     print(f"\nwritten: {out / 'district_metrics.csv'}\n         {out / 'report.html'}")
     return out

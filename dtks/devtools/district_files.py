@@ -20,18 +20,31 @@ from dtks.workbook import plain_sheet_xlsx
 
 # How districts export (one per district, fixed across rounds), with relative frequency.
 EXPORT_FORMATS: tuple[tuple[str, float], ...] = (
-    ("csv", 0.55),               # comma, UTF-8, ISO dates
-    ("csv_semicolon", 0.15),     # semicolon, UTF-8 with BOM, DD-MM-YYYY
-    ("csv_pipe_cp1252", 0.12),   # pipe, all quoted, Windows-1252, SIKS-NG headers, sex 1/2, DD/MM/YYYY
-    ("xlsx_title", 0.18),        # XLSX, title row above the header, date cells and Excel serials
+    ("csv", 0.55),  # comma, UTF-8, ISO dates
+    ("csv_semicolon", 0.15),  # semicolon, UTF-8 with BOM, DD-MM-YYYY
+    ("csv_pipe_cp1252", 0.12),  # pipe, all quoted, Windows-1252, SIKS-NG headers, sex 1/2, DD/MM/YYYY
+    ("xlsx_title", 0.18),  # XLSX, title row above the header, date cells and Excel serials
 )
 # SIKS-NG style header spellings (declared in include/mapping/column_aliases.json).
 SIKS_HEADER = {
-    "id_dtks": "ID DTKS", "no_kk": "No. KK", "nik": "NIK", "nama": "Nama Lengkap", "jenis_kelamin": "JENIS KELAMIN",
-    "tempat_lahir": "Tempat Lahir", "tanggal_lahir": "Tgl Lahir", "hubungan_keluarga": "SHDK",
-    "nama_ibu_kandung": "Nama Ibu Kandung", "alamat": "Alamat", "rt": "RT", "rw": "RW",
-    "kode_desa": "Kode Desa/Kelurahan", "status_keberadaan": "Status Keberadaan", "tanggal_verifikasi": "Tgl Verval",
-    "pkh": "PKH", "bpnt": "BPNT", "pbi": "PBI-JK",
+    "id_dtks": "ID DTKS",
+    "no_kk": "No. KK",
+    "nik": "NIK",
+    "nama": "Nama Lengkap",
+    "jenis_kelamin": "JENIS KELAMIN",
+    "tempat_lahir": "Tempat Lahir",
+    "tanggal_lahir": "Tgl Lahir",
+    "hubungan_keluarga": "SHDK",
+    "nama_ibu_kandung": "Nama Ibu Kandung",
+    "alamat": "Alamat",
+    "rt": "RT",
+    "rw": "RW",
+    "kode_desa": "Kode Desa/Kelurahan",
+    "status_keberadaan": "Status Keberadaan",
+    "tanggal_verifikasi": "Tgl Verval",
+    "pkh": "PKH",
+    "bpnt": "BPNT",
+    "pbi": "PBI-JK",
 }
 _EXCEL_EPOCH = date(1899, 12, 30)
 
@@ -72,9 +85,9 @@ def write_submission(path: Path, rows: Sequence[dict[str, str]], export_format: 
             for column in CANONICAL_COLUMNS:
                 value = row[column]
                 if column == "tanggal_lahir" and _excel_serial(value) is not None:
-                    out.append(("date", _excel_serial(value)))       # a date cell
+                    out.append(("date", _excel_serial(value)))  # a date cell
                 elif column == "tanggal_verifikasi" and _excel_serial(value) is not None:
-                    out.append(_excel_serial(value))                 # a date typed as a bare number
+                    out.append(_excel_serial(value))  # a date typed as a bare number
                 elif column in ("hubungan_keluarga", "status_keberadaan", "pkh", "bpnt", "pbi") and value.isdigit():
                     out.append(int(value))
                 else:
@@ -90,17 +103,28 @@ def write_submission(path: Path, rows: Sequence[dict[str, str]], export_format: 
         writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
         writer.writerow(CANONICAL_COLUMNS)
         for r in rows:
-            writer.writerow([_day_first(r[c], "-") if c in ("tanggal_lahir", "tanggal_verifikasi") else r[c]
-                             for c in CANONICAL_COLUMNS])
+            writer.writerow(
+                [
+                    _day_first(r[c], "-") if c in ("tanggal_lahir", "tanggal_verifikasi") else r[c]
+                    for c in CANONICAL_COLUMNS
+                ]
+            )
         path.write_bytes(buf.getvalue().encode("utf-8-sig"))
     elif export_format == "csv_pipe_cp1252":
         writer = csv.writer(buf, delimiter="|", quoting=csv.QUOTE_ALL, lineterminator="\r\n")
         writer.writerow([SIKS_HEADER[c] for c in CANONICAL_COLUMNS])
         sex = {"L": "1", "P": "2"}
         for r in rows:
-            writer.writerow([_day_first(r[c], "/") if c in ("tanggal_lahir", "tanggal_verifikasi")
-                             else sex.get(r[c], r[c]) if c == "jenis_kelamin" else r[c]
-                             for c in CANONICAL_COLUMNS])
+            writer.writerow(
+                [
+                    _day_first(r[c], "/")
+                    if c in ("tanggal_lahir", "tanggal_verifikasi")
+                    else sex.get(r[c], r[c])
+                    if c == "jenis_kelamin"
+                    else r[c]
+                    for c in CANONICAL_COLUMNS
+                ]
+            )
         path.write_bytes(buf.getvalue().encode("cp1252"))
     else:  # pragma: no cover
         raise ValueError(export_format)

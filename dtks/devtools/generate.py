@@ -145,7 +145,8 @@ class _Generator(DefectInjector, Population):
                 else:
                     day = rand_date(rng, cal.opens_on, cal.cutoff_on)
                 arrivals[code] = datetime.combine(
-                    day, time(rng.randint(7, 21), rng.randint(0, 59), rng.randint(0, 59)), WIB)
+                    day, time(rng.randint(7, 21), rng.randint(0, 59), rng.randint(0, 59)), WIB
+                )
 
             # Whole-file defects: a few per round, the three kinds in turn.
             n_file_defects = min(len(submitters) // 4, rng.randint(2, 3))
@@ -153,11 +154,14 @@ class _Generator(DefectInjector, Population):
             for code in rng.sample(submitters, n_file_defects):
                 file_defects[code] = FILE_DEFECTS[file_defect_cycle % len(FILE_DEFECTS)]
                 file_defect_cycle += 1
-            row_defect_files = {c for c in submitters
-                                if c not in file_defects and rng.random() < _ROW_DEFECT_FILE_SHARE}
-            resubmit = {c for c in submitters
-                        if (c in file_defects and rng.random() < 0.6)
-                        or (c in row_defect_files and rng.random() < 0.07)}
+            row_defect_files = {
+                c for c in submitters if c not in file_defects and rng.random() < _ROW_DEFECT_FILE_SHARE
+            }
+            resubmit = {
+                c
+                for c in submitters
+                if (c in file_defects and rng.random() < 0.6) or (c in row_defect_files and rng.random() < 0.07)
+            }
 
             # People of districts that do not submit this round: their records stay put.
             quiet = [c for c in codes if c not in arrivals]
@@ -202,8 +206,7 @@ class _Generator(DefectInjector, Population):
                 else:
                     if code in row_defect_files:
                         n_events = max(1, round(self.defect_rate * len(rows) * drng.uniform(0.6, 1.4)))
-                        file_rows, defective = self.inject(drng, district, rows, arrival, n_events,
-                                                           pool, used_pool)
+                        file_rows, defective = self.inject(drng, district, rows, arrival, n_events, pool, used_pool)
                     else:
                         file_rows = [(r.values, None) for r in rows]
                     write_submission(data_path, [v for v, _ in file_rows], export, title)
@@ -265,8 +268,11 @@ def generate(
     gen.run_rounds(calendars, landing)
 
     expected_path = out_dir / "expected_defects.csv"
-    write_csv(expected_path, EXPECTED_DEFECTS_COLUMNS,
-               ([r, k, f, str(n), reason] for r, k, f, n, reason in sorted(gen.expected)))
+    write_csv(
+        expected_path,
+        EXPECTED_DEFECTS_COLUMNS,
+        ([r, k, f, str(n), reason] for r, k, f, n, reason in sorted(gen.expected)),
+    )
     rounds_path = out_dir / "rounds.json"
     write_json(rounds_path, [_calendar_entry(cal) for cal in calendars])
 
@@ -291,16 +297,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--households-per-district", type=int, default=60)
     parser.add_argument("--defect-rate", type=float, default=0.03)
     args = parser.parse_args(argv)
-    summary = generate(args.out_dir, seed=args.seed,
-                       households_per_district=args.households_per_district,
-                       defect_rate=args.defect_rate)
-    print(json.dumps({
-        "baseline_rows": summary.baseline_rows,
-        "submissions": summary.submissions,
-        "defect_rows": summary.defect_rows,
-        "districts": summary.districts,
-        "paths": summary.paths,
-    }, indent=2))
+    summary = generate(
+        args.out_dir, seed=args.seed, households_per_district=args.households_per_district, defect_rate=args.defect_rate
+    )
+    print(
+        json.dumps(
+            {
+                "baseline_rows": summary.baseline_rows,
+                "submissions": summary.submissions,
+                "defect_rows": summary.defect_rows,
+                "districts": summary.districts,
+                "paths": summary.paths,
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

@@ -89,8 +89,18 @@ class Population:
             return given if second == given else f"{given} {second}"
         return f"{given} {rng.choice(FAMILY_NAMES)}"
 
-    def person(self, rng: random.Random, district: District, village: str, born: date,
-               female: bool, hub: str, ibu: str, pbi: str, migrant_share: float = 0.10) -> Person:
+    def person(
+        self,
+        rng: random.Random,
+        district: District,
+        village: str,
+        born: date,
+        female: bool,
+        hub: str,
+        ibu: str,
+        pbi: str,
+        migrant_share: float = 0.10,
+    ) -> Person:
         kecamatan = village[:6]
         if rng.random() < migrant_share:
             while True:
@@ -125,11 +135,11 @@ class Population:
             alamat = f"DUSUN {rng.choice(HAMLETS)}"
         return alamat, f"{rng.randint(1, 15):03d}", f"{rng.randint(1, 10):03d}"
 
-    def household(self, rng: random.Random, district: District, village: str, visit: date,
-                  kk_issued_from: date) -> Household:
+    def household(
+        self, rng: random.Random, district: District, village: str, visit: date, kk_issued_from: date
+    ) -> Household:
         """A new household as found at a visit on `visit`; all dates <= visit."""
-        size = rng.choices([s for s, _ in HOUSEHOLD_SIZE_WEIGHTS],
-                           weights=[w for _, w in HOUSEHOLD_SIZE_WEIGHTS])[0]
+        size = rng.choices([s for s, _ in HOUSEHOLD_SIZE_WEIGHTS], weights=[w for _, w in HOUSEHOLD_SIZE_WEIGHTS])[0]
         head_age = rng.randint(25, 85) if size == 1 else rng.randint(21, 72)
         head_female = rng.random() < (0.5 if size == 1 else 0.12)
         pkh = "1" if rng.random() < 0.25 else "0"
@@ -145,24 +155,41 @@ class Population:
         alamat, rt, rw = self.address(rng, village)
         h = Household(self.new_kk(village[:6], issued), alamat, rt, rw, village, visit, pkh, bpnt)
 
-        head = self.person(rng, district, village, head_born, head_female, HEAD_OF_FAMILY,
-                           self.name(rng, True), pbi())
+        head = self.person(rng, district, village, head_born, head_female, HEAD_OF_FAMILY, self.name(rng, True), pbi())
         h.members.append(head)
         remaining = size - 1
         mother_name = head.nama if head_female else None
         if remaining and rng.random() < (0.1 if head_female else 0.9):
             gap = rng.randint(-3, 8) if head_female else rng.randint(-8, 3)  # husbands a bit older
             spouse_age = max(18, head_age + gap)
-            spouse = self.person(rng, district, village, self.born_at_age(rng, visit, spouse_age),
-                                 not head_female, "2", self.name(rng, True), pbi())
+            spouse = self.person(
+                rng,
+                district,
+                village,
+                self.born_at_age(rng, visit, spouse_age),
+                not head_female,
+                "2",
+                self.name(rng, True),
+                pbi(),
+            )
             h.members.append(spouse)
             remaining -= 1
             if not head_female:
                 mother_name = spouse.nama
         if remaining and head_age < 58 and rng.random() < 0.12:
             parent_age = min(95, head_age + rng.randint(20, 32))
-            h.members.append(self.person(rng, district, village, self.born_at_age(rng, visit, parent_age),
-                                         rng.random() < 0.7, "6", self.name(rng, True), pbi()))
+            h.members.append(
+                self.person(
+                    rng,
+                    district,
+                    village,
+                    self.born_at_age(rng, visit, parent_age),
+                    rng.random() < 0.7,
+                    "6",
+                    self.name(rng, True),
+                    pbi(),
+                )
+            )
             remaining -= 1
         children = []
         max_child_age = max(0, min(head_age - 18, 30))
@@ -178,8 +205,11 @@ class Population:
             children.append((age, hub, ibu))
         children.sort(key=lambda item: -item[0])
         for age, hub, ibu in children:
-            h.members.append(self.person(rng, district, village, self.born_at_age(rng, visit, age),
-                                         rng.random() < 0.5, hub, ibu, pbi()))
+            h.members.append(
+                self.person(
+                    rng, district, village, self.born_at_age(rng, visit, age), rng.random() < 0.5, hub, ibu, pbi()
+                )
+            )
         return h
 
     # -- baseline -------------------------------------------------------------
@@ -223,13 +253,13 @@ class Population:
                     visit = rand_date(rng, OLDEST_VISIT, RECENT_FROM - timedelta(days=1))
                 village = rng.choice(villages)
                 district.households.append(
-                    self.household(rng, district, village, visit, kk_issued_from=date(2005, 1, 1)))
+                    self.household(rng, district, village, visit, kk_issued_from=date(2005, 1, 1))
+                )
             self.districts[code] = district
 
     # -- a district's update ------------------------------------------------------
 
-    def build_update(self, rng: random.Random, district: District, cal: Round,
-                     arrival: datetime) -> list[Row]:
+    def build_update(self, rng: random.Random, district: District, cal: Round, arrival: datetime) -> list[Row]:
         """The intended (clean) rows of a district's submission; state is not touched."""
         households = [h for h in district.households if h.active_members()]
         window_end = arrival.date() - timedelta(days=1)
@@ -244,8 +274,15 @@ class Population:
             h = households[index]
             start = max(h.verif + timedelta(days=1), window_start)
             visit = rand_date(rng, start, window_end) if start <= window_end else max(h.verif, window_end)
-            hv = {"no_kk": h.kk, "alamat": h.alamat, "rt": h.rt, "rw": h.rw, "kode_desa": h.desa,
-                  "pkh": h.pkh, "bpnt": h.bpnt}
+            hv = {
+                "no_kk": h.kk,
+                "alamat": h.alamat,
+                "rt": h.rt,
+                "rw": h.rw,
+                "kode_desa": h.desa,
+                "pkh": h.pkh,
+                "bpnt": h.bpnt,
+            }
             roll = rng.random()
             if roll < 0.05:  # moved within the district
                 if rng.random() < 0.5:
@@ -284,8 +321,11 @@ class Population:
                 values["pbi"] = pbis[m.pid]
                 rows.append(Row(values, m, h))
             if not whole_moved:
-                mothers = [m for m in members if m.sex == "P" and m.hub in ("1", "2")
-                           and 18 <= years_between(visit, m.lahir) <= 44]
+                mothers = [
+                    m
+                    for m in members
+                    if m.sex == "P" and m.hub in ("1", "2") and 18 <= years_between(visit, m.lahir) <= 44
+                ]
                 if mothers and rng.random() < 0.08:
                     mother = mothers[0]
                     born = rand_date(rng, visit - timedelta(days=300), visit - timedelta(days=7))

@@ -49,11 +49,15 @@ ISSUE_LIMIT = 200
 CHART_LIMIT = 40
 SHEET_ROW_LIMIT = 2000
 _TEXT_SUFFIXES = {".html", ".htm", ".json", ".txt", ".csv", ".md", ".xml", ".svg"}
-_PAGE_CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; script-src 'none'; "
-             "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'")
+_PAGE_CSP = (
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; script-src 'none'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+)
 # Files an engineer's tool wrote (report, Data Docs): their own inline styles/scripts, nothing from outside.
-_FILE_CSP = ("default-src 'self' 'unsafe-inline' data:; connect-src 'self'; object-src 'none'; "
-             "form-action 'none'; frame-ancestors 'self'")
+_FILE_CSP = (
+    "default-src 'self' 'unsafe-inline' data:; connect-src 'self'; object-src 'none'; "
+    "form-action 'none'; frame-ancestors 'self'"
+)
 
 
 # ---------------------------------------------------------------- formatting helpers
@@ -97,9 +101,11 @@ def district_chart(districts: list[dict]) -> Markup:
     plot_w = width - left - right
     height = top + row_h * len(districts) + 34
     xs = lambda v: left + plot_w * max(0.0, min(1.0, float(v)))  # noqa: E731
-    parts = [f'<svg role="img" class="chart" id="district-chart" viewBox="0 0 {width} {height}" '
-             'xmlns="http://www.w3.org/2000/svg" aria-label="Indeks pemutakhiran dan cakupan 24 bulan per '
-             'kabupaten/kota / update index and 24-month coverage by district">']
+    parts = [
+        f'<svg role="img" class="chart" id="district-chart" viewBox="0 0 {width} {height}" '
+        'xmlns="http://www.w3.org/2000/svg" aria-label="Indeks pemutakhiran dan cakupan 24 bulan per '
+        'kabupaten/kota / update index and 24-month coverage by district">'
+    ]
     for t in range(0, 101, 10):
         x = xs(t / 100)
         parts.append(f'<line x1="{x:.1f}" y1="{top - 8}" x2="{x:.1f}" y2="{height - 26}" class="grid"/>')
@@ -107,29 +113,37 @@ def district_chart(districts: list[dict]) -> Markup:
     for thr in INDEX_THRESHOLDS:
         x = xs(thr)
         parts.append(f'<line x1="{x:.1f}" y1="{top - 16}" x2="{x:.1f}" y2="{height - 26}" class="thr"/>')
-        parts.append(f'<text x="{x + (-3 if thr == INDEX_THRESHOLDS[0] else 3):.1f}" y="{top - 8}" '
-                     f'text-anchor="{"end" if thr == INDEX_THRESHOLDS[0] else "start"}" class="axis">{thr:.2f}</text>')
-    parts.append(f'<rect x="{left}" y="6" width="14" height="9" fill="#3e7cb1"/>'
-                 f'<text x="{left + 18}" y="14" class="axis">indeks / update index</text>'
-                 f'<rect x="{left + 150}" y="9" width="14" height="4" fill="#9fb3c8"/>'
-                 f'<text x="{left + 168}" y="14" class="axis">cakupan 24 bln / coverage 24m</text>'
-                 f'<text x="{left + 350}" y="14" class="axis">warna = kelas / colour = update class</text>')
+        parts.append(
+            f'<text x="{x + (-3 if thr == INDEX_THRESHOLDS[0] else 3):.1f}" y="{top - 8}" '
+            f'text-anchor="{"end" if thr == INDEX_THRESHOLDS[0] else "start"}" class="axis">{thr:.2f}</text>'
+        )
+    parts.append(
+        f'<rect x="{left}" y="6" width="14" height="9" fill="#3e7cb1"/>'
+        f'<text x="{left + 18}" y="14" class="axis">indeks / update index</text>'
+        f'<rect x="{left + 150}" y="9" width="14" height="4" fill="#9fb3c8"/>'
+        f'<text x="{left + 168}" y="14" class="axis">cakupan 24 bln / coverage 24m</text>'
+        f'<text x="{left + 350}" y="14" class="axis">warna = kelas / colour = update class</text>'
+    )
     for i, d in enumerate(districts):
         y = top + row_h * i
-        label = f'{d.get("kabkota_code")} {d.get("kabkota_name") or ""}'[:40]
+        label = f"{d.get('kabkota_code')} {d.get('kabkota_name') or ''}"[:40]
         parts.append(f'<text x="{left - 8}" y="{y + 14}" text-anchor="end" class="lbl">{escape(label)}</text>')
         index = d.get("update_index")
         if index is not None:
             colour = CLASS_COLOURS.get(d.get("update_class"), "#3e7cb1")
-            parts.append(f'<rect x="{left}" y="{y + 3}" width="{xs(index) - left:.1f}" height="11" fill="{colour}">'
-                         f'<title>{escape(label)}: indeks {_idx(index)}</title></rect>'
-                         f'<text x="{xs(index) + 4:.1f}" y="{y + 13}" class="axis">{_idx(index)}</text>')
+            parts.append(
+                f'<rect x="{left}" y="{y + 3}" width="{xs(index) - left:.1f}" height="11" fill="{colour}">'
+                f"<title>{escape(label)}: indeks {_idx(index)}</title></rect>"
+                f'<text x="{xs(index) + 4:.1f}" y="{y + 13}" class="axis">{_idx(index)}</text>'
+            )
         else:
             parts.append(f'<text x="{left + 4}" y="{y + 13}" class="axis">tidak ada data / no data</text>')
         cov = d.get("coverage_24m")
         if cov is not None:
-            parts.append(f'<rect x="{left}" y="{y + 15}" width="{xs(cov) - left:.1f}" height="4" fill="#9fb3c8">'
-                         f'<title>{escape(label)}: cakupan 24 bln {_pct(cov)}</title></rect>')
+            parts.append(
+                f'<rect x="{left}" y="{y + 15}" width="{xs(cov) - left:.1f}" height="4" fill="#9fb3c8">'
+                f"<title>{escape(label)}: cakupan 24 bln {_pct(cov)}</title></rect>"
+            )
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -168,7 +182,7 @@ async def require_airflow_user(request: Request) -> None:
 
     if not auditor_page_allowed(user, settings().auditor_airflow_role):
         raise HTTPException(status_code=403, detail="Forbidden: the auditor page needs the auditor role")
-    request.state.dtks_user_name = user.get_name()   # recorded with each lineage lookup
+    request.state.dtks_user_name = user.get_name()  # recorded with each lineage lookup
 
 
 def _login_url(next_url: str) -> str:
@@ -189,14 +203,30 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
 
     if require_login is None:
         require_login = settings().auditor_require_login
-    app = FastAPI(title=TITLE, docs_url=None, redoc_url=None, openapi_url=None,
-                  dependencies=[Depends(require_airflow_user)] if require_login else [])
+    app = FastAPI(
+        title=TITLE,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(require_airflow_user)] if require_login else [],
+    )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined if settings().strict_templates else
-                             jinja2.Undefined)
-    env.globals.update(num=_num, pct=_pct, idx=_idx, yn=_yn, ts=_ts, js=_js, status=status_label,
-                       event_label=event_label, facts=detail_facts)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined if settings().strict_templates else jinja2.Undefined,
+    )
+    env.globals.update(
+        num=_num,
+        pct=_pct,
+        idx=_idx,
+        yn=_yn,
+        ts=_ts,
+        js=_js,
+        status=status_label,
+        event_label=event_label,
+        facts=detail_facts,
+    )
     state = {"engine": engine}
 
     def reader() -> audit.AuditReader:
@@ -209,14 +239,27 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
         ctx.setdefault("page_title", None)
         ctx.setdefault("nav", "rounds")
         html = env.get_template(template).render(u=lambda p: root + p, **ctx)
-        return HTMLResponse(masking.scrub_identifiers(html), status_code=status_code, headers={
-            "Content-Security-Policy": _PAGE_CSP, "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
+        return HTMLResponse(
+            masking.scrub_identifiers(html),
+            status_code=status_code,
+            headers={
+                "Content-Security-Policy": _PAGE_CSP,
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+            },
+        )
 
     def csv_response(rows: list[dict], name: str) -> Response:
-        return Response(to_csv(rows), media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff"})
+        return Response(
+            to_csv(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
     def known_round(round_id: str) -> dict:
         rnd = reader().round(round_id) if ROUND_ID.match(round_id) else None
@@ -235,16 +278,24 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
             # A browser without a login: to Airflow's login page, and back here afterwards.
             return RedirectResponse(_login_url(str(request.url)), status_code=303)
         if exc.status_code in (401, 403):
-            return Response(json.dumps({"detail": exc.detail}), status_code=exc.status_code,
-                            media_type="application/json", headers=exc.headers)
-        return page(request, "error.html", status_code=exc.status_code, status=exc.status_code,
-                    message=str(exc.detail))
+            return Response(
+                json.dumps({"detail": exc.detail}),
+                status_code=exc.status_code,
+                media_type="application/json",
+                headers=exc.headers,
+            )
+        return page(request, "error.html", status_code=exc.status_code, status=exc.status_code, message=str(exc.detail))
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception):
         # Never echo a database message (it can quote data): the type only.
-        return page(request, "error.html", status_code=503, status=503,
-                    message=f"Gudang data tidak dapat dibaca / the warehouse could not be read ({type(exc).__name__}).")
+        return page(
+            request,
+            "error.html",
+            status_code=503,
+            status=503,
+            message=f"Gudang data tidak dapat dibaca / the warehouse could not be read ({type(exc).__name__}).",
+        )
 
     @app.get("/", response_class=HTMLResponse, name="index")
     def index(request: Request):
@@ -260,21 +311,36 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
         provinces = sorted({(c["province_code"], c["province_name"]) for c in choices})
         districts = r.districts(round_id, province, district)
         out_dir, outbox = settings().out_dir / round_id, settings().outbox_dir / round_id
-        files = {"report": (out_dir / "report.html").is_file(),
-                 "data_docs": (out_dir / "data_docs" / "index.html").is_file(),
-                 "feedback": outbox.is_dir() and any(outbox.iterdir())}
+        files = {
+            "report": (out_dir / "report.html").is_file(),
+            "data_docs": (out_dir / "data_docs" / "index.html").is_file(),
+            "feedback": outbox.is_dir() and any(outbox.iterdir()),
+        }
         query = {k: v for k, v in (("province", province), ("district", district)) if v}
         charted = districts
         if len(districts) > CHART_LIMIT:  # the districts to follow up first; filters show the rest
-            charted = sorted(districts, key=lambda d: (d.get("update_index") is not None,
-                                                       d.get("update_index") or 0))[:CHART_LIMIT]
-        return page(request, "round.html", page_title=round_id, r=rnd, n=r.counts(round_id),
-                    districts=districts, chart=district_chart(charted) if districts else "",
-                    new_districts=r.new_districts(round_id),
-                    chart_note=len(charted) < len(districts), chart_limit=CHART_LIMIT,
-                    subs=r.submissions(round_id, province, district), files=files,
-                    province_choices=[{"code": c, "name": n} for c, n in provinces], district_choices=choices,
-                    province=province, district=district, query=("?" + urlencode(query)) if query else "")
+            charted = sorted(districts, key=lambda d: (d.get("update_index") is not None, d.get("update_index") or 0))[
+                :CHART_LIMIT
+            ]
+        return page(
+            request,
+            "round.html",
+            page_title=round_id,
+            r=rnd,
+            n=r.counts(round_id),
+            districts=districts,
+            chart=district_chart(charted) if districts else "",
+            new_districts=r.new_districts(round_id),
+            chart_note=len(charted) < len(districts),
+            chart_limit=CHART_LIMIT,
+            subs=r.submissions(round_id, province, district),
+            files=files,
+            province_choices=[{"code": c, "name": n} for c, n in provinces],
+            district_choices=choices,
+            province=province,
+            district=district,
+            query=("?" + urlencode(query)) if query else "",
+        )
 
     @app.get("/rounds/{round_id}/districts.csv")
     def districts_csv(round_id: str, province: str | None = None, district: str | None = None):
@@ -302,46 +368,88 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
     def audit_export(round_id: str):
         known_round(round_id)
         html = render_audit_export(reader().eng, round_id)
-        return HTMLResponse(html, headers={
-            "Content-Disposition": f'attachment; filename="dtks_audit_export_{round_id}.html"',
-            "Content-Security-Policy": _PAGE_CSP, "Cache-Control": "no-store"})
+        return HTMLResponse(
+            html,
+            headers={
+                "Content-Disposition": f'attachment; filename="dtks_audit_export_{round_id}.html"',
+                "Content-Security-Policy": _PAGE_CSP,
+                "Cache-Control": "no-store",
+            },
+        )
 
     @app.get("/submissions/{submission_id}", response_class=HTMLResponse)
     def submission_page(request: Request, submission_id: int):
         r = reader()
         s = r.submission(submission_id)
         if s is None:
-            raise HTTPException(status_code=404, detail=f"Kiriman tidak ditemukan / submission not found: {submission_id}")
-        return page(request, "submission.html", page_title=f"#{submission_id}", s=s,
-                    events=r.submission_events(submission_id), checks=r.validation_results(submission_id),
-                    issue_summary=r.issue_summary(submission_id), issues=r.issues(submission_id, ISSUE_LIMIT),
-                    issue_limit=ISSUE_LIMIT, registry=r.registry_events(submission_id),
-                    task_runs=r.task_runs(submission_id=submission_id))
+            raise HTTPException(
+                status_code=404, detail=f"Kiriman tidak ditemukan / submission not found: {submission_id}"
+            )
+        return page(
+            request,
+            "submission.html",
+            page_title=f"#{submission_id}",
+            s=s,
+            events=r.submission_events(submission_id),
+            checks=r.validation_results(submission_id),
+            issue_summary=r.issue_summary(submission_id),
+            issues=r.issues(submission_id, ISSUE_LIMIT),
+            issue_limit=ISSUE_LIMIT,
+            registry=r.registry_events(submission_id),
+            task_runs=r.task_runs(submission_id=submission_id),
+        )
 
     @app.get("/lineage", response_class=HTMLResponse)
     def lineage_form(request: Request):
-        return page(request, "lineage.html", nav="lineage", page_title="lineage", asked=None, rows=[], attempts=[],
-                    error=None)
+        return page(
+            request, "lineage.html", nav="lineage", page_title="lineage", asked=None, rows=[], attempts=[], error=None
+        )
 
     @app.post("/lineage", response_class=HTMLResponse)
     def lineage_lookup(request: Request, identifier: str = Form("")):
         identifier = identifier.strip()
         if not re.fullmatch(r"[0-9]{16}", identifier):
-            return page(request, "lineage.html", nav="lineage", page_title="lineage", asked=None, rows=[],
-                        attempts=[], error="Masukkan 16 digit / enter 16 digits.", status_code=422)
+            return page(
+                request,
+                "lineage.html",
+                nav="lineage",
+                page_title="lineage",
+                asked=None,
+                rows=[],
+                attempts=[],
+                error="Masukkan 16 digit / enter 16 digits.",
+                status_code=422,
+            )
         try:
             rows, attempts = reader().lineage_lookup(
-                identifier, asked_by=getattr(request.state, "dtks_user_name", None) or "(no Airflow login)")
+                identifier, asked_by=getattr(request.state, "dtks_user_name", None) or "(no Airflow login)"
+            )
         except sa_exc.DBAPIError as exc:
             if "lineage:" not in str(getattr(exc, "orig", "")):
                 raise
             # the hourly limit (or a role without lookups): say so, never the number
-            return page(request, "lineage.html", nav="lineage", page_title="lineage", asked=None, rows=[],
-                        attempts=[], status_code=429,
-                        error="Batas pencarian per jam tercapai atau tidak diizinkan; setiap pencarian dicatat. / "
-                              "Hourly lookup limit reached or lookups not allowed; every lookup is recorded.")
-        return page(request, "lineage.html", nav="lineage", page_title="lineage",
-                    asked=masking.mask_nik(identifier), rows=rows, attempts=attempts, error=None)
+            return page(
+                request,
+                "lineage.html",
+                nav="lineage",
+                page_title="lineage",
+                asked=None,
+                rows=[],
+                attempts=[],
+                status_code=429,
+                error="Batas pencarian per jam tercapai atau tidak diizinkan; setiap pencarian dicatat. / "
+                "Hourly lookup limit reached or lookups not allowed; every lookup is recorded.",
+            )
+        return page(
+            request,
+            "lineage.html",
+            nav="lineage",
+            page_title="lineage",
+            asked=masking.mask_nik(identifier),
+            rows=rows,
+            attempts=attempts,
+            error=None,
+        )
 
     # ------------------------------------------------------------ files, read-only
     def inside(base: Path, *parts: str) -> Path:
@@ -356,7 +464,11 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
             raise HTTPException(status_code=404, detail="File tidak ditemukan / file not found")
         target = inside(settings().out_dir / round_id, *(path or "report.html").split("/"))
         media = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        headers = {"Content-Security-Policy": _FILE_CSP, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+        headers = {
+            "Content-Security-Policy": _FILE_CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        }
         if target.suffix.lower() in _TEXT_SUFFIXES:
             text = masking.scrub_identifiers(target.read_text(encoding="utf-8", errors="replace"))
             return Response(text, media_type=f"{media}; charset=utf-8", headers=headers)
@@ -374,11 +486,22 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
                 rel = f.relative_to(base).parts
                 district = rel[0] if len(rel) > 1 else ""
                 viewable = len(rel) == 2 and f.suffix.lower() in (".csv", ".xlsx")
-                entries.append({"district": district, "name": "/".join(rel[1:]) if district else rel[0],
-                                "size": f.stat().st_size,
-                                "href": f"{root}/feedback/{round_id}/{rel[0]}/{rel[1]}" if viewable else None})
-        return page(request, "files.html", page_title=f"{round_id} feedback", round_id=round_id,
-                    title=f"File umpan balik / feedback files {round_id}", entries=entries)
+                entries.append(
+                    {
+                        "district": district,
+                        "name": "/".join(rel[1:]) if district else rel[0],
+                        "size": f.stat().st_size,
+                        "href": f"{root}/feedback/{round_id}/{rel[0]}/{rel[1]}" if viewable else None,
+                    }
+                )
+        return page(
+            request,
+            "files.html",
+            page_title=f"{round_id} feedback",
+            round_id=round_id,
+            title=f"File umpan balik / feedback files {round_id}",
+            entries=entries,
+        )
 
     @app.get("/feedback/{round_id}/{district}/{name}")
     def feedback_file(request: Request, round_id: str, district: str, name: str):
@@ -387,11 +510,23 @@ def create_app(engine=None, require_login: bool | None = None) -> FastAPI:
         target = inside(settings().outbox_dir / round_id, district, name)
         suffix = target.suffix.lower()
         if suffix == ".csv":
-            return Response(_masked_csv(target, masking), media_type="text/csv; charset=utf-8", headers={
-                "Content-Disposition": f'attachment; filename="masked_{target.name}"', "Cache-Control": "no-store"})
+            return Response(
+                _masked_csv(target, masking),
+                media_type="text/csv; charset=utf-8",
+                headers={
+                    "Content-Disposition": f'attachment; filename="masked_{target.name}"',
+                    "Cache-Control": "no-store",
+                },
+            )
         if suffix == ".xlsx":
-            return page(request, "table.html", page_title=target.name, round_id=round_id, title=target.name,
-                        sheets=_masked_sheets(target, masking))
+            return page(
+                request,
+                "table.html",
+                page_title=target.name,
+                round_id=round_id,
+                title=target.name,
+                sheets=_masked_sheets(target, masking),
+            )
         raise HTTPException(status_code=404, detail="Hanya CSV dan XLSX yang ditampilkan / only CSV and XLSX are shown")
 
     return app
@@ -425,17 +560,24 @@ def _masked_sheets(path: Path, masking) -> list[dict]:
     sheets = []
     try:
         for ws in wb.worksheets:
-            rows = [["" if c is None else (c.isoformat() if isinstance(c, (datetime, date)) else str(c)) for c in r]
-                    for r in ws.iter_rows(values_only=True)]
+            rows = [
+                ["" if c is None else (c.isoformat() if isinstance(c, (datetime, date)) else str(c)) for c in r]
+                for r in ws.iter_rows(values_only=True)
+            ]
             rows = [r for r in rows if any(c.strip() for c in r)]
             if not rows:
                 continue
             header_at = next((i for i, r in enumerate(rows) if sum(1 for c in r if c.strip()) >= 2), 0)
             header = rows[header_at]
-            body = rows[header_at + 1:header_at + 1 + SHEET_ROW_LIMIT]
-            sheets.append({"name": ws.title, "header": [masking.scrub_identifiers(c) for c in header],
-                           "rows": [masking.mask_record(header, r) for r in body],
-                           "truncated": len(rows) - header_at - 1 > SHEET_ROW_LIMIT})
+            body = rows[header_at + 1 : header_at + 1 + SHEET_ROW_LIMIT]
+            sheets.append(
+                {
+                    "name": ws.title,
+                    "header": [masking.scrub_identifiers(c) for c in header],
+                    "rows": [masking.mask_record(header, r) for r in body],
+                    "truncated": len(rows) - header_at - 1 > SHEET_ROW_LIMIT,
+                }
+            )
     finally:
         wb.close()
     return sheets
@@ -447,11 +589,13 @@ app = create_app()
 class DtksAuditorPlugin(AirflowPlugin):
     name = "dtks_auditor"
     fastapi_apps = [{"app": app, "url_prefix": URL_PREFIX, "name": TITLE}]
-    external_views = [{
-        "name": TITLE,
-        "href": URL_PREFIX.lstrip("/") + "/",    # relative to the Airflow base URL
-        "destination": "nav",
-        "category": "browse",
-        "url_route": "dtks-pemutakhiran",        # shown inside the Airflow UI at /plugin/dtks-pemutakhiran
-        "icon": f"{URL_PREFIX}/static/icon.svg",
-    }]
+    external_views = [
+        {
+            "name": TITLE,
+            "href": URL_PREFIX.lstrip("/") + "/",  # relative to the Airflow base URL
+            "destination": "nav",
+            "category": "browse",
+            "url_route": "dtks-pemutakhiran",  # shown inside the Airflow UI at /plugin/dtks-pemutakhiran
+            "icon": f"{URL_PREFIX}/static/icon.svg",
+        }
+    ]

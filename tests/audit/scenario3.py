@@ -75,8 +75,13 @@ def ingest_landing(eng, dirs, run_id: str) -> list[dict]:
 
 def close(eng, round_id: str) -> None:
     n = metrics.compute_round_metrics(eng, round_id)
-    _callback(f"close-{round_id}", "compute_metrics", {"round_id": round_id, "districts": n},
-              dag_id="dtks_close_round", params={"round_id": round_id})
+    _callback(
+        f"close-{round_id}",
+        "compute_metrics",
+        {"round_id": round_id, "districts": n},
+        dag_id="dtks_close_round",
+        params={"round_id": round_id},
+    )
 
 
 def build(eng, dirs, tmp: Path) -> None:
@@ -103,16 +108,21 @@ def write_round_files(dirs, round_id: str = "2026-09") -> None:
     (out / "data_docs").mkdir(parents=True, exist_ok=True)
     (out / "report.html").write_text(
         f"<html><body><h1>Laporan {round_id}</h1><a href='data_docs/index.html'>Data Docs</a></body></html>",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (out / "data_docs" / "index.html").write_text(
-        f"<html><body><h1>Data Docs</h1><p>unexpected: {a2.nik}, {a2.no_kk}</p></body></html>", encoding="utf-8")
+        f"<html><body><h1>Data Docs</h1><p>unexpected: {a2.nik}, {a2.no_kk}</p></body></html>", encoding="utf-8"
+    )
     fb = dirs["outbox"] / round_id / SURABAYA
     fb.mkdir(parents=True, exist_ok=True)
     (fb / "feedback_3578.csv").write_text(
         "baris,nik,nama,field,value_sent,alasan\n"
         f"4,{scenario.a4.nik},{scenario.a4.nama or 'DEWI'},nama,DEWI LESTARI,nama_blank\n"
-        f"9,{a2.nik},BUDI ASTUTI,nik,{a2.nik},nik_duplicate_in_file\n", encoding="utf-8")
+        f"9,{a2.nik},BUDI ASTUTI,nik,{a2.nik},nik_duplicate_in_file\n",
+        encoding="utf-8",
+    )
     from openpyxl import Workbook
+
     wb = Workbook()
     ws = wb.active
     ws.title = "Ditolak"

@@ -34,17 +34,29 @@ def _all_pages(client):
     """Every page the app serves for the scenario, as (url, response)."""
     urls = ["/", "/lineage", "/feedback/2026-09/"]
     for r in scenario3.ROUNDS:
-        urls += [f"/rounds/{r}", f"/rounds/{r}?province=35", f"/rounds/{r}?district={SURABAYA}",
-                 f"/rounds/{r}/runs", f"/rounds/{r}/districts.csv", f"/rounds/{r}/submissions.csv",
-                 f"/rounds/{r}/runs.csv", f"/rounds/{r}/audit-export.html"]
+        urls += [
+            f"/rounds/{r}",
+            f"/rounds/{r}?province=35",
+            f"/rounds/{r}?district={SURABAYA}",
+            f"/rounds/{r}/runs",
+            f"/rounds/{r}/districts.csv",
+            f"/rounds/{r}/submissions.csv",
+            f"/rounds/{r}/runs.csv",
+            f"/rounds/{r}/audit-export.html",
+        ]
     for sid in range(1, 7):
         urls.append(f"/submissions/{sid}")
-    urls += ["/files/2026-09/report.html", "/files/2026-09/data_docs/index.html",
-             f"/feedback/2026-09/{SURABAYA}/feedback_3578.csv", f"/feedback/2026-09/{SURABAYA}/feedback_3578.xlsx"]
+    urls += [
+        "/files/2026-09/report.html",
+        "/files/2026-09/data_docs/index.html",
+        f"/feedback/2026-09/{SURABAYA}/feedback_3578.csv",
+        f"/feedback/2026-09/{SURABAYA}/feedback_3578.xlsx",
+    ]
     pages = [(u, client.get(u)) for u in urls]
     for ident in (scenario3.a2.nik, scenario3.a1.no_kk):
-        pages.append((f"POST /lineage {masking.mask_identifier(ident)}",
-                      client.post("/lineage", data={"identifier": ident})))
+        pages.append(
+            (f"POST /lineage {masking.mask_identifier(ident)}", client.post("/lineage", data={"identifier": ident}))
+        )
     return pages
 
 
@@ -64,7 +76,7 @@ def test_rounds_list(auditor_client):
     for r in scenario3.ROUNDS:
         assert f'href="/dtks-auditor/rounds/{r}"' in html
     assert 'href="/dtks-auditor/static/auditor.css"' in html
-    assert "baseline.csv" in html      # the baseline load is listed with submissions outside rounds
+    assert "baseline.csv" in html  # the baseline load is listed with submissions outside rounds
     from fastapi.testclient import TestClient
 
     static = TestClient(auditor_client.app).get("/static/auditor.css")
@@ -110,21 +122,28 @@ def test_csv_exports(auditor_client):
     assert "attachment" in resp.headers["content-disposition"]
     subs = list(csv.DictReader(io.StringIO(resp.text)))
     assert {(s["kabkota_code"], s["status"], s["reject_reason"]) for s in subs} == {
-        (SURABAYA, "merged", ""), (PACITAN, "rejected", "file_empty")}
+        (SURABAYA, "merged", ""),
+        (PACITAN, "rejected", "file_empty"),
+    }
     assert all(len(s["sha256"]) == 64 for s in subs)
     runs = list(csv.DictReader(io.StringIO(auditor_client.get("/rounds/2026-09/runs.csv").text)))
-    assert {r["task_id"] for r in runs} >= {"register_landed_files", "stage_submission", "validate_submissions",
-                                           "merge_submission", "compute_metrics"}
+    assert {r["task_id"] for r in runs} >= {
+        "register_landed_files",
+        "stage_submission",
+        "validate_submissions",
+        "merge_submission",
+        "compute_metrics",
+    }
 
 
 def test_submission_page_lifecycle_checks_and_masked_issues(auditor_client):
     ids = _submission_ids(auditor_client, "2026-08")
     html = auditor_client.get(f"/submissions/{ids[(SURABAYA, 'merged')]}").text
     steps = re.findall(r'<li data-event="([a-z]+)">', html)
-    assert steps == ["received", "archived", "staged", "validated", "merged"]   # the lifecycle, in order
+    assert steps == ["received", "archived", "staged", "validated", "merged"]  # the lifecycle, in order
     assert f"dtks_submission_rows@{SUITE_VERSION}" in html and "nama_blank" in html
     assert "gagal / fail" in html and "lulus / pass" in html
-    assert masking.mask_nik(scenario3.scenario.a4.nik) in html   # the quarantined row, masked
+    assert masking.mask_nik(scenario3.scenario.a4.nik) in html  # the quarantined row, masked
     assert "ingest-2026-08" in html and "merge_submission" in html
     assert auditor_client.get("/submissions/999999").status_code == 404
 
@@ -170,9 +189,14 @@ def test_files_are_served_read_only_and_masked(auditor_client):
     assert fb[1][1] == masking.mask_nik(scenario3.scenario.a4.nik) and fb[1][2] == "D." and fb[1][4] == "D. L."
     xlsx = auditor_client.get(f"/feedback/2026-09/{SURABAYA}/feedback_3578.xlsx").text
     assert "B. A." in xlsx and "9999-99-99" in xlsx
-    for bad in ("/files/2026-09/../../etc/passwd", "/files/2026-09/%2e%2e/%2e%2e/etc/passwd", "/files/x/report.html",
-                f"/feedback/2026-09/{SURABAYA}/notes.txt", f"/feedback/2026-09/{SURABAYA}/..%2f..%2fsecret.csv",
-                "/files/2026-08/report.html"):
+    for bad in (
+        "/files/2026-09/../../etc/passwd",
+        "/files/2026-09/%2e%2e/%2e%2e/etc/passwd",
+        "/files/x/report.html",
+        f"/feedback/2026-09/{SURABAYA}/notes.txt",
+        f"/feedback/2026-09/{SURABAYA}/..%2f..%2fsecret.csv",
+        "/files/2026-08/report.html",
+    ):
         assert auditor_client.get(bad).status_code == 404, bad
     for method in ("post", "put", "delete"):
         assert getattr(auditor_client, method)("/rounds/2026-09").status_code == 405
@@ -199,7 +223,7 @@ def test_login_required_inside_airflow(plugin, airflow_ready):
         assert client.get("/lineage", headers={"Authorization": "Bearer not-a-token"}).status_code == 403
         viewer = manager.generate_jwt(SimpleAuthManagerUser(username="auditor_bpk", role="viewer"))
         client.cookies.set("_token", viewer)
-        page = client.get("/lineage")            # the only page that needs no database
+        page = client.get("/lineage")  # the only page that needs no database
         assert page.status_code == 200 and "DTKS Pemutakhiran" in page.text
         nobody = manager.generate_jwt(SimpleAuthManagerUser(username="nobody", role=None))
         client.cookies.set("_token", nobody)

@@ -37,20 +37,33 @@ def _denied(eng, sql):
 
 def test_role_is_nologin_and_read_only(wh):
     with wh.connect() as conn:
-        assert conn.execute(sa.text("SELECT rolcanlogin FROM pg_roles WHERE rolname = 'dtks_auditor'")).scalar() is False
+        assert (
+            conn.execute(sa.text("SELECT rolcanlogin FROM pg_roles WHERE rolname = 'dtks_auditor'")).scalar() is False
+        )
 
 
 def test_auditor_cannot_write_or_read_unmasked(auditor_login):
     eng = auditor_login
-    _denied(eng, "INSERT INTO audit.task_run (run_id, dag_id, task_id, started_at, ended_at, outcome)"
-                 " VALUES ('x', 'x', 'x', now(), now(), 'success')")
+    _denied(
+        eng,
+        "INSERT INTO audit.task_run (run_id, dag_id, task_id, started_at, ended_at, outcome)"
+        " VALUES ('x', 'x', 'x', now(), now(), 'success')",
+    )
     _denied(eng, "UPDATE audit.submission SET status = 'rejected'")
     _denied(eng, "DELETE FROM audit.submission_event")
     _denied(eng, "UPDATE metrics.district_round SET expected = false")
-    for table in ("registry.individual", "registry.individual_version", "registry.household",
-                  "registry.individual_event", "registry.record_lineage", "quarantine.rejected_row",
-                  "quarantine.row_issue", "staging.submission_row", "staging.normalised_row",
-                  "public.schema_migration"):
+    for table in (
+        "registry.individual",
+        "registry.individual_version",
+        "registry.household",
+        "registry.individual_event",
+        "registry.record_lineage",
+        "quarantine.rejected_row",
+        "quarantine.row_issue",
+        "staging.submission_row",
+        "staging.normalised_row",
+        "public.schema_migration",
+    ):
         _denied(eng, f"SELECT * FROM {table} LIMIT 1")
     _denied(eng, f"SELECT * FROM registry.lineage_of('{scenario.a2.nik}')")
     _denied(eng, "CREATE TABLE audit.mine (x int)")
@@ -62,7 +75,7 @@ def test_auditor_reads_audit_metrics_and_masked_views(auditor_login, warehouse_u
         assert conn.execute(sa.text("SELECT count(*) FROM audit.validation_result")).scalar() > 0
         conn.execute(sa.text("SELECT * FROM metrics.district_round")).all()
         people = conn.execute(sa.text("SELECT * FROM registry.individual_masked ORDER BY nik_masked")).mappings().all()
-        assert len(people) == 8   # the baseline's seven and a newborn
+        assert len(people) == 8  # the baseline's seven and a newborn
         niks = {p.nik for p in [*scenario.BASELINE, scenario.a5]}
         for row in people:
             assert row["nik_masked"][4:14] == "*" * 10 and row["nik_masked"] not in niks
@@ -71,7 +84,7 @@ def test_auditor_reads_audit_metrics_and_masked_views(auditor_login, warehouse_u
         assert [(i["reason_code"], i["field"]) for i in issues] == [("nama_blank", "nama")]
         rejected = conn.execute(sa.text("SELECT nik_masked FROM quarantine.rejected_row_masked")).scalar()
         assert rejected == masking.mask_nik(scenario.a4.nik)
-    with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):   # lookups: dtks_lineage only
+    with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):  # lookups: dtks_lineage only
         with auditor_login.begin() as conn:
             conn.execute(sa.text("SELECT registry.lineage_request(:n)"), {"n": scenario.a2.nik})
     # a member of dtks_lineage (here: through the superuser's SET ROLE) gets the masked answer

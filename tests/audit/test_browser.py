@@ -36,8 +36,9 @@ def served(three_rounds, plugin):
     from fastapi import FastAPI
 
     root = FastAPI()
-    root.mount(plugin.URL_PREFIX, plugin.create_app(engine=audit.auditor_engine(three_rounds["url"]),
-                                                    require_login=False))
+    root.mount(
+        plugin.URL_PREFIX, plugin.create_app(engine=audit.auditor_engine(three_rounds["url"]), require_login=False)
+    )
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(root, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -56,9 +57,20 @@ def served(three_rounds, plugin):
 
 def _chromium(tmp_path, *args) -> subprocess.CompletedProcess:
     profile = tmp_path / "chromium-profile"
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           "--disable-dev-shm-usage", f"--user-data-dir={profile}", *args]
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
     env = {**os.environ, "HOME": str(tmp_path)}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
 
@@ -102,11 +114,17 @@ def _saved(served: str, path: str, tmp_path, data: bytes | None = None) -> Path:
 def test_auditor_pages_fit_1280_px_and_a4_landscape(served, tmp_path, plugin):
     """Rounds, a submission (lifecycle timeline) and a lineage answer: no sideways overflow, no inner scroll
     box, on screen at 1280 px and in the print layout; masked NIKs on one line."""
-    css = {f"{plugin.URL_PREFIX}/static/auditor.css":
-           (Path(plugin.__file__).parent / "static" / "auditor.css").read_text(encoding="utf-8")}
+    css = {
+        f"{plugin.URL_PREFIX}/static/auditor.css": (Path(plugin.__file__).parent / "static" / "auditor.css").read_text(
+            encoding="utf-8"
+        )
+    }
     lineage_form = urllib.parse.urlencode({"identifier": scenario3.scenario.a4.nik}).encode()
-    pages = {"rounds": _saved(served, "/", tmp_path), "submission": _saved(served, "/submissions/2", tmp_path),
-             "lineage": _saved(served, "/lineage", tmp_path, data=lineage_form)}
+    pages = {
+        "rounds": _saved(served, "/", tmp_path),
+        "submission": _saved(served, "/submissions/2", tmp_path),
+        "lineage": _saved(served, "/lineage", tmp_path, data=lineage_form),
+    }
     assert masking.mask_nik(scenario3.scenario.a4.nik) in pages["lineage"].read_text(encoding="utf-8")
     base = served.split(plugin.URL_PREFIX)[0] + "/"
     for name, page in pages.items():
@@ -115,7 +133,7 @@ def test_auditor_pages_fit_1280_px_and_a4_landscape(served, tmp_path, plugin):
             browser.assert_fits(figures)
             assert figures["idLines"] <= 1, (name, figures)
     lineage = browser.measure(tmp_path, pages["lineage"], 1280, inline_css=css, base=base)
-    assert lineage["idLines"] == 1                                       # there are masked NIKs, each on one line
+    assert lineage["idLines"] == 1  # there are masked NIKs, each on one line
     pdf = browser.print_pdf(tmp_path, pages["submission"].as_uri(), tmp_path / "submission.pdf")
     assert browser.pdf_pages(pdf)
 

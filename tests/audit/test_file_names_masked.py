@@ -21,14 +21,19 @@ NAME = f"perbaikan NIK {NIK} BUDI SANTOSO.csv"
 SHOWN = "perbaikan NIK ****************.csv"
 
 
-@pytest.mark.parametrize("name, shown", [
-    (NAME, SHOWN),
-    ("dtks_3578_2026-09.csv", "dtks_3578_2026-09.csv"),
-    ("data revisi 2026-10 v2 (final).xlsx", "data revisi 2026-10 v2 final.xlsx"),   # separators collapsed
-    ("Siti Ñúñez 357801010180002.csv", "****************.csv"),
-    ("BUDI.xlsx", "berkas.xlsx"), ("=HYPERLINK(\"x\";\"klik\").csv", "berkas.csv"), ("", "berkas"),
-    ("KK_3578010201150001_ADI-PRATAMA_okt.csv", "KK_****************_okt.csv"),
-])
+@pytest.mark.parametrize(
+    "name, shown",
+    [
+        (NAME, SHOWN),
+        ("dtks_3578_2026-09.csv", "dtks_3578_2026-09.csv"),
+        ("data revisi 2026-10 v2 (final).xlsx", "data revisi 2026-10 v2 final.xlsx"),  # separators collapsed
+        ("Siti Ñúñez 357801010180002.csv", "****************.csv"),
+        ("BUDI.xlsx", "berkas.xlsx"),
+        ('=HYPERLINK("x";"klik").csv', "berkas.csv"),
+        ("", "berkas"),
+        ("KK_3578010201150001_ADI-PRATAMA_okt.csv", "KK_****************_okt.csv"),
+    ],
+)
 def test_one_rule_in_python_and_sql(wh, name, shown):
     assert mask_file_name(name) == shown
     with wh.connect() as conn:
@@ -39,8 +44,14 @@ def test_one_rule_in_python_and_sql(wh, name, shown):
 def named_after_a_person(three_rounds):
     """A correction file named after the person (NIK and name), merged in round 2026-10."""
     eng, dirs = three_rounds["engine"], three_rounds["dirs"]
-    path = land(dirs["landing"], "2026-10", SURABAYA, NAME, [scenario3.a1.but(tanggal_verifikasi="2026-10-07")],
-                scenario3.RECEIVED["2026-10"])
+    path = land(
+        dirs["landing"],
+        "2026-10",
+        SURABAYA,
+        NAME,
+        [scenario3.a1.but(tanggal_verifikasi="2026-10-07")],
+        scenario3.RECEIVED["2026-10"],
+    )
     (ref,) = ingest.process_landed(eng, dirs["landing"], "run-named", archive_dir=dirs["archive"]).registered
     assert ref.file_name == path.name
     return ref.submission_id
@@ -70,8 +81,12 @@ def test_feedback_shown_to_the_district(three_rounds, named_after_a_person):
 
 
 def test_auditor_pages_and_export(auditor_client, named_after_a_person):
-    for url in ("/rounds/2026-10", f"/submissions/{named_after_a_person}", "/rounds/2026-10/submissions.csv",
-                "/rounds/2026-10/audit-export.html"):
+    for url in (
+        "/rounds/2026-10",
+        f"/submissions/{named_after_a_person}",
+        "/rounds/2026-10/submissions.csv",
+        "/rounds/2026-10/audit-export.html",
+    ):
         text = auditor_client.get(url).text
         assert SHOWN in text, url
         _clean(text, url)
@@ -84,19 +99,25 @@ def test_auditor_login_cannot_read_raw_names_or_paths(three_rounds, named_after_
         conn.execute(sa.text(f"CREATE ROLE {user} LOGIN PASSWORD '{password}' IN ROLE dtks_auditor"))
     login = sa.create_engine(make_url(three_rounds["url"]).set(username=user, password=password))
     try:
-        for sql in ("SELECT file_name FROM audit.submission", "SELECT landing_path FROM audit.submission",
-                    "SELECT archive_path FROM audit.submission", "SELECT manifest FROM audit.submission",
-                    "SELECT * FROM audit.submission", "SELECT detail FROM audit.submission_event",
-                    "SELECT file_name FROM audit.duplicate_upload", "SELECT landing_path FROM audit.duplicate_upload"):
+        for sql in (
+            "SELECT file_name FROM audit.submission",
+            "SELECT landing_path FROM audit.submission",
+            "SELECT archive_path FROM audit.submission",
+            "SELECT manifest FROM audit.submission",
+            "SELECT * FROM audit.submission",
+            "SELECT detail FROM audit.submission_event",
+            "SELECT file_name FROM audit.duplicate_upload",
+            "SELECT landing_path FROM audit.duplicate_upload",
+        ):
             with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
                 with login.connect() as conn:
                     conn.execute(sa.text(sql)).all()
         with login.connect() as conn:
             names = set(conn.execute(sa.text("SELECT file_name FROM audit.submission_masked")).scalars())
-            details = " ".join(str(d) for d in conn.execute(sa.text(
-                "SELECT detail FROM audit.submission_event_masked")).scalars())
-            lineage_names = set(conn.execute(sa.text(
-                "SELECT file_name FROM registry.record_lineage_masked")).scalars())
+            details = " ".join(
+                str(d) for d in conn.execute(sa.text("SELECT detail FROM audit.submission_event_masked")).scalars()
+            )
+            lineage_names = set(conn.execute(sa.text("SELECT file_name FROM registry.record_lineage_masked")).scalars())
             assert conn.execute(sa.text("SELECT count(*) FROM audit.submission")).scalar() >= 1  # counts still work
         assert SHOWN in names and SHOWN in lineage_names
         assert '"archive_path": "perbaikan_NIK_****************.csv"' in details.replace("'", '"')

@@ -13,9 +13,12 @@ pytestmark = pytest.mark.postgres
 
 def _submission(eng, round_id, district=SURABAYA):
     with eng.connect() as conn:
-        return conn.execute(sa.text(
-            "SELECT submission_id, file_name, sha256 FROM audit.submission WHERE round_id = :r AND kabkota_code = :d"),
-            {"r": round_id, "d": district}).one()
+        return conn.execute(
+            sa.text(
+                "SELECT submission_id, file_name, sha256 FROM audit.submission WHERE round_id = :r AND kabkota_code = :d"
+            ),
+            {"r": round_id, "d": district},
+        ).one()
 
 
 def test_changed_in_round_2_and_confirmed_in_round_3(three_rounds):
@@ -31,7 +34,7 @@ def test_changed_in_round_2_and_confirmed_in_round_3(three_rounds):
     s2, s3 = _submission(eng, "2026-09"), _submission(eng, "2026-10")
     r2 = person[2]
     assert r2["submission_id"] == s2.submission_id and r2["file_name"] == s2.file_name
-    assert r2["changed_columns"] == ["bpnt"]                 # what changed: column names only
+    assert r2["changed_columns"] == ["bpnt"]  # what changed: column names only
     assert r2["file_row"] == 2 and r2["file_sha256"] == s2.sha256
     assert (r2["suite_name"], r2["suite_version"]) == ("dtks_submission_rows", load_suite_spec().version)
     assert r2["merge_run_id"] == "ingest-2026-09" and r2["submitted_by_kabkota"] == SURABAYA
@@ -64,9 +67,9 @@ def test_masked_lineage_for_auditors(three_rounds):
 def test_lineage_command(three_rounds, capsys):
     assert cli.main(["lineage", scenario3.a2.nik]) == 0
     out = capsys.readouterr().out
-    assert out.count("\n") == 4 + 2   # header, rule, four events
-    assert scenario3.a2.nik in out                   # the number asked for
-    assert "BUDI" not in out and "B. A." in out     # names by initials
+    assert out.count("\n") == 4 + 2  # header, rule, four events
+    assert scenario3.a2.nik in out  # the number asked for
+    assert "BUDI" not in out and "B. A." in out  # names by initials
     assert "dtks_3578_2026-09.csv:2" in out and "bpnt" in out and "ingest-2026-10" in out
     assert f"dtks_submission_rows@{load_suite_spec().version}" in out
     assert cli.main(["lineage", scenario3.a1.no_kk]) == 0

@@ -26,7 +26,7 @@ from tests.builders import SURABAYA, SURABAYA_KEC, land, person
 
 pytestmark = pytest.mark.postgres
 
-LIMIT = 30   # registry.lineage_hourly_limit()
+LIMIT = 30  # registry.lineage_hourly_limit()
 
 
 def _warehouse_roles():
@@ -66,9 +66,16 @@ def _candidates() -> list[str]:
 
 def _lookups(eng, user) -> list[dict]:
     with eng.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.text(
-            "SELECT lookup_id, db_login, asked_by, identifier_hash FROM audit.lineage_lookup"
-            " WHERE db_login = :u ORDER BY lookup_id"), {"u": user}).mappings()]
+        return [
+            dict(r)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT lookup_id, db_login, asked_by, identifier_hash FROM audit.lineage_lookup"
+                    " WHERE db_login = :u ORDER BY lookup_id"
+                ),
+                {"u": user},
+            ).mappings()
+        ]
 
 
 def test_auditor_cannot_test_candidates_without_a_record_each_and_hits_the_limit(three_rounds, login):
@@ -88,11 +95,11 @@ def test_auditor_cannot_test_candidates_without_a_record_each_and_hits_the_limit
                 conn.execute(sa.text("SELECT * FROM registry.lineage_masked(1, :n)"), {"n": nik}).all()
         with eng.connect() as conn:
             with pytest.raises(sa.exc.DBAPIError, match="no committed lookup"):
-                with conn.begin():   # request and answer in one transaction, to roll the record back afterwards
+                with conn.begin():  # request and answer in one transaction, to roll the record back afterwards
                     conn.execute(sa.text("SET TRANSACTION READ WRITE"))
                     lid = conn.execute(sa.text("SELECT registry.lineage_request(:n)"), {"n": nik}).scalar()
                     conn.execute(sa.text("SELECT * FROM registry.lineage_masked(:l, :n)"), {"l": lid, "n": nik}).all()
-    assert _lookups(eng, user) == []   # nothing answered, nothing left
+    assert _lookups(eng, user) == []  # nothing answered, nothing left
 
     # The only way to an answer: a committed request per candidate, each recorded, until the limit.
     answered, refused = {}, []
@@ -102,25 +109,30 @@ def test_auditor_cannot_test_candidates_without_a_record_each_and_hits_the_limit
                 with conn.begin():
                     conn.execute(sa.text("SET TRANSACTION READ WRITE"))
                     lid = conn.execute(sa.text("SELECT registry.lineage_request(:n)"), {"n": nik}).scalar()
-                answered[nik] = conn.execute(sa.text("SELECT count(*) FROM registry.lineage_masked(:l, :n)"),
-                                             {"l": lid, "n": nik}).scalar()
+                answered[nik] = conn.execute(
+                    sa.text("SELECT count(*) FROM registry.lineage_masked(:l, :n)"), {"l": lid, "n": nik}
+                ).scalar()
         except sa.exc.DBAPIError as exc:
             assert "limit is 30 per hour" in str(exc.orig)
             refused.append(nik)
     assert len(answered) == LIMIT and len(refused) == len(candidates) - LIMIT
     records = _lookups(eng, user)
-    assert len(records) == LIMIT                                   # one record per answered try
+    assert len(records) == LIMIT  # one record per answered try
     assert {r["db_login"] for r in records} == {user}
     hashes = [r["identifier_hash"] for r in records]
     assert len(set(hashes)) == LIMIT and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes)
-    for nik in answered:                                           # keyed: not the plain hash of the number
+    for nik in answered:  # keyed: not the plain hash of the number
         assert hashlib.sha256(nik.encode()).hexdigest() not in hashes
         assert hashlib.sha256(f"dtks-lineage:{nik}".encode()).hexdigest() not in hashes
 
     # The key, the keyed hash and the unmasked lineage are out of the login's reach.
-    for sql in ("SELECT * FROM lineage_secret.hash_key", "SELECT lineage_secret.keyed_hash('1')",
-                f"SELECT * FROM registry.lineage_of('{real}')", f"SELECT * FROM registry.attempts_of('{real}')",
-                "SELECT registry.lineage_checked(1, '1')"):
+    for sql in (
+        "SELECT * FROM lineage_secret.hash_key",
+        "SELECT lineage_secret.keyed_hash('1')",
+        f"SELECT * FROM registry.lineage_of('{real}')",
+        f"SELECT * FROM registry.attempts_of('{real}')",
+        "SELECT registry.lineage_checked(1, '1')",
+    ):
         with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
             with eng.connect() as conn:
                 conn.execute(sa.text(sql)).all()
@@ -158,8 +170,12 @@ def test_lookups_are_allowed_only_to_the_lineage_role(three_rounds, login):
 def test_masked_views_do_not_give_away_the_niks_parts(three_rounds, login):
     _, eng, _ = login
     with eng.connect() as conn:
-        for view in ("registry.individual_masked", "registry.individual_version_masked",
-                     "registry.record_lineage_masked", "quarantine.rejected_row_masked"):
+        for view in (
+            "registry.individual_masked",
+            "registry.individual_version_masked",
+            "registry.record_lineage_masked",
+            "quarantine.rejected_row_masked",
+        ):
             rows = conn.execute(sa.text(f"SELECT * FROM {view}")).mappings().all()
             assert rows, view
             for r in rows:
@@ -173,11 +189,12 @@ def test_the_page_records_each_lookup_and_stops_at_the_limit(three_rounds, login
     from fastapi.testclient import TestClient
 
     user, _, url = login
-    app = plugin.create_app(engine=audit.auditor_engine(make_url(url).render_as_string(hide_password=False)),
-                            require_login=False)
+    app = plugin.create_app(
+        engine=audit.auditor_engine(make_url(url).render_as_string(hide_password=False)), require_login=False
+    )
     statuses = []
     with TestClient(app, root_path="/dtks-auditor") as client:
-        for nik in _candidates()[:LIMIT + 2]:
+        for nik in _candidates()[: LIMIT + 2]:
             r = client.post("/lineage", data={"identifier": nik})
             statuses.append(r.status_code)
             assert nik not in r.text
@@ -194,16 +211,20 @@ def test_lineage_lists_quarantined_rows_and_files_rejected_whole(three_rounds, l
 
     eng, dirs = three_rounds["engine"], three_rounds["dirs"]
     stranger = person("317101", "3171011001", 9, 9, "ORANG LAIN", "L", date(1990, 1, 1), "1", "2026-10-06")
-    wrong = [stranger.but(nik=scenario3.a2.nik)] + [stranger.but(nik=build_nik("317101", date(1990, 1, 1), False, s))
-                                                      for s in range(10, 14)]
+    wrong = [stranger.but(nik=scenario3.a2.nik)] + [
+        stranger.but(nik=build_nik("317101", date(1990, 1, 1), False, s)) for s in range(10, 14)
+    ]
     name = f"perbaikan NIK {scenario3.a2.nik} BUDI ASTUTI.csv"
     path = land(dirs["landing"], "2026-10", SURABAYA, name, wrong, scenario3.RECEIVED["2026-10"])
-    (ref,) = ingest.process_landed(eng, dirs["landing"], "run-attempt", archive_dir=dirs["archive"],
-                                   until="validate").registered
+    (ref,) = ingest.process_landed(
+        eng, dirs["landing"], "run-attempt", archive_dir=dirs["archive"], until="validate"
+    ).registered
     assert ref.file_name == path.name
     with eng.connect() as conn:
-        status, reason = conn.execute(sa.text("SELECT status, reject_reason FROM audit.submission"
-                                              " WHERE submission_id = :s"), {"s": ref.submission_id}).one()
+        status, reason = conn.execute(
+            sa.text("SELECT status, reject_reason FROM audit.submission WHERE submission_id = :s"),
+            {"s": ref.submission_id},
+        ).one()
     assert status == "rejected", (status, reason)
 
     # engineers: dtks lineage NIK
@@ -219,8 +240,9 @@ def test_lineage_lists_quarantined_rows_and_files_rejected_whole(three_rounds, l
 
     # auditors: the page, masked, through a recorded lookup
     _, _, url = login
-    app = plugin.create_app(engine=audit.auditor_engine(make_url(url).render_as_string(hide_password=False)),
-                            require_login=False)
+    app = plugin.create_app(
+        engine=audit.auditor_engine(make_url(url).render_as_string(hide_password=False)), require_login=False
+    )
     with TestClient(app, root_path="/dtks-auditor") as client:
         page = client.post("/lineage", data={"identifier": scenario3.a2.nik}).text
         assert "berkas ditolak / file rejected whole" in page and reason in page

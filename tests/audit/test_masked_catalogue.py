@@ -35,14 +35,23 @@ _c2 = person(JAKPUS_KEC, JAKPUS_VILLAGE, 1, 2, "INDAH PERMATASARI", "P", date(19
 JAKPUS_FILE = [scenario.c1.but(tanggal_verifikasi="2026-08-09"), _c2, _c2.but(nama="INDAH PERMATA")]
 PEOPLE = [*scenario.BASELINE, scenario.a5, *JAKPUS_FILE]
 IDENTIFIERS = sorted({p.nik for p in PEOPLE} | {p.no_kk for p in PEOPLE})
-NAMES = sorted({p.nama for p in PEOPLE if p.nama} | {"SITI"})   # SITI: every fixture's mother's name
+NAMES = sorted({p.nama for p in PEOPLE if p.nama} | {"SITI"})  # SITI: every fixture's mother's name
 # What an auditor holding a case file looks up: a person who changed, and a household.
 # ... and a person whose rows were all refused (lineage lists such attempts too).
 CASE_FILE = {"nik": scenario.a2.nik, "kk": scenario.a1.no_kk, "refused_nik": _c2.nik}
-KNOWN_VIEWS = {"registry.record_lineage_masked", "registry.individual_masked", "registry.individual_version_masked",
-               "registry.individual_event_masked", "registry.household_masked",
-               "registry.household_version_masked", "quarantine.row_issue_masked", "quarantine.rejected_row_masked",
-               "audit.submission_masked", "audit.submission_event_masked", "audit.duplicate_upload_masked"}
+KNOWN_VIEWS = {
+    "registry.record_lineage_masked",
+    "registry.individual_masked",
+    "registry.individual_version_masked",
+    "registry.individual_event_masked",
+    "registry.household_masked",
+    "registry.household_version_masked",
+    "quarantine.row_issue_masked",
+    "quarantine.rejected_row_masked",
+    "audit.submission_masked",
+    "audit.submission_event_masked",
+    "audit.duplicate_upload_masked",
+}
 KNOWN_FUNCTIONS = {"registry.lineage_masked", "registry.attempts_masked"}
 
 _HEX_DIGEST = re.compile(r"[0-9a-fA-F]{32,}")
@@ -63,17 +72,30 @@ def auditor(wh, dirs, tmp_path, warehouse_url, process_landed):
     """The scenario round plus Jakarta Pusat's file, merged and measured; an auditor LOGIN role."""
     scenario.prepare(wh, tmp_path)
     scenario.land_round(dirs["landing"])
-    land(dirs["landing"], scenario.ROUND, JAKPUS, "dtks_3171_2026-08.csv", JAKPUS_FILE,
-         datetime(2026, 8, 11, 9, 0, tzinfo=WIB))
+    land(
+        dirs["landing"],
+        scenario.ROUND,
+        JAKPUS,
+        "dtks_3171_2026-08.csv",
+        JAKPUS_FILE,
+        datetime(2026, 8, 11, 9, 0, tzinfo=WIB),
+    )
     # The same content again, named after the person it corrects: recorded as a duplicate upload.
-    land(dirs["landing"], scenario.ROUND, JAKPUS, f"perbaikan NIK {_c2.nik} {_c2.nama}.csv", JAKPUS_FILE,
-         datetime(2026, 8, 11, 9, 30, tzinfo=WIB))
+    land(
+        dirs["landing"],
+        scenario.ROUND,
+        JAKPUS,
+        f"perbaikan NIK {_c2.nik} {_c2.nama}.csv",
+        JAKPUS_FILE,
+        datetime(2026, 8, 11, 9, 30, tzinfo=WIB),
+    )
     process_landed("run-1")
     metrics.compute_round_metrics(wh, scenario.ROUND)
     with wh.connect() as conn:
-        refused = conn.execute(sa.text("SELECT count(*) FROM quarantine.row_issue"
-                                       " WHERE reason_code = 'nik_duplicate_in_file'")).scalar()
-    assert refused == 2   # identifiers as sent are in quarantine: the masked views must hide them
+        refused = conn.execute(
+            sa.text("SELECT count(*) FROM quarantine.row_issue WHERE reason_code = 'nik_duplicate_in_file'")
+        ).scalar()
+    assert refused == 2  # identifiers as sent are in quarantine: the masked views must hide them
     user, password = f"dtks_audit_test_{secrets.token_hex(4)}", secrets.token_hex(16)
     with wh.begin() as conn:
         # as the auditor page's login (deploy/warehouse_roles.py): masked reads and recorded lineage lookups
@@ -87,21 +109,30 @@ def auditor(wh, dirs, tmp_path, warehouse_url, process_landed):
 
 
 def _readable_relations(conn) -> list[str]:
-    return [f"{s}.{n}" for s, n in conn.execute(sa.text(
-        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-        " AND n.nspname NOT LIKE 'pg\\_%' AND has_schema_privilege(n.oid, 'USAGE')"
-        " AND has_table_privilege(c.oid, 'SELECT') ORDER BY 1, 2")).all()]
+    return [
+        f"{s}.{n}"
+        for s, n in conn.execute(
+            sa.text(
+                "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+                " AND n.nspname NOT LIKE 'pg\\_%' AND has_schema_privilege(n.oid, 'USAGE')"
+                " AND has_table_privilege(c.oid, 'SELECT') ORDER BY 1, 2"
+            )
+        ).all()
+    ]
 
 
 def _masked_functions(conn) -> list:
-    return conn.execute(sa.text(
-        "SELECT n.nspname || '.' || p.proname AS name, p.oid::regprocedure::text AS signature,"
-        " coalesce(p.proargnames, ARRAY[]::text[]) AS arg_names, p.proargtypes::regtype[]::text[] AS arg_types,"
-        " p.proargmodes::text[] AS arg_modes"
-        " FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-        " WHERE p.proname LIKE '%\\_masked' AND p.prokind = 'f' AND has_schema_privilege(n.oid, 'USAGE')"
-        " AND has_function_privilege(p.oid, 'EXECUTE') ORDER BY 1, 2")).all()
+    return conn.execute(
+        sa.text(
+            "SELECT n.nspname || '.' || p.proname AS name, p.oid::regprocedure::text AS signature,"
+            " coalesce(p.proargnames, ARRAY[]::text[]) AS arg_names, p.proargtypes::regtype[]::text[] AS arg_types,"
+            " p.proargmodes::text[] AS arg_modes"
+            " FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE p.proname LIKE '%\\_masked' AND p.prokind = 'f' AND has_schema_privilege(n.oid, 'USAGE')"
+            " AND has_function_privilege(p.oid, 'EXECUTE') ORDER BY 1, 2"
+        )
+    ).all()
 
 
 def _argument_values(name: str, sql_type: str) -> list:
@@ -110,16 +141,19 @@ def _argument_values(name: str, sql_type: str) -> list:
         return [CASE_FILE["nik"], CASE_FILE["kk"], CASE_FILE["refused_nik"]]
     if sql_type in ("text", "character varying") and re.search(r"reason|purpose|case|ref|note|why", name):
         return ["Pemeriksaan BPK atas DTKS 2026 / BPK audit of the 2026 registry, case 17"]
-    raise AssertionError(f"no realistic value for argument {name!r} ({sql_type}) of a masked function: "
-                         "add one to _argument_values in tests/audit/test_masked_catalogue.py")
+    raise AssertionError(
+        f"no realistic value for argument {name!r} ({sql_type}) of a masked function: "
+        "add one to _argument_values in tests/audit/test_masked_catalogue.py"
+    )
 
 
 def _lookup_id(eng, identifier: str) -> int:
     """A committed lineage request for ``identifier`` (registry.lineage_request), as the auditor page makes it."""
     with eng.connect() as conn, conn.begin():
         conn.execute(sa.text("SET TRANSACTION READ WRITE"))
-        return conn.execute(sa.text("SELECT registry.lineage_request(:i, 'catalogue test')"),
-                            {"i": identifier}).scalar()
+        return conn.execute(
+            sa.text("SELECT registry.lineage_request(:i, 'catalogue test')"), {"i": identifier}
+        ).scalar()
 
 
 def _calls(fn, eng) -> list[tuple[str, dict]]:
@@ -139,8 +173,9 @@ def _calls(fn, eng) -> list[tuple[str, dict]]:
         for k in lookup:
             values.insert(k, _lookup_id(eng, next(v for v in values if isinstance(v, str) and v.isdigit())))
         args = ", ".join(f"CAST(:p{k} AS {t})" for k, (_, t) in enumerate(inputs))
-        calls.append((f"SELECT row_to_json(r)::text FROM {fn.name}({args}) AS r",
-                      {f"p{k}": v for k, v in enumerate(values)}))
+        calls.append(
+            (f"SELECT row_to_json(r)::text FROM {fn.name}({args}) AS r", {f"p{k}": v for k, v in enumerate(values)})
+        )
     return calls
 
 
@@ -170,10 +205,17 @@ def test_no_identifier_or_name_in_anything_the_auditor_can_read(auditor):
             # Reference tables hold place names, some of which are also people's names: identifiers only.
             names = not rel.startswith("ref.")
             # a cheap filter in SQL (the reference tables are large), the precise test on the few candidates
-            candidates = conn.execute(sa.text(
-                f"SELECT row_to_json(t)::text FROM {rel} t WHERE t::text ~ '[0-9]{{16}}'"
-                " OR t::text ILIKE ANY(CAST(:like AS text[]))"),
-                {"like": [f"%{v}%" for v in IDENTIFIERS + (NAMES if names else [])]}).scalars().all()
+            candidates = (
+                conn.execute(
+                    sa.text(
+                        f"SELECT row_to_json(t)::text FROM {rel} t WHERE t::text ~ '[0-9]{{16}}'"
+                        " OR t::text ILIKE ANY(CAST(:like AS text[]))"
+                    ),
+                    {"like": [f"%{v}%" for v in IDENTIFIERS + (NAMES if names else [])]},
+                )
+                .scalars()
+                .all()
+            )
             for text in candidates:
                 if hit := leaks(text, names=names):
                     found.setdefault(rel, []).extend(hit)

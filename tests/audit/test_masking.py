@@ -22,7 +22,7 @@ def test_scrub_masks_nik_like_numbers_but_keeps_hashes():
     text = f"nik {NIK}, lost zero {NIK[1:]}, excel {NIK}.0, hash {sha}, code 3578011001, kk:{NIK}<"
     out = masking.scrub_identifiers(text)
     assert out.startswith("nik 3171**********01, lost zero 1710*********01, excel 3171**********01.0, hash ")
-    assert sha in out and "3578011001" in out and "kk:3171**********01<" in out   # a hash is kept whole
+    assert sha in out and "3578011001" in out and "kk:3171**********01<" in out  # a hash is kept whole
 
 
 def test_mask_value_sent_by_field():
@@ -37,12 +37,20 @@ def test_mask_record_of_a_feedback_row():
     header = ["baris", "nik", "no_kk", "nama", "field", "value_sent", "alasan"]
     row = ["4", NIK, "3171010201150001", "DEWI LESTARI", "nama", "DEWI", "nama_blank"]
     assert masking.mask_record(header, row) == [
-        "4", "3171************", "3171************", "D. L.", "nama", "D.", "nama_blank"]
+        "4",
+        "3171************",
+        "3171************",
+        "D. L.",
+        "nama",
+        "D.",
+        "nama_blank",
+    ]
 
 
 def test_mask_record_of_a_bilingual_feedback_line():
     """The feedback CSV's header row is bilingual: a NIK sent is masked as a NIK (by its field), not lost."""
     from dtks.feedback_sheets import ROW_HEADERS
+
     row = ["3", "baris ditolak / row not accepted", "nik", NIK, "nik_checksum", "Alasan", "Reason", "Perbaiki", "2"]
     masked = masking.mask_record(list(ROW_HEADERS), row)
     assert masked[3] == masking.mask_nik(NIK) and NIK not in masked
@@ -51,15 +59,26 @@ def test_mask_record_of_a_bilingual_feedback_line():
 
 def test_task_result_counts():
     assert runs.task_result_counts({"submission_id": 5, "status": "staged", "rows_in": 7}) == (
-        7, 7, {"submission_id": 5, "status": "staged"})
+        7,
+        7,
+        {"submission_id": 5, "status": "staged"},
+    )
     assert runs.task_result_counts({"submission_id": 5, "status": "merged", "rows_accepted": 4, "events": {}})[:2] == (
-        None, 4)
-    rows_in, rows_out, detail = runs.task_result_counts({
-        "2": {"status": "validated", "rows_in": 5, "rows_quarantined": 1, "rows_warned": 0},
-        "3": {"status": "rejected", "reason": "file_wrong_district"}})
+        None,
+        4,
+    )
+    rows_in, rows_out, detail = runs.task_result_counts(
+        {
+            "2": {"status": "validated", "rows_in": 5, "rows_quarantined": 1, "rows_warned": 0},
+            "3": {"status": "rejected", "reason": "file_wrong_district"},
+        }
+    )
     assert (rows_in, rows_out, detail["submission_ids"]) == (5, 4, [2, 3])
     assert runs.task_result_counts([{"submission_id": 1}, {"submission_id": 2}]) == (
-        None, 2, {"unit": "submissions", "submission_ids": [1, 2]})
+        None,
+        2,
+        {"unit": "submissions", "submission_ids": [1, 2]},
+    )
     assert runs.task_result_counts({"round_id": "2026-08", "districts": 3}) == (None, 3, {"unit": "districts"})
     assert runs.task_result_counts(None) == (None, None, {})
 
@@ -68,8 +87,9 @@ def test_task_result_counts():
 @pytest.mark.parametrize("value", [NIK, "3171014108900001.0", "12345", "", None])
 def test_sql_masking_matches_python(wh, value):
     with wh.connect() as conn:
-        masked, scrubbed = conn.execute(sa.text(
-            "SELECT audit.mask_identifier(:v), audit.scrub_identifiers(:v)"), {"v": value}).one()
+        masked, scrubbed = conn.execute(
+            sa.text("SELECT audit.mask_identifier(:v), audit.scrub_identifiers(:v)"), {"v": value}
+        ).one()
     assert masked == (None if value is None else masking.mask_identifier(value))
     assert scrubbed == (None if value is None else masking.scrub_identifiers(value))
 

@@ -14,9 +14,16 @@ def test_ingest_run_records_rows_in_and_out(wh, dirs, tmp_path, airflow_ready):
     scenario.land_round(dirs["landing"])
     assert "success" in airflow_env.run_dag("dtks_ingest", {"landing_dir": str(dirs["landing"])})
     with wh.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT task_id, map_index, round_id, rows_in, rows_out, detail FROM audit.task_run"
-            " WHERE dag_id = 'dtks_ingest' AND outcome = 'success' ORDER BY task_id, map_index")).mappings().all()
+        rows = (
+            conn.execute(
+                sa.text(
+                    "SELECT task_id, map_index, round_id, rows_in, rows_out, detail FROM audit.task_run"
+                    " WHERE dag_id = 'dtks_ingest' AND outcome = 'success' ORDER BY task_id, map_index"
+                )
+            )
+            .mappings()
+            .all()
+        )
         staged = sorted((r["rows_in"], r["rows_out"]) for r in rows if r["task_id"] == "stage_submission")
         assert staged == [(2, 2), (5, 5)]
         merged = sorted(r["rows_out"] for r in rows if r["task_id"] == "merge_submission")

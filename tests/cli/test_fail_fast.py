@@ -16,9 +16,14 @@ from tests.cli.conftest import DTKS
 
 UNKNOWN = "2099-01"
 ROUND_COMMANDS = [
-    ("close-round", UNKNOWN), ("round", "close", UNKNOWN), ("table", UNKNOWN),
-    ("review-queue", "--round", UNKNOWN), ("round", "penetapan", UNKNOWN), ("audit-export", UNKNOWN),
-    ("round", "history", UNKNOWN), ("round", "backfill", "--from", UNKNOWN),
+    ("close-round", UNKNOWN),
+    ("round", "close", UNKNOWN),
+    ("table", UNKNOWN),
+    ("review-queue", "--round", UNKNOWN),
+    ("round", "penetapan", UNKNOWN),
+    ("audit-export", UNKNOWN),
+    ("round", "history", UNKNOWN),
+    ("round", "backfill", "--from", UNKNOWN),
     ("round", "move", UNKNOWN, "--reason", "x", "--cutoff", "2099-01-20"),
 ]
 
@@ -54,10 +59,17 @@ def test_unknown_round_is_one_line_exit_2_without_airflow(command, run_cli, wh):
 
 
 def test_unknown_round_never_imports_airflow(warehouse_url):
-    code = ("import sys; from dtks import cli; rc = cli.main(['close-round', '2099-01']);"
-            " print(rc, any(m == 'airflow' or m.startswith('airflow.') for m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "DTKS_WAREHOUSE_URL": warehouse_url})
+    code = (
+        "import sys; from dtks import cli; rc = cli.main(['close-round', '2099-01']);"
+        " print(rc, any(m == 'airflow' or m.startswith('airflow.') for m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DTKS_WAREHOUSE_URL": warehouse_url},
+    )
     assert result.stdout.split() == ["2", "False"], result
 
 
@@ -93,24 +105,39 @@ def test_wrong_round_id_spelling_is_one_line(run_cli):
 
 @pytest.mark.parametrize("action", ["create", "move", "reopen"])
 def test_every_date_option_says_its_format_in_help(action):
-    text = subprocess.run([str(DTKS), "round", action, "--help"], capture_output=True, text=True,
-                          timeout=60, env={**os.environ, "COLUMNS": "200"}).stdout
+    text = subprocess.run(
+        [str(DTKS), "round", action, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    ).stdout
     for option in ("--opens", "--cutoff", "--penetapan"):
         line = next(ln for ln in text.splitlines() if ln.strip().startswith(option))
         assert "YYYY-MM-DD" in line, line
 
 
 def test_baseline_received_at_is_checked_and_explained():
-    text = subprocess.run([str(DTKS), "baseline", "load", "--help"], capture_output=True, text=True,
-                          timeout=60, env={**os.environ, "COLUMNS": "200"}).stdout
+    text = subprocess.run(
+        [str(DTKS), "baseline", "load", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    ).stdout
     assert "YYYY-MM-DD" in text
-    bad = subprocess.run([str(DTKS), "baseline", "load", "x.csv", "--received-at", "yesterday"],
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [str(DTKS), "baseline", "load", "x.csv", "--received-at", "yesterday"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "YYYY-MM-DD" in bad.stderr
 
 
 def test_version():
     from importlib.metadata import version
+
     result = subprocess.run([str(DTKS), "--version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     assert result.stdout.strip() == f"dtks {version('dtks')}"

@@ -32,29 +32,33 @@ def test_ingest_outcome_lines_totals_json_and_close(run_cli, wh, dirs, airflow_r
     assert len(lines) == 3, result.stdout
     with wh.connect() as conn:
         ids = dict(conn.execute(sa.text("SELECT kabkota_code, submission_id FROM audit.submission")).all())
-        reason = conn.execute(sa.text("SELECT reject_reason FROM audit.submission WHERE file_name = 'jakpus.xlsx'")
-                              ).scalar()
-    sby_line, = [ln for ln in lines if ln.startswith(f"{ROUND}  {SURABAYA} Kota Surabaya  #{ids[SURABAYA]} ")]
+        reason = conn.execute(
+            sa.text("SELECT reject_reason FROM audit.submission WHERE file_name = 'jakpus.xlsx'")
+        ).scalar()
+    (sby_line,) = [ln for ln in lines if ln.startswith(f"{ROUND}  {SURABAYA} Kota Surabaya  #{ids[SURABAYA]} ")]
     # file names as people may see them (dtks.identifiers.mask_file_name): only listed words, no NIK, no name
-    assert f"#{ids[SURABAYA]} agustus.csv: merged — rows sent 5, accepted 4, quarantined 1, warnings 0 — feedback " \
+    assert (
+        f"#{ids[SURABAYA]} agustus.csv: merged — rows sent 5, accepted 4, quarantined 1, warnings 0 — feedback "
         in sby_line
-    pac_line, = [ln for ln in lines if ln.startswith(f"{ROUND}  {PACITAN} Kabupaten Pacitan  #{ids[PACITAN]} ")]
+    )
+    (pac_line,) = [ln for ln in lines if ln.startswith(f"{ROUND}  {PACITAN} Kabupaten Pacitan  #{ids[PACITAN]} ")]
     assert people[0].nik not in result.stdout + result.stderr and "SANTOSO" not in result.stdout + result.stderr
     assert f"#{ids[PACITAN]} perbaikan NIK {'*' * 16}.csv: REJECTED" in pac_line
     assert "file_missing_columns: Required columns not found" in pac_line
-    jak_line, = [ln for ln in lines if ln.startswith(f"{ROUND}  {JAKPUS} Kota Administrasi Jakarta Pusat  ")]
+    (jak_line,) = [ln for ln in lines if ln.startswith(f"{ROUND}  {JAKPUS} Kota Administrasi Jakarta Pusat  ")]
     assert f"#{ids[JAKPUS]} berkas.xlsx: REJECTED — {reason}: " in jak_line
     for line in lines:  # every line names its feedback file, which exists
         path = Path(line.rsplit(" — feedback ", 1)[1])
         assert path.exists() and path.is_relative_to(dirs["outbox"]), line
     assert result.stdout.splitlines()[-1] == (
-        "total: 3 file(s): 1 merged, 2 rejected, 0 duplicate; rows sent 5, accepted 4, quarantined 1, warnings 0")
+        "total: 3 file(s): 1 merged, 2 rejected, 0 duplicate; rows sent 5, accepted 4, quarantined 1, warnings 0"
+    )
     # Progress on stderr (plain lines: not a terminal), library warnings in the log, not on screen.
     assert "stage_submission: 3/3 districts done" in result.stderr
     assert "merge_submission: 3/3 districts done" in result.stderr
     for noise in ("SQLDatasource", "httpx", "No tasks to run", "\x1b["):
         assert noise not in result.stderr + result.stdout, noise
-    log = (Path(__file__).resolve().parents[2] / "var" / "log" / "dtks-cli.log")
+    log = Path(__file__).resolve().parents[2] / "var" / "log" / "dtks-cli.log"
     assert "SQLDatasource" in log.read_text(encoding="utf-8")
 
     # Second run: the same Surabaya file again (duplicate) and an empty file; JSON, failing on rejection.
@@ -72,13 +76,23 @@ def test_ingest_outcome_lines_totals_json_and_close(run_cli, wh, dirs, airflow_r
     assert by_outcome["rejected"]["kabkota_code"] == PACITAN
     assert by_outcome["rejected"]["reason_code"] == "file_empty"
     assert {f["file_name"] for f in doc["files"]} == {"berkas.csv"}  # no listed word in either name
-    assert doc["totals"] == {"files": 2, "merged": 0, "rejected": 1, "duplicate": 1, "unfinished": 0,
-                             "rows_sent": 0, "rows_accepted": 0, "rows_quarantined": 0, "rows_warned": 0}
+    assert doc["totals"] == {
+        "files": 2,
+        "merged": 0,
+        "rejected": 1,
+        "duplicate": 1,
+        "unfinished": 0,
+        "rows_sent": 0,
+        "rows_accepted": 0,
+        "rows_quarantined": 0,
+        "rows_warned": 0,
+    }
 
     # Closing the round: headline figures and the paths of its outputs.
     with wh.connect() as conn:
-        expected = conn.execute(sa.text("SELECT count(*) FROM audit.round_expected_district WHERE round_id = :r"),
-                                {"r": ROUND}).scalar()
+        expected = conn.execute(
+            sa.text("SELECT count(*) FROM audit.round_expected_district WHERE round_id = :r"), {"r": ROUND}
+        ).scalar()
     closed = run_cli("close-round", ROUND)
     assert closed.returncode == 0, closed.stderr
     head, *outputs = closed.stdout.splitlines()
@@ -93,7 +107,8 @@ def test_ingest_missing_landing_folder_is_one_line_before_airflow(run_cli, wh, t
     result = run_cli("ingest", "--landing", str(tmp_path / "nowhere"), timeout=60)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"dtks: error: landing folder {tmp_path / 'nowhere'} does not exist or is not a folder"]
+        f"dtks: error: landing folder {tmp_path / 'nowhere'} does not exist or is not a folder"
+    ]
     with wh.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM audit.task_run")).scalar() == 0
 

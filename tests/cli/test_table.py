@@ -23,9 +23,15 @@ def _round_with_metrics(wh, dirs) -> dict[str, str]:
     run_pipeline(wh, dirs)
     metrics.compute_round_metrics(wh, ROUND)
     with wh.connect() as conn:
-        return dict(conn.execute(sa.text(
-            "SELECT k.code, k.name FROM audit.round_expected_district e JOIN ref.kabkota k ON k.code = e.kabkota_code"
-            " WHERE e.round_id = :r"), {"r": ROUND}).all())
+        return dict(
+            conn.execute(
+                sa.text(
+                    "SELECT k.code, k.name FROM audit.round_expected_district e JOIN ref.kabkota k ON k.code = e.kabkota_code"
+                    " WHERE e.round_id = :r"
+                ),
+                {"r": ROUND},
+            ).all()
+        )
 
 
 def test_table_full_names_legend_and_labels(run_cli, wh, dirs):
@@ -35,17 +41,25 @@ def test_table_full_names_legend_and_labels(run_cli, wh, dirs):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     for code, name in names.items():  # every expected district, its full name on its own line
-        row, = [ln for ln in lines if ln.strip().startswith(code + " ")]
+        (row,) = [ln for ln in lines if ln.strip().startswith(code + " ")]
         assert name in row, row
-    sby_row, = [ln for ln in lines if ln.strip().startswith(SURABAYA + " ")]
-    siau_row, = [ln for ln in lines if ln.strip().startswith(SIAU + " ")]
-    assert "≥ 50%" in sby_row and "Ya" in sby_row          # 3 of 3 records updated since the baseline
+    (sby_row,) = [ln for ln in lines if ln.strip().startswith(SURABAYA + " ")]
+    (siau_row,) = [ln for ln in lines if ln.strip().startswith(SIAU + " ")]
+    assert "≥ 50%" in sby_row and "Ya" in sby_row  # 3 of 3 records updated since the baseline
     assert "Belum pernah" in siau_row and "Tidak" in siau_row
-    legend = lines[lines.index("Keterangan / legend:") + 1:]
-    for heading in ("Jeda (hari):", "Cakupan 12 bln:", "Cakupan 24 bln:", "Umur (hari):", "Terima baris:",
-                    "Telat (hari):", "Indeks:", "Kelas:"):
+    legend = lines[lines.index("Keterangan / legend:") + 1 :]
+    for heading in (
+        "Jeda (hari):",
+        "Cakupan 12 bln:",
+        "Cakupan 24 bln:",
+        "Umur (hari):",
+        "Terima baris:",
+        "Telat (hari):",
+        "Indeks:",
+        "Kelas:",
+    ):
         assert any(ln.strip().startswith(heading) for ln in legend), heading
-    table_part = "\n".join(lines[:lines.index("Keterangan / legend:")])
+    table_part = "\n".join(lines[: lines.index("Keterangan / legend:")])
     for code in ("50_plus", "under_50", "never", "cak12", "umur "):  # codes only in the legend
         assert code not in table_part, code
 
@@ -74,6 +88,7 @@ def test_table_of_a_round_not_closed_and_a_wrong_format(run_cli, wh):
     result = run_cli("table", ROUND, timeout=60)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"dtks: error: round {ROUND} has no district metrics yet (close it first: `dtks close-round {ROUND}`)"]
+        f"dtks: error: round {ROUND} has no district metrics yet (close it first: `dtks close-round {ROUND}`)"
+    ]
     wrong = run_cli("table", ROUND, "--format", "xml", timeout=60)
     assert wrong.returncode == 2 and len(wrong.stderr.strip().splitlines()) == 1

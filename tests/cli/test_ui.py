@@ -62,16 +62,33 @@ class DevTools:
     def __init__(self, tmp_path: Path):
         port = free_port()
         self.proc = subprocess.Popen(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
-             "--disable-background-networking", "--disable-component-update", "--disable-dev-shm-usage",
-             f"--user-data-dir={tmp_path / 'chromium-profile'}", f"--remote-debugging-port={port}", "about:blank"],
-            env={**os.environ, "HOME": str(tmp_path)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-sync",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-dev-shm-usage",
+                f"--user-data-dir={tmp_path / 'chromium-profile'}",
+                f"--remote-debugging-port={port}",
+                "about:blank",
+            ],
+            env={**os.environ, "HOME": str(tmp_path)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while True:
             try:
-                pages = [t for t in requests.get(f"http://127.0.0.1:{port}/json/list", timeout=2).json()
-                         if t["type"] == "page"]
+                pages = [
+                    t
+                    for t in requests.get(f"http://127.0.0.1:{port}/json/list", timeout=2).json()
+                    if t["type"] == "page"
+                ]
                 if pages:
                     break
             except requests.RequestException:
@@ -79,6 +96,7 @@ class DevTools:
             assert time.monotonic() < deadline, "chromium did not open its DevTools port"
             time.sleep(0.5)
         from websockets.sync.client import connect
+
         self.ws = connect(pages[0]["webSocketDebuggerUrl"], max_size=None)
         self.ids = itertools.count(1)
 
@@ -113,8 +131,14 @@ def ui(warehouse_url, tmp_path):
     port, home, var = free_port(), tmp_path / "airflow", tmp_path / "var"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "_AIRFLOW"))}
     env.update(AIRFLOW_HOME=str(home), DTKS_VAR_DIR=str(var), DTKS_WAREHOUSE_URL=warehouse_url)
-    proc = subprocess.Popen([str(DTKS), "ui", "--port", str(port)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(DTKS), "ui", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         lines = _read_until(proc, "Ctrl-C stops", timeout=300)
         yield {"proc": proc, "port": port, "home": home, "var": var, "lines": lines}
@@ -147,7 +171,9 @@ def test_dtks_ui_login_to_auditor_page_and_ctrl_c(ui, tmp_path):
     browser = DevTools(tmp_path)
     try:
         browser.call("Page.navigate", url=auditor)
-        browser.wait_for("location.pathname.startsWith('/auth/login') && document.querySelectorAll('input').length >= 2")
+        browser.wait_for(
+            "location.pathname.startsWith('/auth/login') && document.querySelectorAll('input').length >= 2"
+        )
         for index, text in ((0, "viewer"), (1, passwords["viewer"])):  # typed, as a person would
             browser.js(f"document.querySelectorAll('input')[{index}].focus()")
             browser.call("Input.insertText", text=text)

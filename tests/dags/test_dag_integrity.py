@@ -33,8 +33,14 @@ def test_expected_dags_with_docs(dagbag):
 
 def test_ingest_shape(dagbag):
     dag = dagbag.get_dag("dtks_ingest")
-    assert set(dag.task_ids) == {"register_landed_files", "stage_submission", "plan_validation",
-                                 "validate_submissions", "merge_submission", "summarise_run"}
+    assert set(dag.task_ids) == {
+        "register_landed_files",
+        "stage_submission",
+        "plan_validation",
+        "validate_submissions",
+        "merge_submission",
+        "summarise_run",
+    }
     merge = dag.get_task("merge_submission")
     assert merge.pool == "dtks_warehouse"
     # validation batches: mapped tasks named by their districts, under the same pool
@@ -48,12 +54,21 @@ def test_ingest_shape(dagbag):
 def test_one_thin_dag_per_file(path: Path):
     """One DAG per file, and nothing heavy at parse time (no pandas/GX/SQL imports at top level)."""
     tree = ast.parse(path.read_text())
-    top_imports = {alias.name.split(".")[0] for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
-                   for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])}
+    top_imports = {
+        alias.name.split(".")[0]
+        for node in tree.body
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
+    }
     assert not top_imports & {"pandas", "great_expectations", "sqlalchemy", "psycopg2", "openpyxl"}
-    dag_functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)
-                     and any(getattr(d, "func", d).id == "dag" for d in n.decorator_list
-                             if isinstance(getattr(d, "func", d), ast.Name))]
+    dag_functions = [
+        n
+        for n in tree.body
+        if isinstance(n, ast.FunctionDef)
+        and any(
+            getattr(d, "func", d).id == "dag" for d in n.decorator_list if isinstance(getattr(d, "func", d), ast.Name)
+        )
+    ]
     assert len(dag_functions) == 1
 
 

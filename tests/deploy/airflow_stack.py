@@ -32,8 +32,7 @@ def airflow_uri(sqlalchemy_url: str) -> str:
 
 def clean_environ() -> dict[str, str]:
     """This process's environment without any Airflow or DTKS settings (tests set their own)."""
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith(("AIRFLOW", "_AIRFLOW", "DTKS_", "PYTEST_"))}
+    return {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "_AIRFLOW", "DTKS_", "PYTEST_"))}
 
 
 @dataclass
@@ -57,34 +56,36 @@ class AirflowStack:
         env = clean_environ()
         # The project's virtualenv first: deploy/*.sh call `python` and `airflow` as in the image.
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-        env.update({
-            "AIRFLOW_HOME": str(self.home),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.metadata_url,
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": "4",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            # As docker-compose.yml: users and roles in the metadata DB, made by deploy/init.sh.
-            "AIRFLOW__CORE__AUTH_MANAGER": "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
-            "AIRFLOW__API__BASE_URL": self.base_url,
-            # Shared by every component, as in docker-compose.yml (never generated per process).
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
-            "AIRFLOW__API__SECRET_KEY": secrets.token_hex(32),
-            # The LocalExecutor's log server: a free port, not the fixed 8793 other sessions may hold.
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-            # Only runs triggered through the API: no hourly run racing the test's run.
-            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-            # What deploy/init.sh and deploy/api-server.sh read in the stack.
-            "AIRFLOW_ADMIN_USER": "admin",
-            "AIRFLOW_ADMIN_PASSWORD": self.password,
-            "AIRFLOW_AUDITOR_USER": "auditor",
-            "AIRFLOW_AUDITOR_PASSWORD": self.auditor_password,
-            "GX_ANALYTICS_ENABLED": "false",
-            "XDG_RUNTIME_DIR": str(runtime),
-        })
+        env.update(
+            {
+                "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.metadata_url,
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__PARALLELISM": "4",
+                "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+                "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                # As docker-compose.yml: users and roles in the metadata DB, made by deploy/init.sh.
+                "AIRFLOW__CORE__AUTH_MANAGER": "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
+                "AIRFLOW__API__BASE_URL": self.base_url,
+                # Shared by every component, as in docker-compose.yml (never generated per process).
+                "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+                "AIRFLOW__API__SECRET_KEY": secrets.token_hex(32),
+                # The LocalExecutor's log server: a free port, not the fixed 8793 other sessions may hold.
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+                # Only runs triggered through the API: no hourly run racing the test's run.
+                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+                "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+                # What deploy/init.sh and deploy/api-server.sh read in the stack.
+                "AIRFLOW_ADMIN_USER": "admin",
+                "AIRFLOW_ADMIN_PASSWORD": self.password,
+                "AIRFLOW_AUDITOR_USER": "auditor",
+                "AIRFLOW_AUDITOR_PASSWORD": self.auditor_password,
+                "GX_ANALYTICS_ENABLED": "false",
+                "XDG_RUNTIME_DIR": str(runtime),
+            }
+        )
         env.update(self.env_extra)
         return env
 
@@ -93,8 +94,14 @@ class AirflowStack:
         """deploy/init.sh, as the airflow-init service runs it; returns its output."""
         self.home.mkdir(parents=True, exist_ok=True)
         self._env = self.env()
-        done = subprocess.run(["bash", str(PROJECT_ROOT / "deploy" / "init.sh")], env=self._env, capture_output=True,
-                              text=True, timeout=300, cwd=self.home)
+        done = subprocess.run(
+            ["bash", str(PROJECT_ROOT / "deploy" / "init.sh")],
+            env=self._env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=self.home,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"deploy/init.sh failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
         return done.stdout
@@ -102,15 +109,24 @@ class AirflowStack:
     def start(self) -> None:
         commands = {
             # As the airflow-apiserver service: write the password file, then exec `airflow api-server`.
-            "api-server": ["bash", str(PROJECT_ROOT / "deploy" / "api-server.sh"),
-                           "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
+            "api-server": [
+                "bash",
+                str(PROJECT_ROOT / "deploy" / "api-server.sh"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+            ],
             "scheduler": [sys.executable, "-m", "airflow", "scheduler"],
             "dag-processor": [sys.executable, "-m", "airflow", "dag-processor"],
         }
         for name, argv in commands.items():
             log = (self.home / f"{name}.log").open("wb")
-            self.procs[name] = subprocess.Popen(argv, env=self._env, cwd=self.home, stdout=log,
-                                                stderr=subprocess.STDOUT, start_new_session=True)
+            self.procs[name] = subprocess.Popen(
+                argv, env=self._env, cwd=self.home, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
             log.close()
 
     def stop(self) -> None:
@@ -144,12 +160,16 @@ class AirflowStack:
             time.sleep(interval)
 
     def wait_ready(self, timeout: float = 120) -> None:
-        self.wait_until("the api-server", lambda: requests.get(
-            f"{self.base_url}/api/v2/monitor/health", timeout=5).status_code == 200, timeout)
+        self.wait_until(
+            "the api-server",
+            lambda: requests.get(f"{self.base_url}/api/v2/monitor/health", timeout=5).status_code == 200,
+            timeout,
+        )
 
     def login(self, username: str, password: str) -> requests.Response:
-        return requests.post(f"{self.base_url}/auth/token", timeout=30,
-                             json={"username": username, "password": password})
+        return requests.post(
+            f"{self.base_url}/auth/token", timeout=30, json={"username": username, "password": password}
+        )
 
     def token(self, username: str = "admin", password: str | None = None) -> str:
         response = self.login(username, password or self.password)

@@ -54,13 +54,22 @@ def main(argv: list[str] | None = None) -> int:
     data = cr.generate(root / "data")
     auditor = f"dtks_auditor_b{tag}"
     stack = CeleryStack(
-        home=root / "airflow", metadata_url=url["meta"],
-        env_extra={"DTKS_ARRIVAL_FROM_MTIME": "1", "DTKS_WAREHOUSE_USER": f"dtks_pipeline_b{tag}",
-                   "DTKS_AUDITOR_DB_USER": auditor, "DTKS_AUDITOR_DB_PASSWORD": "bench-pw",
-                   "DTKS_AUDITOR_WAREHOUSE_URL": make_url(url["wh"]).set(username=auditor, password="bench-pw")
-                   .render_as_string(hide_password=False)},
-        redis_server=RedisServer(root / "redis"), warehouse_url=url["wh"], data_root=root / "stack-data",
-        settings={"AIRFLOW_WORKER_CONCURRENCY": args.concurrency, "DTKS_WAREHOUSE_POOL_SLOTS": args.pool})
+        home=root / "airflow",
+        metadata_url=url["meta"],
+        env_extra={
+            "DTKS_ARRIVAL_FROM_MTIME": "1",
+            "DTKS_WAREHOUSE_USER": f"dtks_pipeline_b{tag}",
+            "DTKS_AUDITOR_DB_USER": auditor,
+            "DTKS_AUDITOR_DB_PASSWORD": "bench-pw",
+            "DTKS_AUDITOR_WAREHOUSE_URL": make_url(url["wh"])
+            .set(username=auditor, password="bench-pw")
+            .render_as_string(hide_password=False),
+        },
+        redis_server=RedisServer(root / "redis"),
+        warehouse_url=url["wh"],
+        data_root=root / "stack-data",
+        settings={"AIRFLOW_WORKER_CONCURRENCY": args.concurrency, "DTKS_WAREHOUSE_POOL_SLOTS": args.pool},
+    )
     results: list[dict] = []
     try:
         stack.redis_server.start()
@@ -70,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.wait_until("dtks_ingest", lambda: stack.api("GET", "/dags/dtks_ingest").status_code == 200, 180)
         order = [1, 2, 4]
         for rep in range(args.repeats):
-            for n in (order if rep % 2 == 0 else order[::-1]):
+            for n in order if rep % 2 == 0 else order[::-1]:
                 while len(stack.workers()) < n:
                     stack.start_worker(f"worker-{len(stack.workers()) + 1}")
                 while len(stack.workers()) > n:
@@ -85,12 +94,20 @@ def main(argv: list[str] | None = None) -> int:
                 seconds = time.monotonic() - started
                 eng = warehouse.engine(url["wh"])
                 with eng.connect() as conn:
-                    merged = conn.execute(sa.text(
-                        "SELECT count(*) FROM audit.submission WHERE kind = 'district' AND status = 'merged'")).scalar()
+                    merged = conn.execute(
+                        sa.text("SELECT count(*) FROM audit.submission WHERE kind = 'district' AND status = 'merged'")
+                    ).scalar()
                 eng.dispose()
                 hosts = sorted({t["hostname"] for t in cr.task_instances(stack, run_id) if t.get("hostname")})
-                row = {"workers": n, "seconds": round(seconds, 1), "state": state, "merged": merged,
-                       "hosts": hosts, "load_before": round(load, 1), "load_after": round(os.getloadavg()[0], 1)}
+                row = {
+                    "workers": n,
+                    "seconds": round(seconds, 1),
+                    "state": state,
+                    "merged": merged,
+                    "hosts": hosts,
+                    "load_before": round(load, 1),
+                    "load_after": round(os.getloadavg()[0], 1),
+                }
                 results.append(row)
                 print(json.dumps(row), flush=True)
     finally:
@@ -105,10 +122,16 @@ def main(argv: list[str] | None = None) -> int:
 
     by_n = {n: [r["seconds"] for r in results if r["workers"] == n] for n in (1, 2, 4)}
     medians = {n: statistics.median(v) for n, v in by_n.items() if v}
-    summary = {"runs": results, "median_seconds": medians,
-               "ratio_to_1_worker": {n: round(medians[1] / m, 2) for n, m in medians.items()} if 1 in medians else {},
-               "concurrency": args.concurrency, "pool": args.pool, "districts": cr.DISTRICTS,
-               "round_rows": data["round_rows"], "cpus": os.cpu_count()}
+    summary = {
+        "runs": results,
+        "median_seconds": medians,
+        "ratio_to_1_worker": {n: round(medians[1] / m, 2) for n, m in medians.items()} if 1 in medians else {},
+        "concurrency": args.concurrency,
+        "pool": args.pool,
+        "districts": cr.DISTRICTS,
+        "round_rows": data["round_rows"],
+        "cpus": os.cpu_count(),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summary, indent=2), encoding="utf-8")
     print(json.dumps({k: summary[k] for k in ("median_seconds", "ratio_to_1_worker")}))

@@ -53,11 +53,14 @@ class RedisServer:
         # Persistence as the image's default: snapshot on shutdown, reloaded on start.
         fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            f.write(f"bind 127.0.0.1\nport {self.port}\nrequirepass {self.password}\n"
-                    f"dir {self.home}\nsave 3600 1 300 100 60 10000\n")
+            f.write(
+                f"bind 127.0.0.1\nport {self.port}\nrequirepass {self.password}\n"
+                f"dir {self.home}\nsave 3600 1 300 100 60 10000\n"
+            )
         log = (self.home / "redis.log").open("ab")
-        self.proc = subprocess.Popen(["redis-server", str(conf)], stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            ["redis-server", str(conf)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         log.close()
         deadline = time.monotonic() + 30
         while True:
@@ -71,8 +74,7 @@ class RedisServer:
             time.sleep(0.2)
 
     def client(self, password: str | None = None) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, password=password or self.password,
-                           socket_timeout=5)
+        return redis.Redis(host="127.0.0.1", port=self.port, password=password or self.password, socket_timeout=5)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -103,26 +105,35 @@ class CeleryStack(AirflowStack):
         """The .env this stack runs with (as `make stack-env` would write, secrets fresh)."""
         values = sf.env_example()
         # As deploy/make_env.py: every empty secret gets a fresh value.
-        values.update({k: secrets.token_urlsafe(12) for k, v in values.items()
-                       if not v and k.endswith(("_PASSWORD", "_SECRET", "_KEY"))})
-        values.update({
-            "AIRFLOW_DB_PASSWORD": secrets.token_urlsafe(12),
-            "REDIS_PASSWORD": self.redis_server.password,
-            "DTKS_WAREHOUSE_PASSWORD": secrets.token_urlsafe(12),
-            "DTKS_AUDITOR_DB_PASSWORD": self.env_extra["DTKS_AUDITOR_DB_PASSWORD"],
-            "DTKS_AUDITOR_DB_USER": self.env_extra["DTKS_AUDITOR_DB_USER"],
-            # Logins are shared by the whole embedded server: the pipeline's is this stack's own.
-            "DTKS_WAREHOUSE_USER": self.env_extra["DTKS_WAREHOUSE_USER"],
-            "AIRFLOW_ADMIN_PASSWORD": self.password,
-            "AIRFLOW_AUDITOR_PASSWORD": self.auditor_password,
-            "AIRFLOW_FERNET_KEY": self._secret("fernet"),
-            "AIRFLOW_JWT_SECRET": self._secret("jwt"),
-            "AIRFLOW_API_SECRET_KEY": self._secret("api"),
-            "AIRFLOW_BASE_URL": self.base_url,
-            "AIRFLOW_API_WORKERS": "1",
-            **{f"DTKS_HOST_{name.upper()}_DIR": str(self.data_root / name)
-               for name in ("landing", "archive", "outbox", "out")},
-        })
+        values.update(
+            {
+                k: secrets.token_urlsafe(12)
+                for k, v in values.items()
+                if not v and k.endswith(("_PASSWORD", "_SECRET", "_KEY"))
+            }
+        )
+        values.update(
+            {
+                "AIRFLOW_DB_PASSWORD": secrets.token_urlsafe(12),
+                "REDIS_PASSWORD": self.redis_server.password,
+                "DTKS_WAREHOUSE_PASSWORD": secrets.token_urlsafe(12),
+                "DTKS_AUDITOR_DB_PASSWORD": self.env_extra["DTKS_AUDITOR_DB_PASSWORD"],
+                "DTKS_AUDITOR_DB_USER": self.env_extra["DTKS_AUDITOR_DB_USER"],
+                # Logins are shared by the whole embedded server: the pipeline's is this stack's own.
+                "DTKS_WAREHOUSE_USER": self.env_extra["DTKS_WAREHOUSE_USER"],
+                "AIRFLOW_ADMIN_PASSWORD": self.password,
+                "AIRFLOW_AUDITOR_PASSWORD": self.auditor_password,
+                "AIRFLOW_FERNET_KEY": self._secret("fernet"),
+                "AIRFLOW_JWT_SECRET": self._secret("jwt"),
+                "AIRFLOW_API_SECRET_KEY": self._secret("api"),
+                "AIRFLOW_BASE_URL": self.base_url,
+                "AIRFLOW_API_WORKERS": "1",
+                **{
+                    f"DTKS_HOST_{name.upper()}_DIR": str(self.data_root / name)
+                    for name in ("landing", "archive", "outbox", "out")
+                },
+            }
+        )
         values.update(self.settings)
         return values
 
@@ -131,15 +142,18 @@ class CeleryStack(AirflowStack):
         if name not in cache:
             if name == "fernet":
                 from cryptography.fernet import Fernet
+
                 cache[name] = Fernet.generate_key().decode()
             else:
                 cache[name] = secrets.token_hex(32)
         return cache[name]
 
     def _relocate(self, value: str) -> str:
-        return (value.replace(sf.IMAGE_PROJECT_DIR, str(PROJECT_ROOT))
-                .replace(DATA_MOUNT, str(self.data_root))
-                .replace(AIRFLOW_IMAGE_HOME, str(self.home)))
+        return (
+            value.replace(sf.IMAGE_PROJECT_DIR, str(PROJECT_ROOT))
+            .replace(DATA_MOUNT, str(self.data_root))
+            .replace(AIRFLOW_IMAGE_HOME, str(self.home))
+        )
 
     def relocated(self, env: dict[str, str], hostname: str) -> dict[str, str]:
         """The keys whose values say where things are, for this machine instead of the containers'."""
@@ -151,8 +165,9 @@ class CeleryStack(AirflowStack):
         assert api.startswith("http://airflow-apiserver:8080/"), api
         changes = {
             # The compose file's scheme (driver) kept: only the server and database differ.
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _same_scheme(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"],
-                                                                self.metadata_url),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _same_scheme(
+                env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], self.metadata_url
+            ),
             "AIRFLOW__CELERY__RESULT_BACKEND": _same_scheme(env["AIRFLOW__CELERY__RESULT_BACKEND"], self.metadata_url),
             "AIRFLOW__CELERY__BROKER_URL": broker.replace("@redis:6379/", f"@127.0.0.1:{self.redis_server.port}/"),
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": api.replace("http://airflow-apiserver:8080", self.base_url),
@@ -198,8 +213,11 @@ class CeleryStack(AirflowStack):
     def long_running_services() -> list[str]:
         """Every Airflow service `docker compose up` keeps running (not the init job, not profiles)."""
         services = sf.compose_raw()["services"]
-        return [name for name, spec in services.items()  # the ones built from the project's image
-                if "build" in spec and not spec.get("profiles") and spec.get("restart") != "no"]
+        return [
+            name
+            for name, spec in services.items()  # the ones built from the project's image
+            if "build" in spec and not spec.get("profiles") and spec.get("restart") != "no"
+        ]
 
     # ------------------------------------------------------------------ lifecycle
     def prepare(self) -> str:
@@ -214,8 +232,9 @@ class CeleryStack(AirflowStack):
 
     def _spawn(self, key: str, argv: list[str], env: dict[str, str]) -> None:
         log = (self.home / f"{key}.log").open("wb")
-        self.procs[key] = subprocess.Popen(argv, env=env, cwd=self.home, stdout=log, stderr=subprocess.STDOUT,
-                                           start_new_session=True)
+        self.procs[key] = subprocess.Popen(
+            argv, env=env, cwd=self.home, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         log.close()
 
     def start(self, workers: int = 2) -> None:
@@ -258,14 +277,19 @@ class CeleryStack(AirflowStack):
 
         def components():
             health = self.api("GET", "/monitor/health").json()
-            return all(health.get(c, {}).get("status") == "healthy"
-                       for c in ("metadatabase", "scheduler", "triggerer", "dag_processor"))
+            return all(
+                health.get(c, {}).get("status") == "healthy"
+                for c in ("metadatabase", "scheduler", "triggerer", "dag_processor")
+            )
 
         self.wait_until("scheduler, triggerer and dag-processor to report healthy", components, timeout)
         for hostname in self.workers():
             # The compose healthcheck (`celery inspect ping`) takes ~15 s of imports per call here.
-            self.wait_until(f"celery@{hostname} to be ready",
-                            lambda hostname=hostname: f"celery@{hostname} ready." in self.log_tail(hostname, 200_000), timeout)
+            self.wait_until(
+                f"celery@{hostname} to be ready",
+                lambda hostname=hostname: f"celery@{hostname} ready." in self.log_tail(hostname, 200_000),
+                timeout,
+            )
 
     def stop(self) -> None:
         super().stop()

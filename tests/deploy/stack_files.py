@@ -147,8 +147,11 @@ def normalise(name: str) -> str:
 
 
 def dockerignore_patterns() -> list[str]:
-    return [line.strip() for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.startswith("#")]
+    return [
+        line.strip()
+        for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
 
 
 def ignored_by_docker(rel_path: str) -> bool:
@@ -173,4 +176,4 @@ def ignored_by_docker(rel_path: str) -> bool:
 def deploy_script(container_path: str) -> Path:
     """The repository file behind a path under /opt/dtks in the image."""
     assert container_path.startswith(IMAGE_PROJECT_DIR + "/"), container_path
-    return ROOT / container_path[len(IMAGE_PROJECT_DIR) + 1:]
+    return ROOT / container_path[len(IMAGE_PROJECT_DIR) + 1 :]

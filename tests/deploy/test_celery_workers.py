@@ -31,8 +31,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.airflow, pytest.mark.timeout(900
 RUN_TIMEOUT = 300
 # Test-sized timing (.env values the compose file reads): a lost worker's tasks are failed
 # after 30 s without a heartbeat instead of 120 s.
-SETTINGS = {"AIRFLOW_TASK_HEARTBEAT_TIMEOUT": "30", "AIRFLOW_TASK_QUEUED_TIMEOUT": "90",
-            "AIRFLOW_WORKER_CONCURRENCY": "2", "DTKS_WAREHOUSE_POOL_SLOTS": "4"}
+SETTINGS = {
+    "AIRFLOW_TASK_HEARTBEAT_TIMEOUT": "30",
+    "AIRFLOW_TASK_QUEUED_TIMEOUT": "90",
+    "AIRFLOW_WORKER_CONCURRENCY": "2",
+    "DTKS_WAREHOUSE_POOL_SLOTS": "4",
+}
 
 
 def _require_redis() -> None:
@@ -92,21 +96,32 @@ def stack(server_url, template_url, tmp_path_factory):
     warehouse_url = _database(server_url, f"dtks_celery_wh_{tag}", TEMPLATE_DB)
     auditor = f"dtks_auditor_c{tag}"
     stack = CeleryStack(
-        home=root / "airflow", metadata_url=metadata, env_extra={
+        home=root / "airflow",
+        metadata_url=metadata,
+        env_extra={
             "DTKS_ARRIVAL_FROM_MTIME": "1",  # the generated round arrives at its simulated time
             "DTKS_WAREHOUSE_USER": f"dtks_pipeline_c{tag}",
-            "DTKS_AUDITOR_DB_USER": auditor, "DTKS_AUDITOR_DB_PASSWORD": "auditor-pw",
-            "DTKS_AUDITOR_WAREHOUSE_URL": make_url(warehouse_url).set(username=auditor, password="auditor-pw")
-            .render_as_string(hide_password=False)},
-        redis_server=RedisServer(root / "redis"), warehouse_url=warehouse_url, data_root=root / "data",
-        settings=SETTINGS)
+            "DTKS_AUDITOR_DB_USER": auditor,
+            "DTKS_AUDITOR_DB_PASSWORD": "auditor-pw",
+            "DTKS_AUDITOR_WAREHOUSE_URL": make_url(warehouse_url)
+            .set(username=auditor, password="auditor-pw")
+            .render_as_string(hide_password=False),
+        },
+        redis_server=RedisServer(root / "redis"),
+        warehouse_url=warehouse_url,
+        data_root=root / "data",
+        settings=SETTINGS,
+    )
     try:
         stack.redis_server.start()
         stack.init_output = stack.prepare()
         stack.start(workers=2)
         stack.wait_healthy()
-        stack.wait_until("the dag-processor to serialise dtks_ingest",
-                         lambda: stack.api("GET", "/dags/dtks_ingest").status_code == 200, timeout=180)
+        stack.wait_until(
+            "the dag-processor to serialise dtks_ingest",
+            lambda: stack.api("GET", "/dags/dtks_ingest").status_code == 200,
+            timeout=180,
+        )
         yield stack
     finally:
         stack.stop()
@@ -163,9 +178,13 @@ def test_a_round_runs_across_celery_workers(stack, landed, reference_state):
 def test_redis_restarted_mid_round(stack, landed, reference_state):
     """Redis restarts (same password, its snapshot kept) while stage tasks run: the run still finishes."""
     run_id = cr.trigger(stack, "redis")
-    cr.wait_for_tasks(stack, run_id, "stage tasks to run",
-                      lambda tis: [t for t in tis if t["task_id"] == "stage_submission" and t["state"] == "success"],
-                      timeout=RUN_TIMEOUT)
+    cr.wait_for_tasks(
+        stack,
+        run_id,
+        "stage tasks to run",
+        lambda tis: [t for t in tis if t["task_id"] == "stage_submission" and t["state"] == "success"],
+        timeout=RUN_TIMEOUT,
+    )
     stack.redis_server.restart()
     assert stack.redis_server.client().ping()
     with pytest.raises(Exception, match=r"(?i)auth|password|NOAUTH|WRONGPASS"):
@@ -182,11 +201,15 @@ def test_a_worker_killed_during_merges(stack, landed, reference_state):
     run_id = cr.trigger(stack, "kill")
 
     def merging(tis):
-        return [t for t in tis if t["task_id"] == "merge_submission" and t["state"] == "running"
-                   and t.get("hostname") in workers]
+        return [
+            t
+            for t in tis
+            if t["task_id"] == "merge_submission" and t["state"] == "running" and t.get("hostname") in workers
+        ]
 
-    running = cr.wait_for_tasks(stack, run_id, "a merge task running on a worker", merging, timeout=RUN_TIMEOUT,
-                                interval=0.3)
+    running = cr.wait_for_tasks(
+        stack, run_id, "a merge task running on a worker", merging, timeout=RUN_TIMEOUT, interval=0.3
+    )
     victim = running[0]["hostname"]
     stack.kill_worker(victim)
     killed = {t["map_index"] for t in running if t["hostname"] == victim}

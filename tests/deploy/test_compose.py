@@ -15,8 +15,13 @@ import yaml
 
 from tests.deploy import stack_files as sf
 
-AIRFLOW_COMPONENTS = ["airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
-                      "airflow-worker"]
+AIRFLOW_COMPONENTS = [
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-worker",
+]
 ONE_SHOT = "airflow-init"
 EXAMPLE_CONTAINER_DIRS = {"DTKS_LANDING_DIR", "DTKS_ARCHIVE_DIR", "DTKS_OUTBOX_DIR", "DTKS_OUT_DIR"}
 
@@ -112,12 +117,14 @@ def test_all_components_are_there(services):
     images = {s["image"] for s in ours.values()}
     assert len(images) == 1, "every Airflow service runs the same image"
     for name, svc in ours.items():
-        assert (sf.ROOT / svc["build"]["context"] / svc["build"].get("dockerfile", "Dockerfile")).resolve() == \
-            sf.DOCKERFILE, name
+        assert (
+            sf.ROOT / svc["build"]["context"] / svc["build"].get("dockerfile", "Dockerfile")
+        ).resolve() == sf.DOCKERFILE, name
     # The metadata DB and the warehouse are separate servers with their own volumes.
     assert sf.volume_targets(services["airflow-db"]) != {} and sf.volume_targets(services["warehouse-db"]) != {}
     assert set(sf.volume_targets(services["airflow-db"]).values()).isdisjoint(
-        sf.volume_targets(services["warehouse-db"]).values())
+        sf.volume_targets(services["warehouse-db"]).values()
+    )
 
 
 def test_worker_scales_out(services):
@@ -156,8 +163,10 @@ def test_every_airflow_setting_is_a_real_option_and_the_executor_is_celery(servi
     for name, svc in airflow_services(services).items():
         env = sf.service_env(svc)
         assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
-        assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://") and "@redis:6379" in env[
-            "AIRFLOW__CELERY__BROKER_URL"]
+        assert (
+            env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://")
+            and "@redis:6379" in env["AIRFLOW__CELERY__BROKER_URL"]
+        )
         assert "@airflow-db:5432/airflow" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
         for key in env:
@@ -188,7 +197,8 @@ def test_production_auth_is_fab_with_a_named_auditor_role(services, plugin_modul
         assert not any(k.startswith("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER") for k in env), name
     fab = sf.pins(sf.ROOT / "deploy" / "requirements-fab.txt")
     assert "apache-airflow-providers-fab" in fab and "-r /opt/dtks/requirements-fab.txt" in (
-        sf.ROOT / "Dockerfile").read_text(encoding="utf-8")
+        sf.ROOT / "Dockerfile"
+    ).read_text(encoding="utf-8")
     init_env = sf.service_env(services[ONE_SHOT])
     role = init_env["DTKS_AUDITOR_AIRFLOW_ROLE"]
     assert role == sf.service_env(services["airflow-apiserver"])["DTKS_AUDITOR_AIRFLOW_ROLE"] == "DTKS Auditor"
@@ -233,7 +243,7 @@ def test_only_the_init_job_holds_the_warehouse_superuser(services):
         conn = env.get("AIRFLOW_CONN_DTKS_WAREHOUSE")
         if name == ONE_SHOT:
             url = sa.engine.make_url(conn)
-            assert (url.username, url.password) == (superuser, su_password)   # migrations, logins
+            assert (url.username, url.password) == (superuser, su_password)  # migrations, logins
             assert env["DTKS_WAREHOUSE_USER"] != superuser and env["DTKS_WAREHOUSE_PASSWORD"] != su_password
             continue
         assert su_password not in " ".join(env.values()), f"{name} holds the warehouse superuser's password"
@@ -269,12 +279,18 @@ def test_the_warehouse_connection_is_what_dtks_reads(services, monkeypatch):
     monkeypatch.setenv("DTKS_WAREHOUSE_URL", "postgresql://must-not-be-used@nowhere/none")
     url = sa.engine.make_url(warehouse.warehouse_url())
     assert (url.drivername, url.host, url.port, url.database, url.username) == (
-        "postgresql+psycopg2", "warehouse-db", 5432, "dtks", "dtks")
+        "postgresql+psycopg2",
+        "warehouse-db",
+        5432,
+        "dtks",
+        "dtks",
+    )
     assert url.query["sslmode"] == "prefer" and url.password
     assert "warehouse-db" in services
     # The auditor page's login points at the same warehouse.
-    auditor = sa.engine.make_url(warehouse.normalise_url(
-        sf.service_env(services["airflow-apiserver"])["DTKS_AUDITOR_WAREHOUSE_URL"]))
+    auditor = sa.engine.make_url(
+        warehouse.normalise_url(sf.service_env(services["airflow-apiserver"])["DTKS_AUDITOR_WAREHOUSE_URL"])
+    )
     assert (auditor.host, auditor.database, auditor.username) == ("warehouse-db", "dtks", "dtks_auditor_web")
 
 
@@ -315,7 +331,11 @@ def _script_commands(container_path: str, args: list[str]) -> list[tuple[str, li
     for line in script.read_text(encoding="utf-8").splitlines():
         for part in re.split(r"\|\||&&|;", line.strip()):
             # Shell parameters: their default, else a placeholder; redirections dropped.
-            part = part.strip().replace('"$@"', " ".join(args)).replace("$here/", str(PurePosixPath(container_path).parent) + "/")
+            part = (
+                part.strip()
+                .replace('"$@"', " ".join(args))
+                .replace("$here/", str(PurePosixPath(container_path).parent) + "/")
+            )
             part = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", part)
             part = re.sub(r"\$\{?\w+\}?", "X", part)
             m = re.match(r"^(?:exec\s+)?(airflow|dtks|python)\s+(.*)$", part)
@@ -341,7 +361,9 @@ def _check(program, args, airflow_parser, dtks_parser, where):
     elif program == "airflow" and args[:1] in (["users"], ["roles"]):
         # The user and role commands come with the FAB provider, pinned for the image only.
         assert "apache-airflow-providers-fab" in sf.pins(sf.ROOT / "deploy" / "requirements-fab.txt"), where
-        assert args[1] in {"users": ("create", "list", "reset-password", "add-role"), "roles": ("create",)}[args[0]], where
+        assert args[1] in {"users": ("create", "list", "reset-password", "add-role"), "roles": ("create",)}[args[0]], (
+            where
+        )
     elif program == "airflow":
         assert parses(airflow_parser, args), f"{where}: `airflow {' '.join(args)}` is not an airflow command"
     elif program == "celery":
@@ -358,16 +380,20 @@ def _check(program, args, airflow_parser, dtks_parser, where):
 
 def test_every_command_exists(services, airflow_parser, dtks_parser):
     ours = airflow_services(services)
-    expected = {"airflow-apiserver": ["airflow", "api-server"], "airflow-scheduler": ["airflow", "scheduler"],
-                "airflow-dag-processor": ["airflow", "dag-processor"], "airflow-triggerer": ["airflow", "triggerer"],
-                "airflow-worker": ["airflow", "celery", "worker"]}
+    expected = {
+        "airflow-apiserver": ["airflow", "api-server"],
+        "airflow-scheduler": ["airflow", "scheduler"],
+        "airflow-dag-processor": ["airflow", "dag-processor"],
+        "airflow-triggerer": ["airflow", "triggerer"],
+        "airflow-worker": ["airflow", "celery", "worker"],
+    }
     for name, svc in ours.items():
         commands = _effective_commands(svc)
         assert commands, name
         for program, args in commands:
             _check(program, args, airflow_parser, dtks_parser, name)
         if name in expected:
-            assert any([program, *args][:len(expected[name])] == expected[name] for program, args in commands), name
+            assert any([program, *args][: len(expected[name])] == expected[name] for program, args in commands), name
     # airflow-init does what `dtks init` does: warehouse migrations and reference codes, Airflow's
     # metadata DB, the pool that bounds merges (the pool the DAG uses).
     from dtks import airflow_env
@@ -435,7 +461,7 @@ def test_volumes_are_mounted_where_the_code_looks(services, dotenv):
         mounts = sf.volume_targets(svc)
         for var in EXAMPLE_CONTAINER_DIRS:
             if name == "airflow-apiserver" and var in ("DTKS_LANDING_DIR", "DTKS_ARCHIVE_DIR"):
-                continue   # the api-server reads the outbox and the outputs only
+                continue  # the api-server reads the outbox and the outputs only
             path = env[var]
             assert PurePosixPath(path).is_absolute()
             assert path in mounts, f"{name}: {var}={path} is not a mount point"

@@ -15,7 +15,8 @@ def test_every_service_has_a_memory_limit():
     services = compose["services"]
     assert {"airflow-worker", "warehouse-db", "airflow-scheduler", "airflow-apiserver"} <= set(services)
     for name, service in services.items():
-        limit = service.get("mem_limit") or (((service.get("deploy") or {}).get("resources") or {})
-                                             .get("limits") or {}).get("memory")
+        limit = service.get("mem_limit") or (
+            ((service.get("deploy") or {}).get("resources") or {}).get("limits") or {}
+        ).get("memory")
         assert limit, f"service {name} has no memory limit"
         assert limit.rsplit(":-", 1)[-1].rstrip("}").rstrip('"')[-1] in "mg", limit

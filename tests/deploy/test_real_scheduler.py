@@ -100,17 +100,22 @@ def test_ingest_runs_under_a_real_scheduler(stack, wh, dirs, tmp_path, auditor_l
     assert stack.login("admin", "wrong-password").status_code == 401
     auditor = stack.token("auditor", stack.auditor_password)
     assert stack.api("GET", "/dags", token="not-a-token").status_code in (401, 403)
-    stack.wait_until("the dag-processor to serialise dtks_ingest",
-                     lambda: stack.api("GET", "/dags/dtks_ingest").status_code == 200, timeout=120)
+    stack.wait_until(
+        "the dag-processor to serialise dtks_ingest",
+        lambda: stack.api("GET", "/dags/dtks_ingest").status_code == 200,
+        timeout=120,
+    )
     assert stack.api("GET", "/importErrors").json()["total_entries"] == 0
     assert stack.api("GET", "/dags/dtks_ingest", token=auditor).status_code == 200
-    assert stack.api("POST", "/dags/dtks_ingest/dagRuns", token=auditor,
-                     json={"logical_date": None}).status_code == 403, "a viewer must not trigger runs"
+    assert (
+        stack.api("POST", "/dags/dtks_ingest/dagRuns", token=auditor, json={"logical_date": None}).status_code == 403
+    ), "a viewer must not trigger runs"
     assert stack.api("GET", "/pools/dtks_warehouse").json()["slots"] == 3
 
     run_id = f"deploy_test_{uuid.uuid4().hex[:8]}"
-    response = stack.api("POST", "/dags/dtks_ingest/dagRuns",
-                         json={"dag_run_id": run_id, "logical_date": None, "conf": {}})
+    response = stack.api(
+        "POST", "/dags/dtks_ingest/dagRuns", json={"dag_run_id": run_id, "logical_date": None, "conf": {}}
+    )
     assert response.status_code == 200, response.text
     response = stack.api("PATCH", "/dags/dtks_ingest", json={"is_paused": False})
     assert response.status_code == 200, response.text
@@ -127,23 +132,42 @@ def test_ingest_runs_under_a_real_scheduler(stack, wh, dirs, tmp_path, auditor_l
     print(f"dtks_ingest through the real scheduler: {time.monotonic() - started:.0f}s")
 
     with wh.connect() as conn:
-        subs = conn.execute(sa.text(
-            "SELECT kabkota_code, status, rows_in, rows_accepted, rows_quarantined FROM audit.submission"
-            " WHERE kind = 'district' ORDER BY kabkota_code")).all()
+        subs = conn.execute(
+            sa.text(
+                "SELECT kabkota_code, status, rows_in, rows_accepted, rows_quarantined FROM audit.submission"
+                " WHERE kind = 'district' ORDER BY kabkota_code"
+            )
+        ).all()
         assert [tuple(s) for s in subs] == [(PACITAN, "merged", 2, 2, 0), (SURABAYA, "merged", 5, 4, 1)]
         assert conn.execute(sa.text("SELECT count(*) FROM registry.individual WHERE active")).scalar() == 7
         # Every task ran in a task process of this run and its callback wrote the audit row.
-        tasks = conn.execute(sa.text(
-            "SELECT task_id, array_agg(map_index ORDER BY map_index) FROM audit.task_run"
-            " WHERE run_id = :r AND outcome = 'success' GROUP BY task_id"), {"r": run_id}).all()
-        assert dict(tasks) == {"register_landed_files": [-1], "stage_submission": [0, 1], "plan_validation": [-1],
-                               "validate_submissions": [0], "merge_submission": [0, 1], "summarise_run": [-1]}
+        tasks = conn.execute(
+            sa.text(
+                "SELECT task_id, array_agg(map_index ORDER BY map_index) FROM audit.task_run"
+                " WHERE run_id = :r AND outcome = 'success' GROUP BY task_id"
+            ),
+            {"r": run_id},
+        ).all()
+        assert dict(tasks) == {
+            "register_landed_files": [-1],
+            "stage_submission": [0, 1],
+            "plan_validation": [-1],
+            "validate_submissions": [0],
+            "merge_submission": [0, 1],
+            "summarise_run": [-1],
+        }
     # The files left the landing zone for the archive.
     assert not [p for p in dirs["landing"].rglob("*") if p.is_file()]
     assert [p for p in dirs["archive"].rglob("*") if p.is_file()]
 
     # The auditor page runs in this api-server and reads the warehouse as the login init.sh made.
-    page = stack.wait_until("the auditor page", lambda: (lambda r: r if r.status_code == 200 else None)(
-        __import__("requests").get(f"{stack.base_url}/dtks-auditor/", timeout=30,
-                                   headers={"Authorization": f"Bearer {auditor}"})), timeout=30)
+    page = stack.wait_until(
+        "the auditor page",
+        lambda: (lambda r: r if r.status_code == 200 else None)(
+            __import__("requests").get(
+                f"{stack.base_url}/dtks-auditor/", timeout=30, headers={"Authorization": f"Bearer {auditor}"}
+            )
+        ),
+        timeout=30,
+    )
     assert "DTKS" in page.text

@@ -22,20 +22,29 @@ NIK = "3578014503820002"  # a NIK-shaped number that must never leave in an aler
 
 
 def _context(exc: BaseException | None = None, map_index: int = 0, **params) -> dict:
-    ti = SimpleNamespace(dag_id="dtks_ingest", task_id="merge_submission", run_id="manual__2026-11-03T01:00:00",
-                         map_index=map_index, try_number=3, max_tries=2,
-                         start_date=datetime(2026, 11, 3, 1, 0, tzinfo=UTC),
-                         log_url="http://airflow.example/dags/dtks_ingest/runs/x/tasks/merge_submission/mapped/0")
+    ti = SimpleNamespace(
+        dag_id="dtks_ingest",
+        task_id="merge_submission",
+        run_id="manual__2026-11-03T01:00:00",
+        map_index=map_index,
+        try_number=3,
+        max_tries=2,
+        start_date=datetime(2026, 11, 3, 1, 0, tzinfo=UTC),
+        log_url="http://airflow.example/dags/dtks_ingest/runs/x/tasks/merge_submission/mapped/0",
+    )
     return {"ti": ti, "exception": exc, "params": params, "district_label": "3578 #12"}
 
 
 # ---------------------------------------------------------------------- the warehouse URL
 def test_plain_scripts_never_import_airflow_for_the_url():
-    code = ("import os, sys; os.environ['DTKS_WAREHOUSE_URL'] = 'postgresql://u@h/db'; "
-            "from dtks import warehouse; print(warehouse.warehouse_url()); print('airflow' in sys.modules)")
+    code = (
+        "import os, sys; os.environ['DTKS_WAREHOUSE_URL'] = 'postgresql://u@h/db'; "
+        "from dtks import warehouse; print(warehouse.warehouse_url()); print('airflow' in sys.modules)"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True,
-                         timeout=60).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True, timeout=60
+    ).stdout.split()
     assert out == ["postgresql+psycopg2://u@h/db", "False"]
 
 
@@ -46,7 +55,12 @@ def test_connection_comes_first_and_a_broken_one_is_an_error(monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_DTKS_WAREHOUSE", "postgresql://dtks:p%40ss@warehouse-db:5432/dtks?sslmode=require")
     url = make_url(warehouse.warehouse_url())
     assert (url.username, url.password, url.host, url.database, url.query["sslmode"]) == (
-        "dtks", "p@ss", "warehouse-db", "dtks", "require")
+        "dtks",
+        "p@ss",
+        "warehouse-db",
+        "dtks",
+        "require",
+    )
     monkeypatch.setenv("AIRFLOW_CONN_DTKS_WAREHOUSE", "mysql://x@y/z")
     with pytest.raises(ValueError, match="type postgres"):
         warehouse.warehouse_url()
@@ -73,10 +87,14 @@ def test_failures_and_retries_are_audited(wh):
     runs.record_task_failure(_context(ValueError(f"bad NIK {NIK}"), map_index=0, round_id="2026-11"))
     runs.record_task_failure(_context(None, map_index=-1))  # e.g. the worker died: no exception object
     with wh.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT map_index, round_id, outcome, detail FROM audit.task_run ORDER BY task_run_id")).all()
+        rows = conn.execute(
+            sa.text("SELECT map_index, round_id, outcome, detail FROM audit.task_run ORDER BY task_run_id")
+        ).all()
     assert [(r.map_index, r.round_id, r.outcome) for r in rows] == [
-        (0, None, "failed"), (0, "2026-11", "failed"), (-1, None, "failed")]
+        (0, None, "failed"),
+        (0, "2026-11", "failed"),
+        (-1, None, "failed"),
+    ]
     assert rows[0].detail == {"try_number": 3, "error_type": "ConnectionError", "will_retry": True}
     assert rows[1].detail == {"try_number": 3, "error_type": "ValueError"}
     assert rows[2].detail["error_type"] == "unknown"
@@ -87,9 +105,11 @@ def test_failure_alert_goes_out_by_smtp_without_personal_data(monkeypatch):
     from dtks import notify
 
     with SmtpSink() as sink:
-        monkeypatch.setenv("AIRFLOW_CONN_SMTP_ALERTS",
-                           f"smtp://127.0.0.1:{sink.port}?disable_ssl=true&disable_tls=true&timeout=5&retry_limit=0"
-                           "&from_email=dtks-airflow%40kemensos.example")
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_SMTP_ALERTS",
+            f"smtp://127.0.0.1:{sink.port}?disable_ssl=true&disable_tls=true&timeout=5&retry_limit=0"
+            "&from_email=dtks-airflow%40kemensos.example",
+        )
         monkeypatch.setenv("DTKS_ALERT_SMTP_CONN_ID", "smtp_alerts")
         monkeypatch.setenv("DTKS_ALERT_EMAIL", "ops@kemensos.example, data@kemensos.example")
         monkeypatch.delenv("DTKS_ALERT_FROM", raising=False)
@@ -109,7 +129,9 @@ def test_no_alert_without_recipients_or_smtp(monkeypatch, caplog):
     from dtks import notify
 
     with SmtpSink() as sink:
-        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", f"smtp://127.0.0.1:{sink.port}?disable_ssl=true&disable_tls=true")
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_SMTP_DEFAULT", f"smtp://127.0.0.1:{sink.port}?disable_ssl=true&disable_tls=true"
+        )
         monkeypatch.delenv("DTKS_ALERT_SMTP_CONN_ID", raising=False)
         monkeypatch.delenv("DTKS_ALERT_EMAIL", raising=False)
         notify.notify_task_failure(_context(RuntimeError("x")))

@@ -37,7 +37,7 @@ def logins(wh, warehouse_url):
     for kind, ensure in (("pipeline", roles.ensure_pipeline_login), ("auditor", roles.ensure_auditor_login)):
         user, password = f"dtks_{kind}_{secrets.token_hex(3)}", secrets.token_hex(16)
         assert ensure(wh, user, password) is True
-        assert ensure(wh, user, password + "x") is False            # again: the password rotates
+        assert ensure(wh, user, password + "x") is False  # again: the password rotates
         made[kind] = sa.create_engine(make_url(warehouse_url).set(username=user, password=password + "x"))
     yield made
     for eng in made.values():
@@ -64,22 +64,32 @@ def test_the_pipeline_login_runs_a_round_but_cannot_switch_off_the_audit_trail(l
     ingest.process_landed(pipe, dirs["landing"], "run-1", archive_dir=dirs["archive"])
     metrics.compute_round_metrics(pipe, scenario.ROUND)
     with pipe.connect() as conn:
-        statuses = sorted(conn.execute(sa.text(
-            "SELECT status FROM audit.submission WHERE kind = 'district'")).scalars())
+        statuses = sorted(
+            conn.execute(sa.text("SELECT status FROM audit.submission WHERE kind = 'district'")).scalars()
+        )
         assert statuses == ["merged", "merged"]
         assert conn.execute(sa.text("SELECT count(*) FROM metrics.district_round")).scalar() > 0
         # its own scratch tables (ANALYZE before validation works); no audit, registry or quarantine table
-        owners = dict(conn.execute(sa.text(
-            "SELECT schemaname, array_agg(DISTINCT tableowner::text) FROM pg_tables"
-            " WHERE schemaname IN ('staging', 'audit', 'registry', 'quarantine') GROUP BY 1")).all())
+        owners = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT schemaname, array_agg(DISTINCT tableowner::text) FROM pg_tables"
+                    " WHERE schemaname IN ('staging', 'audit', 'registry', 'quarantine') GROUP BY 1"
+                )
+            ).all()
+        )
         assert owners["staging"] == ["dtks_pipeline"]
-        assert all("dtks_pipeline" not in owners[s] and pipe.url.username not in owners[s]
-                   for s in ("audit", "registry", "quarantine"))
+        assert all(
+            "dtks_pipeline" not in owners[s] and pipe.url.username not in owners[s]
+            for s in ("audit", "registry", "quarantine")
+        )
 
     # ... and what an insider holding its password would try
-    for table, trigger in (("audit.submission_event", "submission_event_append_only"),
-                           ("audit.submission", "submission_guard"),
-                           ("registry.individual_version", "individual_version_history")):
+    for table, trigger in (
+        ("audit.submission_event", "submission_event_append_only"),
+        ("audit.submission", "submission_guard"),
+        ("registry.individual_version", "individual_version_history"),
+    ):
         _refused(pipe, f"ALTER TABLE {table} DISABLE TRIGGER {trigger}", "must be owner")
         _refused(pipe, f"ALTER TABLE {table} DISABLE TRIGGER ALL", "must be owner")
         _refused(pipe, f"DROP TABLE {table} CASCADE", "must be owner")
@@ -89,9 +99,12 @@ def test_the_pipeline_login_runs_a_round_but_cannot_switch_off_the_audit_trail(l
     _refused(pipe, "CREATE ROLE sneaky SUPERUSER", "permission denied")
     _refused(pipe, "SELECT * FROM lineage_secret.hash_key", "permission denied")
     with pipe.connect() as conn:
-        enabled = conn.execute(sa.text(
-            "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'audit.submission_event'::regclass"
-            " AND NOT tgisinternal AND tgenabled = 'O'")).scalar()
+        enabled = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'audit.submission_event'::regclass"
+                " AND NOT tgisinternal AND tgenabled = 'O'"
+            )
+        ).scalar()
     assert enabled == 2
 
 
@@ -104,14 +117,18 @@ def test_the_auditor_login_cannot_write_even_with_its_read_only_default_switched
         conn.commit()
         assert conn.execute(sa.text("SHOW transaction_read_only")).scalar() == "off"
         for sql, match in (
-                ("INSERT INTO audit.task_run (run_id, dag_id, task_id, started_at, ended_at, outcome)"
-                 " VALUES ('x', 'x', 'x', now(), now(), 'success')", "permission denied"),
-                ("UPDATE audit.round SET status = 'closed'", "permission denied"),
-                ("DELETE FROM metrics.district_round", "permission denied"),
-                ("CREATE TEMP TABLE mine (x int)", "permission denied"),
-                ("CREATE TABLE public.mine (x int)", "permission denied"),
-                ("CREATE SCHEMA mine", "permission denied"),
-                ("CREATE TABLE audit.mine (x int)", "permission denied")):
+            (
+                "INSERT INTO audit.task_run (run_id, dag_id, task_id, started_at, ended_at, outcome)"
+                " VALUES ('x', 'x', 'x', now(), now(), 'success')",
+                "permission denied",
+            ),
+            ("UPDATE audit.round SET status = 'closed'", "permission denied"),
+            ("DELETE FROM metrics.district_round", "permission denied"),
+            ("CREATE TEMP TABLE mine (x int)", "permission denied"),
+            ("CREATE TABLE public.mine (x int)", "permission denied"),
+            ("CREATE SCHEMA mine", "permission denied"),
+            ("CREATE TABLE audit.mine (x int)", "permission denied"),
+        ):
             with pytest.raises(sa.exc.ProgrammingError, match=match):
                 conn.execute(sa.text(sql))
             conn.rollback()

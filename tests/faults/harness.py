@@ -16,8 +16,14 @@ def run_child(env: dict, run_id: str, failpoint: str | None = None) -> int:
         child_env["DTKS_FAILPOINT"] = failpoint
     else:
         child_env.pop("DTKS_FAILPOINT", None)
-    proc = subprocess.run([sys.executable, "-m", "tests.faults.run_ingest", run_id], cwd=PROJECT_ROOT,
-                          env=child_env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.faults.run_ingest", run_id],
+        cwd=PROJECT_ROOT,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if failpoint is None:
         assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.returncode
@@ -27,9 +33,14 @@ def setup_round(url: str, root: Path) -> dict:
     """A fresh warehouse with the scenario's round and baseline, and the round's files landed."""
     for name in ("landing", "archive", "outbox", "out"):
         (root / name).mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "DTKS_WAREHOUSE_URL": url, "DTKS_LANDING_DIR": str(root / "landing"),
-           "DTKS_ARCHIVE_DIR": str(root / "archive"), "DTKS_OUTBOX_DIR": str(root / "outbox"),
-           "DTKS_OUT_DIR": str(root / "out")}
+    env = {
+        **os.environ,
+        "DTKS_WAREHOUSE_URL": url,
+        "DTKS_LANDING_DIR": str(root / "landing"),
+        "DTKS_ARCHIVE_DIR": str(root / "archive"),
+        "DTKS_OUTBOX_DIR": str(root / "outbox"),
+        "DTKS_OUT_DIR": str(root / "out"),
+    }
     eng = warehouse.engine(url)
     old = {"DTKS_ARCHIVE_DIR": os.environ.get("DTKS_ARCHIVE_DIR")}
     os.environ["DTKS_ARCHIVE_DIR"] = env["DTKS_ARCHIVE_DIR"]

@@ -30,9 +30,17 @@ def test_two_ingest_runs_at_once(make_warehouse, tmp_path, reference_state):
 
     url = make_warehouse()
     env = setup_round(url, tmp_path)
-    procs = [subprocess.Popen([sys.executable, "-m", "tests.faults.run_ingest", f"racer-{i}"], cwd=PROJECT_ROOT,
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.faults.run_ingest", f"racer-{i}"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [o[1][-2000:] for o in outputs]
     assert warehouse_state(warehouse.engine(url)) == reference_state
@@ -42,8 +50,9 @@ def _second_file_of_a(landing):
     """A's resubmission two days later: a1 now also receives PKH."""
     people = [p for p in scenario.A_SUBMISSION if p.nama]  # without the defective row
     people = [people[0].but(pkh="1"), *people[1:]]
-    return land(landing, scenario.ROUND, SURABAYA, "dtks_3578_2026-08_v2.csv", people,
-                datetime(2026, 8, 12, 8, 0, tzinfo=WIB))
+    return land(
+        landing, scenario.ROUND, SURABAYA, "dtks_3578_2026-08_v2.csv", people, datetime(2026, 8, 12, 8, 0, tzinfo=WIB)
+    )
 
 
 def _validated_pair(eng, dirs):
@@ -86,11 +95,11 @@ def test_two_files_of_one_district_merged_at_once(make_warehouse, tmp_path, monk
         states[mode] = warehouse_state(eng)
     assert states["concurrent"] == states["sequential"]
     statuses = [row[2] for row in states["sequential"]["submissions"]]
-    assert statuses.count("superseded") == 1   # the first Surabaya file, superseded by the second
+    assert statuses.count("superseded") == 1  # the first Surabaya file, superseded by the second
 
 
 # ------------------------------------------------------------------ forced interleavings
-HOLD_AT = "merge.before_commit"   # inside _merge_one's transaction, after the supersede step
+HOLD_AT = "merge.before_commit"  # inside _merge_one's transaction, after the supersede step
 
 
 def _until(condition, what: str, timeout: float = 90.0) -> None:
@@ -104,9 +113,14 @@ def _until(condition, what: str, timeout: float = 90.0) -> None:
 def _waiting_on_a_lock(eng) -> bool:
     """Some other session of this database is blocked on a lock (here: the second merge)."""
     with eng.connect() as conn:
-        return bool(conn.execute(sa.text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'")).scalar())
+        return bool(
+            conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+                )
+            ).scalar()
+        )
 
 
 def _merge_in_thread(eng, submission_id: int, errors: list) -> threading.Thread:
@@ -144,8 +158,11 @@ def _held_then_second(eng, hold, first_id: int, second_id: int, between=None) ->
 
 def _surabaya_statuses(eng) -> dict:
     with eng.connect() as conn:
-        return dict(conn.execute(sa.text(
-            "SELECT file_name, status FROM audit.submission WHERE kabkota_code = :k"), {"k": SURABAYA}).all())
+        return dict(
+            conn.execute(
+                sa.text("SELECT file_name, status FROM audit.submission WHERE kabkota_code = :k"), {"k": SURABAYA}
+            ).all()
+        )
 
 
 def _refs_by_name(eng, dirs) -> dict:
@@ -199,10 +216,14 @@ def test_earlier_file_validated_while_a_later_one_merges_waits_its_turn(make_war
     of one district at once would each see only itself and leave both standing.
 
     The two files touch different households, so nothing but the district's merge lock orders them."""
-    earlier = [scenario.a3.but(tanggal_verifikasi="2026-08-05", status_keberadaan="3"),
-               scenario.a4.but(tanggal_verifikasi="2026-08-05")]
-    later = [scenario.a1.but(tanggal_verifikasi="2026-08-11", pkh="1"),
-             scenario.a2.but(tanggal_verifikasi="2026-08-11")]
+    earlier = [
+        scenario.a3.but(tanggal_verifikasi="2026-08-05", status_keberadaan="3"),
+        scenario.a4.but(tanggal_verifikasi="2026-08-05"),
+    ]
+    later = [
+        scenario.a1.but(tanggal_verifikasi="2026-08-11", pkh="1"),
+        scenario.a2.but(tanggal_verifikasi="2026-08-11"),
+    ]
     states = {}
     for mode in ("sequential", "forced"):
         monkeypatch.delenv("DTKS_FAILPOINT_HOLD", raising=False)
@@ -216,11 +237,13 @@ def test_earlier_file_validated_while_a_later_one_merges_waits_its_turn(make_war
             merging.merge(eng, first, "run")
             merging.merge(eng, second, "run")
         else:
-            ingest.validate(eng, [second], "run")   # the earlier file is still being checked
+            ingest.validate(eng, [second], "run")  # the earlier file is still being checked
             hold = tmp_path / "hold-one-at-a-time"
             hold.mkdir()
             monkeypatch.setenv("DTKS_FAILPOINT_HOLD", f"{HOLD_AT}={hold}")
-            _held_then_second(eng, hold, second, first, between=lambda eng=eng, first=first: ingest.validate(eng, [first], "run"))
+            _held_then_second(
+                eng, hold, second, first, between=lambda eng=eng, first=first: ingest.validate(eng, [first], "run")
+            )
         assert _surabaya_statuses(eng) == {"a_earlier.csv": "superseded", "a_later.csv": "merged"}, mode
         states[mode] = warehouse_state(eng)
     assert states["forced"] == states["sequential"]

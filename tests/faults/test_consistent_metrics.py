@@ -35,10 +35,10 @@ def test_merge_committing_during_metrics_is_not_half_seen(wh, dirs, tmp_path, mo
     during = {r["kabkota_code"]: r for r in metrics.district_table(wh, scenario.ROUND)}
     # Consistent with the registry before Surabaya's merge: not accepted, baseline records only.
     assert during[SURABAYA]["accepted"] is False
-    assert during[SURABAYA]["active_records"] == 4          # a1-a4 of the baseline; a3 not yet deceased
+    assert during[SURABAYA]["active_records"] == 4  # a1-a4 of the baseline; a3 not yet deceased
     assert during[PACITAN]["accepted"] is True
 
-    metrics.compute_round_metrics(wh, scenario.ROUND)       # the next close-round run sees the merge
+    metrics.compute_round_metrics(wh, scenario.ROUND)  # the next close-round run sees the merge
     after = {r["kabkota_code"]: r for r in metrics.district_table(wh, scenario.ROUND)}
     assert after[SURABAYA]["accepted"] is True and after[SURABAYA]["active_records"] == 4  # a3 out, a5 in
     assert after[SURABAYA]["rows_accepted"] == 4

@@ -12,13 +12,13 @@ from tests.faults.state import warehouse_state
 pytestmark = pytest.mark.postgres
 
 FAILPOINTS = [
-    "register.after_archive_copy",   # file copied into the archive, nothing recorded yet
-    "register.after_commit",         # recorded, landing file not yet removed
-    "stage.before_commit",           # rows COPYed, transaction open
-    "validate.after_gx",             # suites ran, no result recorded
+    "register.after_archive_copy",  # file copied into the archive, nothing recorded yet
+    "register.after_commit",  # recorded, landing file not yet removed
+    "stage.before_commit",  # rows COPYed, transaction open
+    "validate.after_gx",  # suites ran, no result recorded
     "validate.between_submissions@2",  # one submission's results recorded, the other's not
-    "merge.before_commit",           # registry written, transaction open
-    "merge.after_commit",            # merged, staging not yet reported back
+    "merge.before_commit",  # registry written, transaction open
+    "merge.after_commit",  # merged, staging not yet reported back
 ]
 
 

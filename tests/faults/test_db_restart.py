@@ -54,8 +54,9 @@ def test_restart_during_stage_then_retry(own_server, tmp_path, monkeypatch, refe
     eng = warehouse.engine(url)
     scenario.prepare(eng, tmp_path)
     scenario.land_round(tmp_path / "landing")
-    refs = ingest.process_landed(eng, tmp_path / "landing", "run", archive_dir=tmp_path / "archive",
-                                 until="register").registered
+    refs = ingest.process_landed(
+        eng, tmp_path / "landing", "run", archive_dir=tmp_path / "archive", until="register"
+    ).registered
 
     # Hold the first stage transaction open at its commit point, restart the server under it.
     monkeypatch.setenv("DTKS_FAILPOINT_PAUSE", "stage.before_commit=3")
@@ -74,9 +75,13 @@ def test_restart_during_stage_then_retry(own_server, tmp_path, monkeypatch, refe
     worker.join(timeout=60)
     monkeypatch.delenv("DTKS_FAILPOINT_PAUSE")
     assert isinstance(outcome.get("error"), sa.exc.OperationalError), outcome
-    with eng.connect() as conn:   # the connection pool notices the dead connections (pre-ping)
-        assert conn.execute(sa.text("SELECT status FROM audit.submission WHERE submission_id = :s"),
-                            {"s": refs[0].submission_id}).scalar() == "received"
+    with eng.connect() as conn:  # the connection pool notices the dead connections (pre-ping)
+        assert (
+            conn.execute(
+                sa.text("SELECT status FROM audit.submission WHERE submission_id = :s"), {"s": refs[0].submission_id}
+            ).scalar()
+            == "received"
+        )
         assert conn.execute(sa.text("SELECT count(*) FROM staging.submission_row")).scalar() == 0
 
     # the retry: the rest of the run as the next DAG run does it
@@ -93,12 +98,19 @@ def _crash(server) -> None:
 
 def _staged_rows(eng) -> tuple[int, int]:
     with eng.connect() as conn:
-        return tuple(conn.execute(sa.text("SELECT (SELECT count(*) FROM staging.submission_row),"
-                                          " (SELECT count(*) FROM staging.normalised_row)")).one())
+        return tuple(
+            conn.execute(
+                sa.text(
+                    "SELECT (SELECT count(*) FROM staging.submission_row),"
+                    " (SELECT count(*) FROM staging.normalised_row)"
+                )
+            ).one()
+        )
 
 
-def test_crash_empties_unlogged_staging_and_the_archive_stages_it_again(own_server, tmp_path, monkeypatch,
-                                                                        reference_state):
+def test_crash_empties_unlogged_staging_and_the_archive_stages_it_again(
+    own_server, tmp_path, monkeypatch, reference_state
+):
     """Staging is UNLOGGED: a crash empties it. Validation and then the merge each find their
     submissions' rows gone, stage them again from the archive, and the round ends as if nothing happened."""
     server, url = own_server
@@ -113,15 +125,15 @@ def test_crash_empties_unlogged_staging_and_the_archive_stages_it_again(own_serv
     run = ingest.process_landed(eng, landing, "run", archive_dir=archive, until="stage")
     staged = {sid for sid, r in run.staged.items() if r["status"] == "staged"}
     staged_rows = _staged_rows(eng)
-    assert staged and staged_rows[0] > 0 and staged_rows[0] == staged_rows[1]   # as sent, and typed
+    assert staged and staged_rows[0] > 0 and staged_rows[0] == staged_rows[1]  # as sent, and typed
 
-    _crash(server)   # staged, not yet validated
-    assert _staged_rows(eng) == (0, 0)   # unlogged: crash recovery emptied both tables
+    _crash(server)  # staged, not yet validated
+    assert _staged_rows(eng) == (0, 0)  # unlogged: crash recovery emptied both tables
     run = ingest.process_landed(eng, landing, "after-crash", archive_dir=archive, until="validate")
     validated = {sid for sid, r in run.validated.items() if r["status"] == "validated"}
     assert validated and _staged_rows(eng)[0] > 0
 
-    _crash(server)   # validated, not yet merged
+    _crash(server)  # validated, not yet merged
     assert _staged_rows(eng) == (0, 0)
     ingest.process_landed(eng, landing, "after-crash-2", archive_dir=archive)
 
@@ -129,9 +141,14 @@ def test_crash_empties_unlogged_staging_and_the_archive_stages_it_again(own_serv
     # each staging again is on record: validation staged every staged file again, the merge every validated one
     restaged = [e for e in state["submission_events"] if e[1] == "restaged"]
     with eng.connect() as conn:
-        by_submission = dict(conn.execute(sa.text(
-            "SELECT submission_id, count(*) FROM audit.submission_event WHERE event = 'restaged'"
-            " GROUP BY submission_id")).all())
+        by_submission = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT submission_id, count(*) FROM audit.submission_event WHERE event = 'restaged'"
+                    " GROUP BY submission_id"
+                )
+            ).all()
+        )
     assert by_submission == {sid: 1 + (sid in validated) for sid in staged}
     state["submission_events"] = [e for e in state["submission_events"] if e[1] != "restaged"]
     assert restaged and state == reference_state

@@ -29,7 +29,7 @@ def _lines(village: str) -> list[str]:
     kec = village[:6]
     return [
         f"DT1;{kec}0201150001;{kec}0403800001;  ADI SANTOSO ;L;1980-03-04;1;{village};1;2026-08-05;ok",
-        ";;;;;;;;;;",                                                  # a line without a value: not a row
+        ";;;;;;;;;;",  # a line without a value: not a row
         f"DT2;{kec}0201150001;{kec}4504830002;SITI{NBSP};P;1983-04-05;2;{village};1;05-08-2026;",
         f"   ;{kec}0201150001;3.57801E+15;ANAK\t;L; 2010-01-01;3;{village} ;1;2026-08-05;x",
     ]
@@ -43,22 +43,33 @@ def _stage(wh, dirs, district: str, name: str, data: bytes) -> tuple[int, str, l
     outcome = staging.stage(wh, ref.submission_id, "bulk-test")
     assert outcome["status"] == "staged", outcome
     with wh.connect() as conn:
-        path = conn.execute(sa.text("SELECT detail->>'path' FROM audit.submission_event"
-                                    " WHERE submission_id = :s AND event = 'staged'"),
-                            {"s": ref.submission_id}).scalar_one()
-        staged = [tuple(r) for r in conn.execute(sa.text(
-            f"SELECT file_row, source_line, {', '.join(STAGED_COLUMNS)} FROM staging.submission_row"
-            " WHERE submission_id = :s ORDER BY file_row"), {"s": ref.submission_id})]
+        path = conn.execute(
+            sa.text("SELECT detail->>'path' FROM audit.submission_event WHERE submission_id = :s AND event = 'staged'"),
+            {"s": ref.submission_id},
+        ).scalar_one()
+        staged = [
+            tuple(r)
+            for r in conn.execute(
+                sa.text(
+                    f"SELECT file_row, source_line, {', '.join(STAGED_COLUMNS)} FROM staging.submission_row"
+                    " WHERE submission_id = :s ORDER BY file_row"
+                ),
+                {"s": ref.submission_id},
+            )
+        ]
     return ref.submission_id, path, staged
 
 
 def _parsed(wh, submission_id: int) -> list[tuple]:
     with wh.connect() as conn:
-        archived = conn.execute(sa.text("SELECT archive_path FROM audit.submission WHERE submission_id = :s"),
-                                {"s": submission_id}).scalar_one()
+        archived = conn.execute(
+            sa.text("SELECT archive_path FROM audit.submission WHERE submission_id = :s"), {"s": submission_id}
+        ).scalar_one()
     # (staging keeps an empty value as NULL, whichever path staged it)
-    return [(file_row, line, *(v or None for v in values))
-            for file_row, line, values in open_submission(Path(archived)).records()]
+    return [
+        (file_row, line, *(v or None for v in values))
+        for file_row, line, values in open_submission(Path(archived)).records()
+    ]
 
 
 @pytest.mark.parametrize("encoding, line_end", [("utf-8", "\n"), ("utf-8-sig", "\r\n"), ("cp1252", "\r\n")])
@@ -83,7 +94,7 @@ def test_a_plain_csv_is_copied_directly_and_staged_as_the_parser_reads_it(wh, di
 
 def test_a_quoted_csv_goes_through_the_parser(wh, dirs):
     village = h.villages(wh, "3578", 1)[0]
-    data = ("\n".join([HEADER, *(line.replace("  ADI SANTOSO ", '"SANTOSO; ADI"') for line in _lines(village))]) + "\n")
+    data = "\n".join([HEADER, *(line.replace("  ADI SANTOSO ", '"SANTOSO; ADI"') for line in _lines(village))]) + "\n"
     data = data.encode()
     assert bulk_copy_plan_for(data, dirs) is None
     sid, path, staged = _stage(wh, dirs, "3578", "quoted.csv", data)
@@ -116,8 +127,13 @@ def test_row_limit_applies_to_the_bulk_path(wh, dirs, monkeypatch):
     outcome = staging.stage(wh, ref.submission_id, "bulk-test")
     assert outcome == {"submission_id": ref.submission_id, "status": "rejected", "reason": "file_too_many_rows"}
     with wh.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM staging.submission_row WHERE submission_id = :s"),
-                            {"s": ref.submission_id}).scalar_one() == 0
+        assert (
+            conn.execute(
+                sa.text("SELECT count(*) FROM staging.submission_row WHERE submission_id = :s"),
+                {"s": ref.submission_id},
+            ).scalar_one()
+            == 0
+        )
 
 
 def bulk_copy_plan_for(data: bytes, dirs) -> object:
@@ -148,17 +164,30 @@ def test_worded_values_are_staged_alike_and_normalised_to_the_same_codes(wh, dir
     lines = [line.replace(";ADI;", ';"ADI";') for line in _worded_lines(village)]
     quoted = "\n".join([WORDED_HEADER, *lines]) + "\n"
     normalised = {}
-    for name, data, expected_path in (("plain_words.csv", plain, "bulk"), ("quoted_words.csv", quoted.encode(), "parser")):
+    for name, data, expected_path in (
+        ("plain_words.csv", plain, "bulk"),
+        ("quoted_words.csv", quoted.encode(), "parser"),
+    ):
         sid, path, staged = _stage(wh, dirs, "3578", name, data)
         assert path == expected_path
         assert staged == _parsed(wh, sid)
         with wh.connect() as conn:
-            normalised[path] = [tuple(r) for r in conn.execute(sa.text(
-                f"SELECT {', '.join(CODED)} FROM staging.normalised_row WHERE submission_id = :s ORDER BY file_row"),
-                {"s": sid})]
-    assert normalised["bulk"] == normalised["parser"] == [
-        ("L", "1", "1", "1", "0", "1"),
-        ("P", "2", "1", "1", "0", "1"),
-        ("L", "3", "3", "0", "0", "0"),
-        ("P", "Sepupu", "Hilang", "mungkin", "0", "-"),   # not declared: as sent, for the checks to name
-    ]
+            normalised[path] = [
+                tuple(r)
+                for r in conn.execute(
+                    sa.text(
+                        f"SELECT {', '.join(CODED)} FROM staging.normalised_row WHERE submission_id = :s ORDER BY file_row"
+                    ),
+                    {"s": sid},
+                )
+            ]
+    assert (
+        normalised["bulk"]
+        == normalised["parser"]
+        == [
+            ("L", "1", "1", "1", "0", "1"),
+            ("P", "2", "1", "1", "0", "1"),
+            ("L", "3", "3", "0", "0", "0"),
+            ("P", "Sepupu", "Hilang", "mungkin", "0", "-"),  # not declared: as sent, for the checks to name
+        ]
+    )

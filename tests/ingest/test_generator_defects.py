@@ -31,7 +31,7 @@ from tests.ingest import helpers as h
 
 pytestmark = pytest.mark.postgres
 
-PROVINCES = ("31", "52")   # DKI Jakarta and NTB: 16 districts; seed 4 gives every defect kind and format
+PROVINCES = ("31", "52")  # DKI Jakarta and NTB: 16 districts; seed 4 gives every defect kind and format
 BASELINE_AT = datetime(2026, 7, 31, 17, 0, tzinfo=UTC)
 
 
@@ -55,28 +55,42 @@ def demo(module_wh, module_dirs, tmp_path_factory):
         _deliver(out / "landing", round_id, module_dirs["landing"])
         h.run_pipeline(eng, module_dirs, f"run-{round_id}")
     with open(out / "expected_defects.csv", newline="", encoding="utf-8") as f:
-        expected = {(r["round_id"], r["kabkota_code"], r["file"], int(r["file_row"]), r["reason_code"])
-                    for r in csv.DictReader(f)}
+        expected = {
+            (r["round_id"], r["kabkota_code"], r["file"], int(r["file_row"]), r["reason_code"])
+            for r in csv.DictReader(f)
+        }
     with eng.connect() as conn:
-        subs = conn.execute(sa.text(
-            "SELECT submission_id, coalesce(landed_round_id, round_id) AS landed, round_id, kabkota_code,"
-            " file_name, status FROM audit.submission WHERE kind = 'district'")).mappings().all()
+        subs = (
+            conn.execute(
+                sa.text(
+                    "SELECT submission_id, coalesce(landed_round_id, round_id) AS landed, round_id, kabkota_code,"
+                    " file_name, status FROM audit.submission WHERE kind = 'district'"
+                )
+            )
+            .mappings()
+            .all()
+        )
     reported: set[tuple] = set()
     for s in subs:
-        path = feedback_paths(module_dirs["outbox"], s["round_id"] or s["landed"], s["kabkota_code"],
-                              s["submission_id"])["csv"]
+        path = feedback_paths(
+            module_dirs["outbox"], s["round_id"] or s["landed"], s["kabkota_code"], s["submission_id"]
+        )["csv"]
         for line in h.feedback_lines(path):
             if line["severity"] in ("error", "critical"):
                 row = int(line["file_row"]) if line["file_row"] else 0
                 reported.add((s["landed"], s["kabkota_code"], s["file_name"], row, line["reason_code"]))
     with eng.connect() as conn:
         # the same bytes sent again (e.g. two districts' empty files): feedback_duplicate_<id>
-        duplicates = conn.execute(sa.text(
-            "SELECT d.duplicate_id, d.round_folder, d.kabkota_folder, d.file_name, s.status"
-            " FROM audit.duplicate_upload d JOIN audit.submission s ON s.submission_id = d.duplicate_of")).all()
+        duplicates = conn.execute(
+            sa.text(
+                "SELECT d.duplicate_id, d.round_folder, d.kabkota_folder, d.file_name, s.status"
+                " FROM audit.duplicate_upload d JOIN audit.submission s ON s.submission_id = d.duplicate_of"
+            )
+        ).all()
     for d in duplicates:
-        path = feedback_paths(module_dirs["outbox"], d.round_folder, d.kabkota_folder,
-                              f"duplicate_{d.duplicate_id}")["csv"]
+        path = feedback_paths(module_dirs["outbox"], d.round_folder, d.kabkota_folder, f"duplicate_{d.duplicate_id}")[
+            "csv"
+        ]
         for line in h.feedback_lines(path):
             reported.add((d.round_folder, d.kabkota_folder, d.file_name, 0, line["reason_code"]))
     return {"expected": expected, "reported": reported, "subs": subs, "duplicates": duplicates}
@@ -106,8 +120,13 @@ def test_file_rejections_are_exactly_the_injected_file_defects(demo):
 
 def test_the_districts_formats_went_through_the_pipeline(demo, module_wh):
     with module_wh.connect() as conn:
-        formats = set(conn.execute(sa.text(
-            "SELECT DISTINCT detail->>'format' || '/' || coalesce(detail->>'encoding', '-')"
-            " FROM audit.submission_event WHERE event = 'staged'")).scalars())
+        formats = set(
+            conn.execute(
+                sa.text(
+                    "SELECT DISTINCT detail->>'format' || '/' || coalesce(detail->>'encoding', '-')"
+                    " FROM audit.submission_event WHERE event = 'staged'"
+                )
+            ).scalars()
+        )
     # comma UTF-8, semicolon with a BOM, XLSX with a title row (the pipe files are plain ASCII: read as UTF-8)
     assert {"csv/utf-8", "csv/utf-8-sig", "xlsx/-"} <= formats

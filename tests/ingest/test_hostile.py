@@ -28,11 +28,12 @@ pytestmark = pytest.mark.postgres
 MAX_BYTES = 3_000_000
 MAX_ROWS = 40
 GOOD = ["3501", "3502"]
-EXPECTED: dict[str, tuple[str, str]] = {}   # case -> (file name, reason code)
+EXPECTED: dict[str, tuple[str, str]] = {}  # case -> (file name, reason code)
 
 
 def _valid_xlsx(eng, district) -> bytes:
     from dtks.schema import CANONICAL_COLUMNS
+
     people = h.family(h.villages(eng, district, 1)[0], 1, 1, 2)
     return h.xlsx_bytes([[p.row()[c] for c in CANONICAL_COLUMNS] for p in people], list(CANONICAL_COLUMNS))
 
@@ -83,29 +84,52 @@ def _cases(eng, landing: Path) -> None:
     bad("zero_bytes", "3503", "kosong.csv", b"", "file_empty")
     bad("whitespace_only", "3503", "spasi.csv", b"  \r\n \n\t\n", "file_empty")
     bad("header_only", "3503", "header.csv", h.csv_bytes([]), "file_empty")
-    bad("binary_garbage_named_csv", "3504", "garbage.csv", bytes(rng.randrange(256) for _ in range(5000)),
-        "file_unreadable")
-    bad("high_bytes_no_nul", "3504", "high.csv", b"nik,nama\n" + bytes([0x81, 0x8d, 0xff, 0xc3]) * 500,
-        "file_unreadable")
+    bad(
+        "binary_garbage_named_csv",
+        "3504",
+        "garbage.csv",
+        bytes(rng.randrange(256) for _ in range(5000)),
+        "file_unreadable",
+    )
+    bad(
+        "high_bytes_no_nul",
+        "3504",
+        "high.csv",
+        b"nik,nama\n" + bytes([0x81, 0x8D, 0xFF, 0xC3]) * 500,
+        "file_unreadable",
+    )
     bad("zip_bomb", "3504", "bomb.xlsx", _zip_bomb(), "file_archive_unsafe")
     bad("xml_entities", "3504", "entities.xlsx", _with_dtd(_valid_xlsx(eng, "3504")), "file_archive_unsafe")
     bad("truncated_xlsx", "3504", "truncated.xlsx", _valid_xlsx(eng, "3504")[:3000], "file_unreadable")
     bad("legacy_xls", "3505", "lama.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2000), "file_format_unsupported")
     bad("pdf", "3505", "scan.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "file_format_unsupported")
-    bad("html_disguised_as_xls", "3505", "export.xls",
-        b"<html><body><table><tr><td>nik</td></tr></table></body></html>", "file_format_unsupported")
-    bad("docx", "3505", "surat.docx", _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w/>"}),
-        "file_format_unsupported")
-    bad("missing_columns", "3505", "kurang.csv",
-        h.csv_bytes(good_rows, columns=[c for c in good_rows[0] if c != "nik"]), "file_missing_columns")
-    bad("too_large", "3506", "besar.csv",
-        h.csv_bytes(good_rows[:1]) + b"#" * (MAX_BYTES + 1), "file_too_large")
+    bad(
+        "html_disguised_as_xls",
+        "3505",
+        "export.xls",
+        b"<html><body><table><tr><td>nik</td></tr></table></body></html>",
+        "file_format_unsupported",
+    )
+    bad(
+        "docx",
+        "3505",
+        "surat.docx",
+        _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w/>"}),
+        "file_format_unsupported",
+    )
+    bad(
+        "missing_columns",
+        "3505",
+        "kurang.csv",
+        h.csv_bytes(good_rows, columns=[c for c in good_rows[0] if c != "nik"]),
+        "file_missing_columns",
+    )
+    bad("too_large", "3506", "besar.csv", h.csv_bytes(good_rows[:1]) + b"#" * (MAX_BYTES + 1), "file_too_large")
     many = h.rows_of([p for k in range(MAX_ROWS // 2 + 1) for p in h.family(v["3506"], 10 + k, 10 + 2 * k, 2)])
     bad("too_many_rows", "3506", "banyak.csv", h.csv_bytes(many), "file_too_many_rows")
-    bad("endless_line", "3506", "baris_panjang.csv", h.csv_bytes(good_rows[:1]) + b"x" * (2 << 20),
-        "file_unreadable")
+    bad("endless_line", "3506", "baris_panjang.csv", h.csv_bytes(good_rows[:1]) + b"x" * (2 << 20), "file_unreadable")
     nul_rows = h.rows_of(h.family(v["3506"], 60, 60, 2))
-    nul_rows[0]["alamat"] = "JL. PANJANG " * 6000          # 72 KB: the NUL comes after the sniffed head
+    nul_rows[0]["alamat"] = "JL. PANJANG " * 6000  # 72 KB: the NUL comes after the sniffed head
     nul_rows[1]["nama"] = "ADI\x00"
     bad("nul_inside_a_value", "3506", "nul.csv", h.csv_bytes(nul_rows), "file_unreadable")
     # where the folders say nothing sensible
@@ -120,10 +144,10 @@ def _cases(eng, landing: Path) -> None:
 HOSTILE_NAMES = {
     "3507": "data\\..\\..\\etc\\passwd.csv",
     "3508": "baris\nbaru\x1b[31mmerah\r.csv",
-    "3509": "=HYPERLINK(\"x\";\"klik\").csv",
+    "3509": '=HYPERLINK("x";"klik").csv',
     "3510": "n" * 240 + ".csv",
     "3511": b"caf\xe9-bukan-utf8.csv",
-    "3512": "data.xlsx",          # a CSV with a wrong extension
+    "3512": "data.xlsx",  # a CSV with a wrong extension
     "3513": "tanpa_ekstensi",
 }
 
@@ -152,22 +176,51 @@ def run(module_wh, module_dirs, tmp_path_factory):
     (landing / h.ROUND / "3514" / "link.csv").symlink_to(secret)
     (landing / h.ROUND / "3515").symlink_to(outside, target_is_directory=True)
     os.mkfifo(landing / h.ROUND / "3514" / "pipa.csv")
-    skipped = [h.land_bytes(landing, "3516", "unggah.csv.part", b"nik,"),
-               h.land_bytes(landing, "3516", ".unggah.csv.swp", b"nik,")]
+    skipped = [
+        h.land_bytes(landing, "3516", "unggah.csv.part", b"nik,"),
+        h.land_bytes(landing, "3516", ".unggah.csv.swp", b"nik,"),
+    ]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DTKS_MAX_FILE_BYTES", str(MAX_BYTES))
         mp.setenv("DTKS_MAX_ROWS", str(MAX_ROWS))
         ids = h.run_pipeline(eng, module_dirs)
-    return {"ids": ids, "outcomes": h.outcomes(eng), "goods": goods, "duplicate": duplicate, "secret": secret,
-            "skipped": skipped, "landing": landing, "archive": module_dirs["archive"],
-            "outbox": module_dirs["outbox"]}
+    return {
+        "ids": ids,
+        "outcomes": h.outcomes(eng),
+        "goods": goods,
+        "duplicate": duplicate,
+        "secret": secret,
+        "skipped": skipped,
+        "landing": landing,
+        "archive": module_dirs["archive"],
+        "outbox": module_dirs["outbox"],
+    }
 
 
-@pytest.mark.parametrize("case", [
-    "zero_bytes", "whitespace_only", "header_only", "binary_garbage_named_csv", "high_bytes_no_nul", "zip_bomb",
-    "xml_entities", "truncated_xlsx", "legacy_xls", "pdf", "html_disguised_as_xls", "docx", "missing_columns",
-    "too_large", "too_many_rows", "endless_line", "nul_inside_a_value", "file_outside_round_folders",
-    "unknown_district_folder"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "zero_bytes",
+        "whitespace_only",
+        "header_only",
+        "binary_garbage_named_csv",
+        "high_bytes_no_nul",
+        "zip_bomb",
+        "xml_entities",
+        "truncated_xlsx",
+        "legacy_xls",
+        "pdf",
+        "html_disguised_as_xls",
+        "docx",
+        "missing_columns",
+        "too_large",
+        "too_many_rows",
+        "endless_line",
+        "nul_inside_a_value",
+        "file_outside_round_folders",
+        "unknown_district_folder",
+    ],
+)
 def test_bad_file_rejected_with_reason_and_archived(run, case):
     name, reason = EXPECTED[case]
     outcome = run["outcomes"][name]
@@ -202,12 +255,13 @@ def test_good_files_and_hostile_names_are_processed_normally(run):
         assert archived.resolve().is_relative_to(run["archive"].resolve())
         assert archived.is_file() and len(archived.name) <= 140
         assert all(ch.isalnum() or ch in "._-" for ch in archived.name)
-    assert by_district["3511"].file_name == "caf\\xe9-bukan-utf8.csv"   # bytes that are not UTF-8, escaped
-    assert by_district["3508"].file_name == "baris\nbaru\x1b[31mmerah\r.csv"   # kept as sent, for the record
+    assert by_district["3511"].file_name == "caf\\xe9-bukan-utf8.csv"  # bytes that are not UTF-8, escaped
+    assert by_district["3508"].file_name == "baris\nbaru\x1b[31mmerah\r.csv"  # kept as sent, for the record
     # a name a spreadsheet would run never reaches the district's feedback file: file names are shown masked
     # (dtks.identifiers.mask_file_name keeps no word outside its list) and every cell is neutralised anyway
     xlsx = next(run["outbox"].rglob(f"feedback_{by_district['3509'].submission_id}.xlsx"))
     import openpyxl
+
     sheet = openpyxl.load_workbook(xlsx)["Ringkasan"]
     names = [row[2] for row in sheet.iter_rows(values_only=True) if row and row[1] == "File name"]
     assert names == ["berkas.csv"]
@@ -218,11 +272,13 @@ def test_duplicate_upload_recorded_not_applied(run, module_wh):
     assert "baik_lagi.csv" not in run["outcomes"]
     with module_wh.connect() as conn:
         dup = conn.execute(sa.text("SELECT duplicate_of, file_name, sha256 FROM audit.duplicate_upload")).all()
-        versions = conn.execute(sa.text("SELECT count(*) FROM registry.individual_version WHERE submission_id = :s"),
-                                {"s": original.submission_id}).scalar()
+        versions = conn.execute(
+            sa.text("SELECT count(*) FROM registry.individual_version WHERE submission_id = :s"),
+            {"s": original.submission_id},
+        ).scalar()
     assert [tuple(d) for d in dup] == [(original.submission_id, "baik_lagi.csv", original.sha256)]
     assert versions == 3
-    assert any(p.name.endswith("baik_lagi.csv") for p in run["archive"].rglob("*"))   # archived too
+    assert any(p.name.endswith("baik_lagi.csv") for p in run["archive"].rglob("*"))  # archived too
 
 
 def test_nothing_outside_landing_read_and_waiting_files_left(run, module_wh):
@@ -233,7 +289,7 @@ def test_nothing_outside_landing_read_and_waiting_files_left(run, module_wh):
     assert not {"link.csv", "pipa.csv", "rahasia.csv", "unggah.csv.part", ".unggah.csv.swp"} & names
     assert all(p.startswith(str(run["landing"])) or "baseline" in p for p in paths)
     for path in run["skipped"]:
-        assert path.exists()   # partial/hidden uploads wait in landing
+        assert path.exists()  # partial/hidden uploads wait in landing
     left = {p.name for p in run["landing"].rglob("*") if p.is_file() and not p.is_symlink()}
     assert left == {"unggah.csv.part", ".unggah.csv.swp"}
 
@@ -245,8 +301,12 @@ def test_every_reason_code_has_both_languages():
 
 def test_file_still_being_written_waits_for_a_later_run(wh, dirs):
     h.create_round(wh)
-    path = h.land_bytes(dirs["landing"], "3501", "tumbuh.csv", h.csv_bytes(
-        h.rows_of(h.family(h.villages(wh, "3501", 1)[0], 1, 1, 2))) + b"x" * (4 << 20))
+    path = h.land_bytes(
+        dirs["landing"],
+        "3501",
+        "tumbuh.csv",
+        h.csv_bytes(h.rows_of(h.family(h.villages(wh, "3501", 1)[0], 1, 1, 2))) + b"x" * (4 << 20),
+    )
     stop = threading.Event()
 
     def keep_writing():

@@ -62,6 +62,7 @@ def test_a_row_too_big_for_the_bulk_path_is_read_by_the_parser(wh, dirs):
     outcome = _outcome(wh, dirs, "lebar_sah.csv")
     assert (outcome.status, outcome.rows_accepted) == ("merged", 2)
     import sqlalchemy as sa
+
     with wh.connect() as conn:
         read_as = conn.execute(sa.text("SELECT detail FROM audit.submission_event WHERE event = 'staged'")).scalar_one()
     assert read_as["path"] == "parser"
@@ -89,19 +90,26 @@ def _big_shared_strings(eng) -> bytes:
     """20 MB of distinct shared strings (as in the issue's reproduction), compressing about 2:1."""
     rng = random.Random(5)
 
-    filler = b"".join(b"<si><t>%s</t></si>" % "".join(rng.choices(string.ascii_letters, k=60)).encode()
-                      for _ in range(300_000))
-    part = (b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/'
-            b'spreadsheetml/2006/main" count="300000" uniqueCount="300000">' + filler + b"</sst>")
+    filler = b"".join(
+        b"<si><t>%s</t></si>" % "".join(rng.choices(string.ascii_letters, k=60)).encode() for _ in range(300_000)
+    )
+    part = (
+        b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/'
+        b'spreadsheetml/2006/main" count="300000" uniqueCount="300000">' + filler + b"</sst>"
+    )
 
     def change(name, data):  # openpyxl wrote inline strings: add the part, its relationship and type
         if name == "xl/_rels/workbook.xml.rels":
-            rel = (b'<Relationship Id="rIdSst" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                   b'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+            rel = (
+                b'<Relationship Id="rIdSst" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                b'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>'
+            )
             return name, data.replace(b"</Relationships>", rel)
         if name == "[Content_Types].xml":
-            override = (b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-                        b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+            override = (
+                b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>'
+            )
             return name, data.replace(b"</Types>", override)
         return name, data
 
@@ -146,12 +154,16 @@ def _utf16_part(eng) -> bytes:
     return _rewrite(_xlsx(eng), change)
 
 
-@pytest.mark.parametrize("build,problem", [
-    (_big_shared_strings, "sharedStrings.xml"),
-    (_dtd_after_long_comment, "DTD/ENTITY (sheet1.xml)"),
-    (_dtd_in_a_part_named_dat, "DTD/ENTITY (sheet1.dat)"),
-    (_utf16_part, "XML not in UTF-8 (sheet1.xml)"),
-], ids=["shared_strings_20MB", "dtd_after_70KB_comment", "dtd_in_sheet1_dat", "utf16_part"])
+@pytest.mark.parametrize(
+    "build,problem",
+    [
+        (_big_shared_strings, "sharedStrings.xml"),
+        (_dtd_after_long_comment, "DTD/ENTITY (sheet1.xml)"),
+        (_dtd_in_a_part_named_dat, "DTD/ENTITY (sheet1.dat)"),
+        (_utf16_part, "XML not in UTF-8 (sheet1.xml)"),
+    ],
+    ids=["shared_strings_20MB", "dtd_after_70KB_comment", "dtd_in_sheet1_dat", "utf16_part"],
+)
 def test_unsafe_xlsx_parts_are_refused(wh, dirs, build, problem):
     h.create_round(wh)
     h.land_bytes(dirs["landing"], "3501", "berbahaya.xlsx", build(wh))

@@ -27,17 +27,27 @@ pytestmark = pytest.mark.postgres
 
 
 def _child_env(warehouse_url: str, dirs: dict, **extra: str) -> dict:
-    env = {**os.environ, "DTKS_WAREHOUSE_URL": warehouse_url, "DTKS_LANDING_DIR": str(dirs["landing"]),
-           "DTKS_ARCHIVE_DIR": str(dirs["archive"]), "DTKS_OUTBOX_DIR": str(dirs["outbox"]),
-           "DTKS_OUT_DIR": str(dirs["out"]), **extra}
+    env = {
+        **os.environ,
+        "DTKS_WAREHOUSE_URL": warehouse_url,
+        "DTKS_LANDING_DIR": str(dirs["landing"]),
+        "DTKS_ARCHIVE_DIR": str(dirs["archive"]),
+        "DTKS_OUTBOX_DIR": str(dirs["outbox"]),
+        "DTKS_OUT_DIR": str(dirs["out"]),
+        **extra,
+    }
     env.pop("DTKS_FAILPOINT", None)
     return env
 
 
 def _status(eng) -> dict[str, tuple]:
     with eng.connect() as conn:
-        return {r.file_name: (r.status, r.reject_reason, r.kabkota_code) for r in conn.execute(sa.text(
-            "SELECT file_name, status, reject_reason, kabkota_code FROM audit.submission"))}
+        return {
+            r.file_name: (r.status, r.reject_reason, r.kabkota_code)
+            for r in conn.execute(
+                sa.text("SELECT file_name, status, reject_reason, kabkota_code FROM audit.submission")
+            )
+        }
 
 
 def _good(eng, district: str, serial: int) -> bytes:
@@ -102,28 +112,41 @@ def _unreadable_files_case(wh, dirs, warehouse_url):
     for i, district in enumerate(("3501", "3502")):
         h.land_bytes(dirs["landing"], district, f"baik_{district}.csv", _good(wh, district, i + 1))
     locked = h.land_bytes(dirs["landing"], "3503", "terkunci.csv", _good(wh, "3503", 3))
-    with_manifest = h.land_bytes(dirs["landing"], "3504", "dengan_manifest.csv", _good(wh, "3504", 4),
-                                 manifest=h.good_manifest("3504"))
+    with_manifest = h.land_bytes(
+        dirs["landing"], "3504", "dengan_manifest.csv", _good(wh, "3504", 4), manifest=h.good_manifest("3504")
+    )
     manifest = with_manifest.with_name("dengan_manifest.manifest.json")
     _lock_away(locked)
     _lock_away(manifest)
     socket_dir = PROJECT_ROOT / "var" / "run" / f"socket-{os.getpid()}-{time.monotonic_ns()}"
     env = _child_env(_socket_reachable_without_root_bypass(warehouse_url, socket_dir), dirs)
     for run in ("run-1", "run-2"):  # the next hourly run meets the same files: the same outcome
-        proc = subprocess.run(_as_pipeline_without_root_bypass(
-            [sys.executable, "-m", "tests.faults.run_ingest", run]), cwd=PROJECT_ROOT, env=env,
-            capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            _as_pipeline_without_root_bypass([sys.executable, "-m", "tests.faults.run_ingest", run]),
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert _status(wh) == {"baik_3501.csv": ("merged", None, "3501"), "baik_3502.csv": ("merged", None, "3502")}
-        assert locked.exists() and with_manifest.exists() and manifest.exists()   # nothing lost, nothing moved
-        assert list((dirs["archive"] / ".intake").iterdir()) == []         # no intake copy left behind
+        assert locked.exists() and with_manifest.exists() and manifest.exists()  # nothing lost, nothing moved
+        assert list((dirs["archive"] / ".intake").iterdir()) == []  # no intake copy left behind
     with wh.connect() as conn:
-        problems = {Path(r.landing_path).name: (r.problem, r.detail, r.resolved_at) for r in conn.execute(sa.text(
-            "SELECT landing_path, problem, detail, resolved_at FROM audit.landing_problem"))}
-    assert problems == {"terkunci.csv": ("file_unreadable", "PermissionError", None),
-                        "dengan_manifest.csv": ("manifest_unreadable", "PermissionError", None)}
+        problems = {
+            Path(r.landing_path).name: (r.problem, r.detail, r.resolved_at)
+            for r in conn.execute(
+                sa.text("SELECT landing_path, problem, detail, resolved_at FROM audit.landing_problem")
+            )
+        }
+    assert problems == {
+        "terkunci.csv": ("file_unreadable", "PermissionError", None),
+        "dengan_manifest.csv": ("manifest_unreadable", "PermissionError", None),
+    }
     # the operator sees them, and where they are
     from dtks import landing
+
     shown = landing.format_landing(landing.landing_report(wh, dirs["landing"], dirs["outbox"]), show_names=True)
     assert "could not be read (they stay in landing until fixed): 2" in shown
     assert "2026-08/3503/terkunci.csv  file_unreadable (PermissionError)" in shown
@@ -131,12 +154,20 @@ def _unreadable_files_case(wh, dirs, warehouse_url):
     # fixed by the operator: the next run takes them, and the problems are resolved
     os.chmod(locked, 0o644)
     os.chmod(manifest, 0o644)
-    proc = subprocess.run(_as_pipeline_without_root_bypass([sys.executable, "-m", "tests.faults.run_ingest", "run-3"]),
-                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        _as_pipeline_without_root_bypass([sys.executable, "-m", "tests.faults.run_ingest", "run-3"]),
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert _status(wh)["terkunci.csv"][0] == "merged" and _status(wh)["dengan_manifest.csv"][0] == "merged"
     with wh.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM audit.landing_problem WHERE resolved_at IS NULL")).scalar() == 0
+        assert (
+            conn.execute(sa.text("SELECT count(*) FROM audit.landing_problem WHERE resolved_at IS NULL")).scalar() == 0
+        )
 
 
 # ----------------------------------------------------------------- item 3
@@ -145,8 +176,14 @@ def test_reupload_during_registration_is_never_deleted(wh, dirs, warehouse_url):
     path = h.land_bytes(dirs["landing"], "3501", "data.csv", _good(wh, "3501", 1))
     corrected = _good(wh, "3501", 2) + b""  # the district's corrected file, same name
     env = _child_env(warehouse_url, dirs, DTKS_FAILPOINT_PAUSE="register.after_commit=4")
-    child = subprocess.Popen([sys.executable, "-m", "tests.faults.run_ingest", "run-1"], cwd=PROJECT_ROOT, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.faults.run_ingest", "run-1"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while not _status(wh):  # registered and committed: the child now sleeps before removing the landed file
         assert time.monotonic() < deadline and child.poll() is None, "the child never registered the file"
@@ -156,14 +193,21 @@ def test_reupload_during_registration_is_never_deleted(wh, dirs, warehouse_url):
     os.replace(upload, path)
     _, err = child.communicate(timeout=300)
     assert child.returncode == 0, err[-3000:]
-    assert path.read_bytes() == corrected   # the corrected upload is still in landing, whole
+    assert path.read_bytes() == corrected  # the corrected upload is still in landing, whole
     # ... and the next run takes it
-    run2 = subprocess.run([sys.executable, "-m", "tests.faults.run_ingest", "run-2"], cwd=PROJECT_ROOT,
-                          env=_child_env(warehouse_url, dirs), capture_output=True, text=True, timeout=300)
+    run2 = subprocess.run(
+        [sys.executable, "-m", "tests.faults.run_ingest", "run-2"],
+        cwd=PROJECT_ROOT,
+        env=_child_env(warehouse_url, dirs),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run2.returncode == 0, run2.stderr[-3000:]
     with wh.connect() as conn:
         shas = set(conn.execute(sa.text("SELECT sha256 FROM audit.submission")).scalars())
     import hashlib
+
     assert hashlib.sha256(corrected).hexdigest() in shas and len(shas) == 2
     assert not path.exists()
 
@@ -178,13 +222,14 @@ def test_arrival_is_when_the_file_came_not_the_uploaders_mtime(wh, dirs, monkeyp
     rounds.create_round(wh, rnd)
     kept_mtime = datetime.combine(today - timedelta(days=30), datetime.min.time(), tzinfo=UTC)
     before = datetime.now(UTC)
-    h.land_bytes(dirs["landing"], "3501", "terlambat.csv", _good(wh, "3501", 1), round_id=rnd.round_id,
-                 received_at=kept_mtime)
+    h.land_bytes(
+        dirs["landing"], "3501", "terlambat.csv", _good(wh, "3501", 1), round_id=rnd.round_id, received_at=kept_mtime
+    )
     h.run_pipeline(wh, dirs)
     with wh.connect() as conn:
         sub = conn.execute(sa.text("SELECT * FROM audit.submission")).mappings().one()
         event = conn.execute(sa.text("SELECT detail FROM audit.submission_event WHERE event = 'received'")).scalar_one()
-    assert sub["received_at"] >= before - timedelta(seconds=2)      # when it landed, not 30 days ago
+    assert sub["received_at"] >= before - timedelta(seconds=2)  # when it landed, not 30 days ago
     assert (sub["status"], sub["reject_reason"]) == ("rejected", "round_closed")
     assert event["arrival_source"] == "ctime"
     assert datetime.fromisoformat(event["file_mtime"]) == kept_mtime  # the uploader's mtime kept, not trusted
@@ -206,11 +251,12 @@ def test_baseline_load_leaves_the_operators_file_and_fsyncs_the_archive_folder(w
 
     monkeypatch.setattr(os, "fsync", spy)
     from dtks import cli
+
     assert cli.main(["baseline", "load", str(source), "--received-at", "2026-07-01T00:00:00+07:00"]) == 0
     assert (source.read_bytes(), source.stat().st_mtime_ns, source.stat().st_ino) == before
     archived = [p for p in dirs["archive"].rglob("*") if p.is_file() and ".intake" not in p.parts]
     assert len(archived) == 1 and archived[0].read_bytes() == before[0]
-    assert str(archived[0].parent) in synced   # the rename into the archive is durable
+    assert str(archived[0].parent) in synced  # the rename into the archive is durable
     with wh.connect() as conn:
         received = conn.execute(sa.text("SELECT received_at FROM audit.submission")).scalar_one()
     assert received == datetime(2026, 6, 30, 17, 0, tzinfo=UTC)
@@ -226,8 +272,11 @@ def test_planted_links_in_the_outbox_never_redirect_a_write(wh, dirs, tmp_path):
     folder.mkdir()
     victim = tmp_path / "victim.txt"
     victim.write_text("do not touch")
-    for name in (f".feedback_{ids[0]}.csv.tmp", f".feedback_{ids[0]}_summary.csv.tmp",
-                 f".feedback_{ids[0]}.xlsx.tmp"):   # the names the old code used
+    for name in (
+        f".feedback_{ids[0]}.csv.tmp",
+        f".feedback_{ids[0]}_summary.csv.tmp",
+        f".feedback_{ids[0]}.xlsx.tmp",
+    ):  # the names the old code used
         (folder / name).symlink_to(victim)
     paths = feedback.write_feedback(wh, ids[0], dirs["outbox"])
     assert victim.read_text() == "do not touch"
@@ -255,25 +304,27 @@ def test_planted_links_in_the_outbox_never_redirect_a_write(wh, dirs, tmp_path):
 def test_file_swapped_after_discovery_is_never_read(wh, dirs, tmp_path):
     h.create_round(wh)
     secret = tmp_path / "secret.csv"
-    secret.write_bytes(_good(wh, "3502", 9))   # readable by the pipeline, outside landing
+    secret.write_bytes(_good(wh, "3502", 9))  # readable by the pipeline, outside landing
     link = h.land_bytes(dirs["landing"], "3501", "a.csv", _good(wh, "3501", 1))
     other = h.land_bytes(dirs["landing"], "3501", "b.csv", _good(wh, "3501", 2))
     found = {f.path.name: f for f in landed_files.discover(dirs["landing"])}
     link.unlink()
-    link.symlink_to(secret)                    # swapped for a link between discovery and registration
+    link.symlink_to(secret)  # swapped for a link between discovery and registration
     replacement = other.with_name(".b.new")
     replacement.write_bytes(_good(wh, "3501", 3))
-    os.replace(replacement, other)             # swapped for another file (another inode)
+    os.replace(replacement, other)  # swapped for another file (another inode)
     refused = {}
     for name in ("a.csv", "b.csv"):
         try:
             intake.register(wh, found[name], "run-1", dirs["archive"])
         except Exception as exc:
             refused[name] = exc
-    assert _status(wh) == {}                                      # neither the secret nor the unseen file
+    assert _status(wh) == {}  # neither the secret nor the unseen file
     assert [p for p in dirs["archive"].rglob("*") if p.is_file()] == []
     assert {n: (type(e).__name__, e.code) for n, e in refused.items()} == {
-        "a.csv": ("LandingProblem", "file_swapped"), "b.csv": ("LandingProblem", "file_swapped")}
+        "a.csv": ("LandingProblem", "file_swapped"),
+        "b.csv": ("LandingProblem", "file_swapped"),
+    }
     assert secret.exists() and link.is_symlink() and other.exists()
     # the new b.csv is a new file: the next discovery sees it and it is registered then
     assert intake.register(wh, landed_files.discover(dirs["landing"])[0], "run-2", dirs["archive"]) is not None
@@ -294,8 +345,14 @@ def test_misplaced_files_get_a_reason_where_they_were_found_and_no_placeholder_f
     h.land_bytes(dirs["landing"], "3504", "benar.csv", h.csv_bytes(h.rows_of(h.family(v, 4, 13, 2))))
     env = _child_env(warehouse_url, dirs)
     named = h.land_bytes(dirs["landing"], "3504", "perbaikan NIK 3578010101800021 BUDI SANTOSO.csv", b"x")
-    masked = subprocess.run([sys.executable, "-m", "dtks.cli", "landing"], cwd=PROJECT_ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    masked = subprocess.run(
+        [sys.executable, "-m", "dtks.cli", "landing"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert masked.returncode == 0, masked.stderr
     assert f"{h.ROUND}/3504/perbaikan NIK ****************.csv" in masked.stdout
     assert "3578010101800021" not in masked.stdout and "BUDI" not in masked.stdout
@@ -304,8 +361,10 @@ def test_misplaced_files_get_a_reason_where_they_were_found_and_no_placeholder_f
     before = subprocess.run(cli, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert before.returncode == 0, before.stderr
     assert "waiting for the next ingest run: 4" in before.stdout
-    assert "lepas.csv  (" in before.stdout and "misplaced, found in <landing>/ (folder utama / the landing root)" \
-        in before.stdout
+    assert (
+        "lepas.csv  (" in before.stdout
+        and "misplaced, found in <landing>/ (folder utama / the landing root)" in before.stdout
+    )
     assert "3504/x.csv" in before.stdout and "found in <landing>/3504/" in before.stdout
     assert f"{h.ROUND}/3504/benar.csv" in before.stdout and f"round {h.ROUND} (open), district 3504" in before.stdout
 
@@ -328,8 +387,11 @@ def test_misplaced_files_get_a_reason_where_they_were_found_and_no_placeholder_f
         text = (dirs["outbox"] / feedback.OPERATOR_FOLDER / name).read_text(encoding="utf-8-sig")
         assert "file_misplaced" in text and "<landing>/<round>/<district code>/" in text
     archived = [p for p in dirs["archive"].rglob("*") if p.is_file()]
-    assert sorted(p.name.split("__", 1)[1] for p in archived if p.parent.name == intake.UNROUTED_ARCHIVE) == \
-        ["lepas.csv", "x.csv", "y.csv"]
+    assert sorted(p.name.split("__", 1)[1] for p in archived if p.parent.name == intake.UNROUTED_ARCHIVE) == [
+        "lepas.csv",
+        "x.csv",
+        "y.csv",
+    ]
     assert not [p for p in dirs["archive"].rglob("*") if p.name in ("no-round", "no-district")]
 
     after = subprocess.run(cli, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
@@ -340,11 +402,19 @@ def test_misplaced_files_get_a_reason_where_they_were_found_and_no_placeholder_f
     assert f"feedback: {dirs['outbox'] / feedback.OPERATOR_FOLDER}" in after.stdout
     # Masked (the default): the whole English reason, although it holds " / " itself, and an
     # archive path whose content-hash prefix is the real file's, so the operator can find it.
-    masked_after = subprocess.run([sys.executable, "-m", "dtks.cli", "landing"], cwd=PROJECT_ROOT, env=env,
-                                  capture_output=True, text=True, timeout=120)
+    masked_after = subprocess.run(
+        [sys.executable, "-m", "dtks.cli", "landing"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert masked_after.returncode == 0, masked_after.stderr
-    assert "berkas.csv  file_misplaced: The file was found in <landing>/ (folder utama / the landing root), not in" \
+    assert (
+        "berkas.csv  file_misplaced: The file was found in <landing>/ (folder utama / the landing root), not in"
         in masked_after.stdout
+    )
     lepas = next(p for p in archived if p.name.endswith("__lepas.csv"))
     assert f"archive copy: {lepas.parent}/{lepas.name.split('__')[0]}__berkas.csv" in masked_after.stdout
 
@@ -364,13 +434,18 @@ def test_a_misplaced_file_re_landed_in_the_right_folder_is_processed_not_a_dupli
     h.land_bytes(dirs["landing"], "3504", "lepas lagi.csv", data)
     h.run_pipeline(wh, dirs)
     with wh.connect() as conn:
-        subs = conn.execute(sa.text(
-            "SELECT submission_id, status, reject_reason, kabkota_code, rows_accepted FROM audit.submission"
-            " WHERE kind = 'district' ORDER BY submission_id")).all()
+        subs = conn.execute(
+            sa.text(
+                "SELECT submission_id, status, reject_reason, kabkota_code, rows_accepted FROM audit.submission"
+                " WHERE kind = 'district' ORDER BY submission_id"
+            )
+        ).all()
         duplicates = conn.execute(sa.text("SELECT duplicate_of, file_name FROM audit.duplicate_upload")).all()
         registered = conn.execute(sa.text("SELECT count(*) FROM registry.individual")).scalar()
     assert [(s.status, s.reject_reason, s.kabkota_code) for s in subs] == [
-        ("rejected", "file_misplaced", None), ("merged", None, "3504")]
+        ("rejected", "file_misplaced", None),
+        ("merged", None, "3504"),
+    ]
     assert subs[1].rows_accepted == 3
     assert [(d.duplicate_of, d.file_name) for d in duplicates] == [(subs[1].submission_id, "lepas lagi.csv")]
     assert registered == 3

@@ -20,8 +20,10 @@ from dtks import intake, landed_files, staging
 from dtks.schema import CANONICAL_COLUMNS
 from tests.ingest import helpers as h
 
-ROW = (b"DT35010000001,3501012001150001,3501010403800001,ADI SANTOSO,L,PACITAN,1980-03-04,1,SITI,"
-       b"JL. MELATI NO. 1 DUSUN KRAJAN,001,002,3501012001,1,2026-08-05,0,1,1\n")
+ROW = (
+    b"DT35010000001,3501012001150001,3501010403800001,ADI SANTOSO,L,PACITAN,1980-03-04,1,SITI,"
+    b"JL. MELATI NO. 1 DUSUN KRAJAN,001,002,3501012001,1,2026-08-05,0,1,1\n"
+)
 
 PARSE_AND_MEASURE = """
 import resource, sys
@@ -47,8 +49,9 @@ def test_parser_streams_a_large_csv_in_bounded_memory(tmp_path):
     path = tmp_path / "besar.csv"
     size = _big_csv(path, 200_000)
     assert size > 29 * 1024 * 1024
-    out = subprocess.run([sys.executable, "-c", PARSE_AND_MEASURE, str(path)], capture_output=True, text=True,
-                         check=True, timeout=300).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", PARSE_AND_MEASURE, str(path)], capture_output=True, text=True, check=True, timeout=300
+    ).stdout.split()
     rows, before_kb, after_kb = (int(x) for x in out)
     assert rows == 200_000
     # the peak grows by a few MB at most: a fraction of the 30 MB file
@@ -61,6 +64,7 @@ def test_staging_copies_in_chunks_without_holding_the_file(wh, dirs, monkeypatch
     path = h.land_bytes(dirs["landing"], "3501", "besar.csv", b"")
     _big_csv(path, 40_000)
     import os
+
     os.utime(path, (h.ARRIVAL.timestamp(),) * 2)
     ref = intake.register(wh, landed_files.discover(dirs["landing"])[0], "run-1", dirs["archive"])
     monkeypatch.setattr(staging, "_COPY_CHUNK_ROWS", 2_000)
@@ -75,5 +79,7 @@ def test_staging_copies_in_chunks_without_holding_the_file(wh, dirs, monkeypatch
     # buffers (1 MiB) and a chunk of 2,000 rows stay under 5 MB
     assert peak < 5 * 1024 * 1024, peak
     with wh.connect() as conn:
-        assert conn.execute(sa.text("SELECT max(file_row), max(source_line) FROM staging.submission_row")).one() \
-            == (40_000, 40_001)
+        assert conn.execute(sa.text("SELECT max(file_row), max(source_line) FROM staging.submission_row")).one() == (
+            40_000,
+            40_001,
+        )

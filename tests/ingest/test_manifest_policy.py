@@ -16,10 +16,16 @@ pytestmark = pytest.mark.postgres
 CASES = {  # district -> (manifest, expected reason, words in the detail)
     "3501": (None, "manifest_missing", ["musdes_ref", "pengesahan_no", "pengesahan_date"]),
     "3502": ({"musdes_ref": "BA/1", "pengesahan_date": "2026-08-08"}, "manifest_missing", ["pengesahan_no"]),
-    "3503": ({"musdes_ref": " ", "pengesahan_no": "400/1", "pengesahan_date": "08-08-2026"}, "manifest_missing",
-             ["musdes_ref"]),
-    "3504": ({"musdes_ref": "BA/1", "pengesahan_no": "400/1", "pengesahan_date": "2026-08-30"}, "manifest_missing",
-             ["pengesahan_date"]),   # signed after the file was sent
+    "3503": (
+        {"musdes_ref": " ", "pengesahan_no": "400/1", "pengesahan_date": "08-08-2026"},
+        "manifest_missing",
+        ["musdes_ref"],
+    ),
+    "3504": (
+        {"musdes_ref": "BA/1", "pengesahan_no": "400/1", "pengesahan_date": "2026-08-30"},
+        "manifest_missing",
+        ["pengesahan_date"],
+    ),  # signed after the file was sent
     "3505": ("{not json", "manifest_missing", ["manifest"]),
     "3506": ("good", None, []),
 }
@@ -30,9 +36,17 @@ def test_manifest_policy(wh, dirs, monkeypatch):
     h.create_round(wh)
     for district, (manifest, _, _) in CASES.items():
         data = h.csv_bytes(h.rows_of(h.family(h.villages(wh, district, 1)[0], 1, 1, 2)))
-        path = h.land_bytes(dirs["landing"], district, f"dtks_{district}.csv", data,
-                            manifest=h.good_manifest(district) if manifest == "good"
-                            else manifest if isinstance(manifest, dict) else None)
+        path = h.land_bytes(
+            dirs["landing"],
+            district,
+            f"dtks_{district}.csv",
+            data,
+            manifest=h.good_manifest(district)
+            if manifest == "good"
+            else manifest
+            if isinstance(manifest, dict)
+            else None,
+        )
         if isinstance(manifest, str) and manifest != "good":
             path.with_name(path.stem + ".manifest.json").write_text(manifest, encoding="utf-8")
     h.run_pipeline(wh, dirs)

@@ -29,11 +29,48 @@ from dtks.reasons import CRITICAL_REASONS, SubmissionRejected
 from dtks.schema import CANONICAL_COLUMNS, STAGED_COLUMNS
 from tests.ingest import helpers as h
 
-ALIASES = {"nik": ["NIK", "nomor_nik"], "no_kk": ["No. KK", "nomor_kk"], "jenis_kelamin": ["JENIS KELAMIN", "jk"],
-           "tanggal_lahir": ["Tgl Lahir"], "kode_desa": ["Kode Desa/Kelurahan"], "nama": ["Nama Lengkap"]}
-ODD_VALUES = ["", " ", "=1+1", "+62811", "-", "@SUM(A1)", "\tx", "NULL", "3.57801E+15", "3501010403800001.0",
-              "35010104038000011", "31-02-2020", "2026-08-05", "05/08/2026", "46239", "1800-01-01", "9999-12-31",
-              "L", "P", "1", "2", "9", "0", "X", "ÉLIS", "\u200b", "'", '"', "a,b;c|d", "x\ny", "\x00", "\x1b[31m"]
+ALIASES = {
+    "nik": ["NIK", "nomor_nik"],
+    "no_kk": ["No. KK", "nomor_kk"],
+    "jenis_kelamin": ["JENIS KELAMIN", "jk"],
+    "tanggal_lahir": ["Tgl Lahir"],
+    "kode_desa": ["Kode Desa/Kelurahan"],
+    "nama": ["Nama Lengkap"],
+}
+ODD_VALUES = [
+    "",
+    " ",
+    "=1+1",
+    "+62811",
+    "-",
+    "@SUM(A1)",
+    "\tx",
+    "NULL",
+    "3.57801E+15",
+    "3501010403800001.0",
+    "35010104038000011",
+    "31-02-2020",
+    "2026-08-05",
+    "05/08/2026",
+    "46239",
+    "1800-01-01",
+    "9999-12-31",
+    "L",
+    "P",
+    "1",
+    "2",
+    "9",
+    "0",
+    "X",
+    "ÉLIS",
+    "\u200b",
+    "'",
+    '"',
+    "a,b;c|d",
+    "x\ny",
+    "\x00",
+    "\x1b[31m",
+]
 values = st.one_of(st.sampled_from(ODD_VALUES), st.text(max_size=12))
 
 
@@ -48,8 +85,9 @@ def tables(draw, village: str = "3501012001"):
             row[column] = draw(values)
     columns = list(CANONICAL_COLUMNS)
     dropped = draw(st.lists(st.sampled_from(columns), max_size=2, unique=True))
-    columns = [c for c in columns if c not in dropped] + draw(st.lists(st.sampled_from(["junk", "Catatan"]),
-                                                                      max_size=1))
+    columns = [c for c in columns if c not in dropped] + draw(
+        st.lists(st.sampled_from(["junk", "Catatan"]), max_size=1)
+    )
     columns = draw(st.permutations(columns))
     header = [draw(st.sampled_from([c, *ALIASES.get(c, [])])) for c in columns]
     return header, [[r.get(c, draw(values)) for c in columns] for r in rows]
@@ -63,12 +101,17 @@ def files(draw, village: str = "3501012001") -> bytes:
     header, rows = draw(tables(village))
     if kind == "xlsx":
         from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
         clean = [[ILLEGAL_CHARACTERS_RE.sub("", str(v)) for v in r] for r in rows]
         title = [["DATA PEMUTAKHIRAN"], []] if draw(st.booleans()) else []
         return h.xlsx_bytes(clean, header, title_rows=title)
     buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=draw(st.sampled_from([",", ";", "|", "\t"])),
-                        quoting=draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL])), lineterminator="\r\n")
+    writer = csv.writer(
+        buf,
+        delimiter=draw(st.sampled_from([",", ";", "|", "\t"])),
+        quoting=draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL])),
+        lineterminator="\r\n",
+    )
     writer.writerow(header)
     writer.writerows(rows)
     encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "utf-16"]))
@@ -90,7 +133,7 @@ def _parse_all(data: bytes, suffix: str) -> str:
             return "read"
         except SubmissionRejected as why:
             assert why.code in CRITICAL_REASONS
-            assert why.message_id and why.message_en   # the details fill every placeholder
+            assert why.message_id and why.message_en  # the details fill every placeholder
             return why.code
 
 
@@ -111,17 +154,25 @@ _counter = itertools.count()
 
 
 @pytest.mark.postgres
-@settings(max_examples=6, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.data_too_large])
+@settings(
+    max_examples=6,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(batch=st.lists(files(), min_size=1, max_size=4))
 def test_every_file_through_the_pipeline_is_accepted_or_rejected_with_a_reason_and_archived(wh, dirs, batch):
     with wh.connect() as conn:
         if conn.execute(sa.text("SELECT count(*) FROM audit.round")).scalar() == 0:
             h.create_round(wh)
-        districts = list(conn.execute(sa.text(
-            "SELECT k.code, min(v.code) FROM ref.kabkota k JOIN ref.village v ON v.kabkota_code = k.code"
-            " GROUP BY k.code ORDER BY k.code")).all())
+        districts = list(
+            conn.execute(
+                sa.text(
+                    "SELECT k.code, min(v.code) FROM ref.kabkota k JOIN ref.village v ON v.kabkota_code = k.code"
+                    " GROUP BY k.code ORDER BY k.code"
+                )
+            ).all()
+        )
     landed = {}
     for data in batch:
         code, village = districts[next(_counter) % len(districts)]
@@ -133,19 +184,33 @@ def test_every_file_through_the_pipeline_is_accepted_or_rejected_with_a_reason_a
     run_id = f"prop-{next(_counter)}"
     ids = h.run_pipeline(wh, dirs, run_id)
     with wh.connect() as conn:
-        subs = conn.execute(sa.text(
-            "SELECT submission_id, landing_path, status, reject_reason, archive_path, sha256, rows_in,"
-            " rows_accepted, rows_quarantined FROM audit.submission WHERE registered_by_run = :r"),
-            {"r": run_id}).mappings().all()
-        duplicates = conn.execute(sa.text("SELECT landing_path FROM audit.duplicate_upload WHERE run_id = :r"),
-                                  {"r": run_id}).scalars().all()
+        subs = (
+            conn.execute(
+                sa.text(
+                    "SELECT submission_id, landing_path, status, reject_reason, archive_path, sha256, rows_in,"
+                    " rows_accepted, rows_quarantined FROM audit.submission WHERE registered_by_run = :r"
+                ),
+                {"r": run_id},
+            )
+            .mappings()
+            .all()
+        )
+        duplicates = (
+            conn.execute(sa.text("SELECT landing_path FROM audit.duplicate_upload WHERE run_id = :r"), {"r": run_id})
+            .scalars()
+            .all()
+        )
         for s in subs:
             if s["status"] in ("merged", "superseded"):
                 assert s["rows_in"] == s["rows_accepted"] + s["rows_quarantined"]
-                unexplained = conn.execute(sa.text(
-                    "SELECT count(*) FROM quarantine.rejected_row r WHERE r.submission_id = :s AND NOT EXISTS ("
-                    " SELECT 1 FROM quarantine.row_issue q WHERE q.submission_id = r.submission_id"
-                    " AND q.file_row = r.file_row AND q.severity = 'error')"), {"s": s["submission_id"]}).scalar()
+                unexplained = conn.execute(
+                    sa.text(
+                        "SELECT count(*) FROM quarantine.rejected_row r WHERE r.submission_id = :s AND NOT EXISTS ("
+                        " SELECT 1 FROM quarantine.row_issue q WHERE q.submission_id = r.submission_id"
+                        " AND q.file_row = r.file_row AND q.severity = 'error')"
+                    ),
+                    {"s": s["submission_id"]},
+                ).scalar()
                 assert unexplained == 0
             else:
                 assert s["status"] == "rejected" and s["reject_reason"] in CRITICAL_REASONS, dict(s)

@@ -31,9 +31,13 @@ def test_every_expectation_loads_into_gx(path):
 def test_a_malformed_expectation_is_refused_not_dropped():
     path = suite_files()[0]
     raw = json.loads(path.read_text(encoding="utf-8"))
-    raw["expectations"].append({"type": "expect_column_values_to_be_frobnicated", "kwargs": {"column": "nik"},
-                                "meta": {"reason_code": "x", "severity": "error", "field": "nik",
-                                         "message_id": "x", "message_en": "y"}})
+    raw["expectations"].append(
+        {
+            "type": "expect_column_values_to_be_frobnicated",
+            "kwargs": {"column": "nik"},
+            "meta": {"reason_code": "x", "severity": "error", "field": "nik", "message_id": "x", "message_en": "y"},
+        }
+    )
     with pytest.raises(ValueError):
         build_gx_suite(spec_from_raw(raw))
 
@@ -55,15 +59,45 @@ def test_issue_rules_are_all_there():
     codes = {r.reason_code for p in suite_files() for r in load_suite_spec(p).rules} | set(CRITICAL_REASONS)
     assert {
         # critical
-        "file_empty", "file_unreadable", "file_missing_columns", "file_wrong_district", "round_closed",
-        "manifest_missing", "file_too_large", "file_too_many_rows", "file_archive_unsafe", "file_format_unsupported",
+        "file_empty",
+        "file_unreadable",
+        "file_missing_columns",
+        "file_wrong_district",
+        "round_closed",
+        "manifest_missing",
+        "file_too_large",
+        "file_too_many_rows",
+        "file_archive_unsafe",
+        "file_format_unsupported",
         # error
-        "nik_not_16_digits", "nik_region_unknown", "nik_birth_date_invalid", "nik_serial_zero", "kk_not_16_digits",
-        "kk_region_unknown", "kk_issue_date_invalid", "kk_serial_zero", "nik_excel_corrupted", "kk_excel_corrupted",
-        "nik_birth_mismatch", "village_unknown", "village_other_district", "village_name_unknown",
-        "village_name_ambiguous", "nik_duplicate_in_file", "kk_head_count", "nama_blank", "birth_date_future",
-        "birth_date_invalid", "verification_date_future", "verification_before_birth", "sex_code_unknown",
-        "relationship_code_unknown", "status_code_unknown", "pkh_flag_unknown", "nik_active_in_other_district",
+        "nik_not_16_digits",
+        "nik_region_unknown",
+        "nik_birth_date_invalid",
+        "nik_serial_zero",
+        "kk_not_16_digits",
+        "kk_region_unknown",
+        "kk_issue_date_invalid",
+        "kk_serial_zero",
+        "nik_excel_corrupted",
+        "kk_excel_corrupted",
+        "nik_birth_mismatch",
+        "village_unknown",
+        "village_other_district",
+        "village_name_unknown",
+        "village_name_ambiguous",
+        "nik_duplicate_in_file",
+        "kk_head_count",
+        "nama_blank",
+        "birth_date_future",
+        "birth_date_invalid",
+        "verification_date_future",
+        "verification_before_birth",
+        "sex_code_unknown",
+        "relationship_code_unknown",
+        "status_code_unknown",
+        "pkh_flag_unknown",
+        "nik_active_in_other_district",
         # warning
-        "nik_region_differs_from_address", "household_size_jump",
+        "nik_region_differs_from_address",
+        "household_size_jump",
     } <= codes

@@ -41,7 +41,7 @@ CODES = [
     ("2", "2", "P", True, False, True),
 ]
 COLUMNS = ("hubungan_keluarga", "status_keberadaan", "jenis_kelamin", "pkh", "bpnt", "pbi")
-TYPO = "KEPALA KELUARGGA"   # no declared spelling
+TYPO = "KEPALA KELUARGGA"  # no declared spelling
 
 
 def _people(villages):
@@ -67,7 +67,7 @@ CASES = {
 
 
 def _file(name: str, people) -> bytes:
-    if name == "csv_bulk":   # no quote anywhere: PostgreSQL COPYs it straight from the archive
+    if name == "csv_bulk":  # no quote anywhere: PostgreSQL COPYs it straight from the archive
         return h.csv_bytes(_worded_rows(people), delimiter=";")
     if name == "csv_parser":  # quoted: read by the Python parser
         return h.csv_bytes(_worded_rows(people), quoting=csv.QUOTE_ALL)
@@ -75,14 +75,14 @@ def _file(name: str, people) -> bytes:
         rows = []
         for row in _worded_rows(people):
             if row["pkh"] == "YA":
-                row["pkh"] = True        # an Excel TRUE cell
+                row["pkh"] = True  # an Excel TRUE cell
             if row["hubungan_keluarga"] == "Kep. Keluarga":
-                row["hubungan_keluarga"] = 1   # a number cell among the words
+                row["hubungan_keluarga"] = 1  # a number cell among the words
             rows.append([row[c] for c in CANONICAL_COLUMNS])
         return h.xlsx_bytes(rows, list(CANONICAL_COLUMNS), title_rows=[["DATA PEMUTAKHIRAN DTKS"], []])
     if name == "undeclared":
         rows = _worded_rows(people)
-        rows[0]["hubungan_keluarga"] = TYPO   # the head of family 1, misspelt
+        rows[0]["hubungan_keluarga"] = TYPO  # the head of family 1, misspelt
         return h.csv_bytes(rows, delimiter=";")
     raise ValueError(name)
 
@@ -97,9 +97,14 @@ def run(module_wh, module_dirs):
     h.run_pipeline(module_wh, module_dirs)
     found = h.outcomes(module_wh)
     with module_wh.connect() as conn:
-        paths = dict(conn.execute(sa.text(
-            "SELECT s.file_name, e.detail->>'path' FROM audit.submission_event e"
-            " JOIN audit.submission s USING (submission_id) WHERE e.event = 'staged'")).all())
+        paths = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT s.file_name, e.detail->>'path' FROM audit.submission_event e"
+                    " JOIN audit.submission s USING (submission_id) WHERE e.event = 'staged'"
+                )
+            ).all()
+        )
     return {name: (found[file_name], people[name], paths.get(file_name)) for name, (_, file_name) in CASES.items()}
 
 
@@ -114,12 +119,13 @@ def test_words_are_merged_as_codes(run, module_wh, name, path):
         stored = h.registry(module_wh, person.nik)
         assert stored is not None, person
         assert tuple(stored[c] for c in COLUMNS) == expected
-        assert stored["active"] == (expected[1] == "1")   # MENINGGAL and PINDAH deactivate
+        assert stored["active"] == (expected[1] == "1")  # MENINGGAL and PINDAH deactivate
 
 
 def test_the_three_paths_give_the_same_registry_values(run, module_wh):
     def values(name):
         return [tuple(h.registry(module_wh, p.nik)[c] for c in COLUMNS) for p in run[name][1]]
+
     assert values("csv_bulk") == values("csv_parser") == values("xlsx") == CODES
 
 
@@ -138,7 +144,7 @@ def test_an_undeclared_word_is_one_row_error_naming_it(run, module_wh, module_di
     problems = [line for line in lines if "relationship_code_unknown" in line]
     assert len(problems) == 1 and TYPO in problems[0]
     # bilingual, and no name or NIK of the person in the message
-    message = " ".join(problems[0][problems[0].index("relationship_code_unknown") + 1:])
+    message = " ".join(problems[0][problems[0].index("relationship_code_unknown") + 1 :])
     assert "KEPALA KELUARGA" in message and "head" in message
     assert people[0].nama not in message and people[0].nik not in message
     assert not any("kk_head_count" in line for line in lines)
@@ -146,7 +152,11 @@ def test_an_undeclared_word_is_one_row_error_naming_it(run, module_wh, module_di
 
 def test_the_validated_event_records_the_mapping_version(run, module_wh):
     from dtks.value_mapping import load_mapping
+
     with module_wh.connect() as conn:
-        versions = set(conn.execute(sa.text(
-            "SELECT detail->>'value_mapping' FROM audit.submission_event WHERE event = 'validated'")).scalars())
+        versions = set(
+            conn.execute(
+                sa.text("SELECT detail->>'value_mapping' FROM audit.submission_event WHERE event = 'validated'")
+            ).scalars()
+        )
     assert versions == {load_mapping().version}

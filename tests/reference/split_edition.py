@@ -22,7 +22,7 @@ NAME = "idn-area-data-4.0.1-pacitan-split"
 EFFECTIVE_ON = "2026-09-01"
 PARENT, NEW = "3501", "3530"
 NEW_NAME = "Kabupaten Pacitan Barat"
-MOVED_KECAMATAN = {"35.01.01": "35.30.01", "35.01.02": "35.30.02"}   # Donorojo, Pringkuku
+MOVED_KECAMATAN = {"35.01.01": "35.30.01", "35.01.02": "35.30.02"}  # Donorojo, Pringkuku
 MOVED_VILLAGES = 25
 
 
@@ -30,7 +30,7 @@ def _recode(code: str) -> str:
     """35.01.01.2001 → 35.30.01.2001 for the moved kecamatan; other codes unchanged."""
     for old, new in MOVED_KECAMATAN.items():
         if code == old or code.startswith(old + "."):
-            return new + code[len(old):]
+            return new + code[len(old) :]
     return code
 
 
@@ -50,9 +50,16 @@ def build(target_dir: Path) -> Path:
         csv.writer(f, lineterminator="\n").writerows(regencies)
     with (folder / "successors.csv").open("w", newline="", encoding="utf-8") as f:
         csv.writer(f, lineterminator="\n").writerows([["code", "successor_code"], *successors])
-    (folder / "edition.json").write_text(json.dumps(
-        {"edition": NAME, "effective_on": EFFECTIVE_ON,
-         "note": "test edition: Kabupaten Pacitan split, Kabupaten Pacitan Barat created"}), encoding="utf-8")
+    (folder / "edition.json").write_text(
+        json.dumps(
+            {
+                "edition": NAME,
+                "effective_on": EFFECTIVE_ON,
+                "note": "test edition: Kabupaten Pacitan split, Kabupaten Pacitan Barat created",
+            }
+        ),
+        encoding="utf-8",
+    )
     assert districts == 2 and villages == MOVED_VILLAGES
     return folder
 

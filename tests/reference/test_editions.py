@@ -15,13 +15,16 @@ DEFAULT = "idn-area-data-4.0.1"
 
 def current_codes(wh):
     with wh.connect() as conn:
-        return conn.execute(sa.text(
-            "SELECT (SELECT retired_in FROM ref.village WHERE code = '3501012001'),"
-            " (SELECT retired_in FROM ref.village WHERE code = '3530012001'),"
-            " (SELECT successor_code FROM ref.village WHERE code = '3501012001'),"
-            " (SELECT split_from || ' ' || split_on FROM ref.kabkota WHERE code = '3530'),"
-            " (SELECT count(*) FROM ref.kabkota WHERE retired_in IS NULL),"
-            " (SELECT count(*) FROM ref.village WHERE retired_in IS NULL)")).one()
+        return conn.execute(
+            sa.text(
+                "SELECT (SELECT retired_in FROM ref.village WHERE code = '3501012001'),"
+                " (SELECT retired_in FROM ref.village WHERE code = '3530012001'),"
+                " (SELECT successor_code FROM ref.village WHERE code = '3501012001'),"
+                " (SELECT split_from || ' ' || split_on FROM ref.kabkota WHERE code = '3530'),"
+                " (SELECT count(*) FROM ref.kabkota WHERE retired_in IS NULL),"
+                " (SELECT count(*) FROM ref.village WHERE retired_in IS NULL)"
+            )
+        ).one()
 
 
 def test_init_after_a_newer_edition_leaves_it_current(wh, split_folder):
@@ -29,7 +32,7 @@ def test_init_after_a_newer_edition_leaves_it_current(wh, split_folder):
     assert (loaded.previous_edition, loaded.edition) == (DEFAULT, split.NAME)
     assert current_codes(wh) == (split.NAME, None, "3530012001", "3501 2026-09-01", 515, 83762)
 
-    again = warehouse_setup.init_warehouse()            # what `dtks init` runs
+    again = warehouse_setup.init_warehouse()  # what `dtks init` runs
     assert again.load_id is None and again.edition == split.NAME
     # the newer codes are still current, the parent's moved codes still retired with their successor
     assert current_codes(wh) == (split.NAME, None, "3530012001", "3501 2026-09-01", 515, 83762)
@@ -39,6 +42,7 @@ def test_init_after_a_newer_edition_leaves_it_current(wh, split_folder):
 
 def split_edition_date():
     from datetime import date
+
     return date.fromisoformat(split.EFFECTIVE_ON)
 
 
@@ -72,7 +76,7 @@ def test_an_older_edition_is_refused_unless_forced_with_a_reason(wh, split_folde
     reference.load_reference(wh, split_folder, loaded_by="test")
     with pytest.raises(reference.EditionRefused, match="older than the current edition"):
         reference.load_reference(wh, DEFAULT)
-    assert current_codes(wh)[1] is None                       # nothing changed
+    assert current_codes(wh)[1] is None  # nothing changed
     # the command line says why and how, and changes nothing
     assert cli.main(["reference", "load", "--edition", DEFAULT, "--force"]) == 1
     assert "--force needs --reason" in capsys.readouterr().err
@@ -83,8 +87,12 @@ def test_an_older_edition_is_refused_unless_forced_with_a_reason(wh, split_folde
     forced = reference.load_reference(wh, DEFAULT, force_reason="split edition withdrawn by decree", loaded_by="t")
     assert forced.previous_edition == split.NAME
     log = reference.edition_loads(wh)[-1]
-    assert (log["edition"], log["previous_edition"], log["forced_reason"], log["loaded_by"]) == \
-        (DEFAULT, split.NAME, "split edition withdrawn by decree", "t")
+    assert (log["edition"], log["previous_edition"], log["forced_reason"], log["loaded_by"]) == (
+        DEFAULT,
+        split.NAME,
+        "split edition withdrawn by decree",
+        "t",
+    )
     assert (log["added"]["village"], log["retired"]["village"], log["retired"]["kabkota"]) == (25, 25, 1)
     # the log is append-only
     with wh.begin() as conn, pytest.raises(sa.exc.DBAPIError, match=r"append-only|not allowed"):
@@ -93,15 +101,19 @@ def test_an_older_edition_is_refused_unless_forced_with_a_reason(wh, split_folde
 
 def test_every_load_is_logged_with_its_counts(wh, split_folder):
     reference.load_reference(wh, split_folder, loaded_by="ops:ana")
-    same = reference.load_reference(wh, split_folder, loaded_by="ops:ana")   # reloading the current edition
+    same = reference.load_reference(wh, split_folder, loaded_by="ops:ana")  # reloading the current edition
     first, split_load, reload = reference.edition_loads(wh)
     assert (first["edition"], first["added"]["village"], first["previous_edition"]) == (DEFAULT, 83762, None)
     assert (split_load["added"], split_load["retired"], split_load["changed"]) == (
         {"province": 0, "kabkota": 1, "kecamatan": 2, "village": 25},
         {"province": 0, "kabkota": 0, "kecamatan": 2, "village": 25},
-        {"province": 0, "kabkota": 0, "kecamatan": 0, "village": 0})
-    assert (split_load["loaded_by"], split_load["effective_on"].isoformat(), split_load["forced_reason"]) == \
-        ("ops:ana", split.EFFECTIVE_ON, None)
+        {"province": 0, "kabkota": 0, "kecamatan": 0, "village": 0},
+    )
+    assert (split_load["loaded_by"], split_load["effective_on"].isoformat(), split_load["forced_reason"]) == (
+        "ops:ana",
+        split.EFFECTIVE_ON,
+        None,
+    )
     assert reload["added"] == reload["retired"] == {"province": 0, "kabkota": 0, "kecamatan": 0, "village": 0}
     assert same.previous_edition == split.NAME
     assert split_load["loaded_at"] < reload["loaded_at"]
@@ -158,10 +170,10 @@ def test_an_edition_cannot_rewrite_history_behind_a_later_record(wh, split_folde
 
     from tests.builders import WIB
 
-    _baseline_in_a_moved_village(wh, tmp_path, datetime(2026, 9, 2, 9, 0, tzinfo=WIB))   # after 1 Sep
+    _baseline_in_a_moved_village(wh, tmp_path, datetime(2026, 9, 2, 9, 0, tzinfo=WIB))  # after 1 Sep
     with pytest.raises(reference.EditionRefused, match=r"received later .*2026-09-02 09:00 WIB"):
         reference.load_reference(wh, split_folder)
-    assert reference.current_edition(wh)[0] == DEFAULT          # nothing of the load stayed
+    assert reference.current_edition(wh)[0] == DEFAULT  # nothing of the load stayed
     assert current_codes(wh)[0] is None
 
 
@@ -173,7 +185,7 @@ def test_an_edition_taking_effect_inside_a_closed_round_is_refused(wh, split_fol
 
     _baseline_in_a_moved_village(wh, tmp_path, datetime(2026, 7, 31, 9, 0, tzinfo=WIB))
     rounds.create_round(wh, rounds.default_round("2026-08"))
-    rounds.close_round(wh, "2026-08")                             # closes at the end of 17 Aug
+    rounds.close_round(wh, "2026-08")  # closes at the end of 17 Aug
     with pytest.raises(reference.EditionRefused, match="inside round\\(s\\) 2026-08, which are already closed"):
         reference.load_reference(wh, _edition_effective(tmp_path, split_folder, "2026-08-10"))
     assert reference.current_edition(wh)[0] == DEFAULT
@@ -191,11 +203,19 @@ def test_a_confirmation_after_the_effective_date_also_blocks_the_rewrite(wh, spl
 
     p = _baseline_in_a_moved_village(wh, tmp_path, datetime(2026, 7, 31, 9, 0, tzinfo=WIB))
     rounds.create_round(wh, rounds.default_round("2026-09"))
-    land(dirs["landing"], "2026-09", "3501", "p.csv", [p.but(tanggal_verifikasi="2026-09-01")],
-         datetime(2026, 9, 2, 9, 0, tzinfo=WIB))
+    land(
+        dirs["landing"],
+        "2026-09",
+        "3501",
+        "p.csv",
+        [p.but(tanggal_verifikasi="2026-09-01")],
+        datetime(2026, 9, 2, 9, 0, tzinfo=WIB),
+    )
     run_pipeline(wh, dirs)
-    with wh.connect() as conn:   # a confirmation: an event, no new version
-        assert conn.execute(sa.text("SELECT array_agg(event ORDER BY received_at) FROM registry.individual_event"
-                                    " WHERE nik = :n"), {"n": p.nik}).scalar() == ["inserted", "confirmed"]
+    with wh.connect() as conn:  # a confirmation: an event, no new version
+        assert conn.execute(
+            sa.text("SELECT array_agg(event ORDER BY received_at) FROM registry.individual_event WHERE nik = :n"),
+            {"n": p.nik},
+        ).scalar() == ["inserted", "confirmed"]
     with pytest.raises(reference.EditionRefused, match=r"received later .*2026-09-02 09:00 WIB"):
         reference.load_reference(wh, split_folder)

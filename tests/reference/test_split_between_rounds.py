@@ -57,31 +57,61 @@ p6 = person("350101", "", 4, 6, "PONIMIN", "L", date(1960, 7, 7), "1", "2026-09-
 
 
 def names(prov, kab, kec, desa) -> dict:
-    return {"extra": {"kode_desa": "", "nama_provinsi": prov, "nama_kabkota": kab, "nama_kecamatan": kec,
-                      "nama_desa": desa}}
+    return {
+        "extra": {"kode_desa": "", "nama_provinsi": prov, "nama_kabkota": kab, "nama_kecamatan": kec, "nama_desa": desa}
+    }
 
 
 def land(landing, round_id, district, name, people, at):
     return write_csv(landing / round_id / district / name, [p.row() for p in people], at, columns=STAGED_COLUMNS)
 
 
-FIGURES = ("expected", "accepted", "on_time", "active_records", "verified_12m", "verified_24m", "coverage_12m",
-           "coverage_24m", "rows_submitted", "rows_accepted", "updated_since_baseline")
+FIGURES = (
+    "expected",
+    "accepted",
+    "on_time",
+    "active_records",
+    "verified_12m",
+    "verified_24m",
+    "coverage_12m",
+    "coverage_24m",
+    "rows_submitted",
+    "rows_accepted",
+    "updated_since_baseline",
+)
 
 
 def figures(eng, round_id):
     with eng.connect() as conn:
-        district = {r["kabkota_code"]: r for r in conn.execute(sa.text(
-            "SELECT * FROM metrics.district_round WHERE round_id = :r"), {"r": round_id}).mappings()}
-        province = dict(conn.execute(sa.text(
-            "SELECT * FROM metrics.province_round WHERE round_id = :r AND province_code = '35'"),
-            {"r": round_id}).mappings().one())
-        national = dict(conn.execute(sa.text(
-            "SELECT * FROM metrics.national_round WHERE round_id = :r"), {"r": round_id}).mappings().one())
-        penetapan = [tuple(r) for r in conn.execute(sa.text(
-            "SELECT snapshot_no, kabkota_code, active_individuals, households, registry_hash"
-            " FROM metrics.penetapan_district WHERE round_id = :r ORDER BY snapshot_no, kabkota_code"),
-            {"r": round_id})]
+        district = {
+            r["kabkota_code"]: r
+            for r in conn.execute(
+                sa.text("SELECT * FROM metrics.district_round WHERE round_id = :r"), {"r": round_id}
+            ).mappings()
+        }
+        province = dict(
+            conn.execute(
+                sa.text("SELECT * FROM metrics.province_round WHERE round_id = :r AND province_code = '35'"),
+                {"r": round_id},
+            )
+            .mappings()
+            .one()
+        )
+        national = dict(
+            conn.execute(sa.text("SELECT * FROM metrics.national_round WHERE round_id = :r"), {"r": round_id})
+            .mappings()
+            .one()
+        )
+        penetapan = [
+            tuple(r)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT snapshot_no, kabkota_code, active_individuals, households, registry_hash"
+                    " FROM metrics.penetapan_district WHERE round_id = :r ORDER BY snapshot_no, kabkota_code"
+                ),
+                {"r": round_id},
+            )
+        ]
     strip = lambda row: {k: v for k, v in row.items() if k != "computed_at"}  # noqa: E731
     return ({k: strip(v) for k, v in district.items()}, strip(province), strip(national), penetapan)
 
@@ -101,13 +131,29 @@ def story(server_url, template_url, split_folder, tmp_path_factory):
         eng = warehouse.engine(url)
         for r in (R1, R2):
             rounds.create_round(eng, rounds.default_round(r), districts=[P, S])
-        merging.load_baseline(eng, write_csv(tmp / "baseline.csv", [p.row() for p in (p1, p2, p3, p4, p5, s1)]),
-                             "test-baseline", BASELINE_AT)
+        merging.load_baseline(
+            eng,
+            write_csv(tmp / "baseline.csv", [p.row() for p in (p1, p2, p3, p4, p5, s1)]),
+            "test-baseline",
+            BASELINE_AT,
+        )
 
-        land(dirs["landing"], R1, P, "p_2026-08.csv",
-             [x.but(tanggal_verifikasi="2026-08-05") for x in (p1, p2, p4)], datetime(2026, 8, 10, 10, tzinfo=WIB))
-        land(dirs["landing"], R1, S, "s_2026-08.csv", [s1.but(tanggal_verifikasi="2026-08-06")],
-             datetime(2026, 8, 11, 10, tzinfo=WIB))
+        land(
+            dirs["landing"],
+            R1,
+            P,
+            "p_2026-08.csv",
+            [x.but(tanggal_verifikasi="2026-08-05") for x in (p1, p2, p4)],
+            datetime(2026, 8, 10, 10, tzinfo=WIB),
+        )
+        land(
+            dirs["landing"],
+            R1,
+            S,
+            "s_2026-08.csv",
+            [s1.but(tanggal_verifikasi="2026-08-06")],
+            datetime(2026, 8, 11, 10, tzinfo=WIB),
+        )
         airflow_env.run_dag("dtks_ingest", {"landing_dir": str(dirs["landing"])})
         airflow_env.run_dag("dtks_close_round", {"round_id": R1})
         r1_first = figures(eng, R1)
@@ -115,43 +161,92 @@ def story(server_url, template_url, split_folder, tmp_path_factory):
 
         loaded = reference.load_reference(eng, split_folder, loaded_by="ops:test")
         with eng.connect() as conn:
-            between = {r.nik: tuple(r[1:]) for r in conn.execute(sa.text(
-                "SELECT nik, kode_desa, kabkota_code, last_verified_on, version_no FROM registry.individual"))}
+            between = {
+                r.nik: tuple(r[1:])
+                for r in conn.execute(
+                    sa.text(
+                        "SELECT nik, kode_desa, kabkota_code, last_verified_on, version_no FROM registry.individual"
+                    )
+                )
+            }
 
-        land(dirs["landing"], R2, N, "n_2026-09.csv",
-             [p1.but(kode_desa="3530012001", tanggal_verifikasi="2026-09-03"),
-              p2.but(kode_desa="3530012001", tanggal_verifikasi="2026-09-03"), n1,
-              n2.but(**names("Jawa Timur", "Kabupaten Pacitan Barat", "Donorojo", "Sawahan"))],
-             datetime(2026, 9, 5, 10, tzinfo=WIB))
-        land(dirs["landing"], R2, P, "p_2026-09.csv",
-             [p4.but(tanggal_verifikasi="2026-09-07"),
-              p5.but(tanggal_verifikasi="2026-09-07", **names("", "Pacitan", "Punung", "Bomo")),
-              p3.but(tanggal_verifikasi="2026-09-07"),
-              p6.but(**names("Jawa Timur", "Kabupaten Pacitan", "Donorojo", "Sawahan"))],
-             datetime(2026, 9, 8, 10, tzinfo=WIB))
+        land(
+            dirs["landing"],
+            R2,
+            N,
+            "n_2026-09.csv",
+            [
+                p1.but(kode_desa="3530012001", tanggal_verifikasi="2026-09-03"),
+                p2.but(kode_desa="3530012001", tanggal_verifikasi="2026-09-03"),
+                n1,
+                n2.but(**names("Jawa Timur", "Kabupaten Pacitan Barat", "Donorojo", "Sawahan")),
+            ],
+            datetime(2026, 9, 5, 10, tzinfo=WIB),
+        )
+        land(
+            dirs["landing"],
+            R2,
+            P,
+            "p_2026-09.csv",
+            [
+                p4.but(tanggal_verifikasi="2026-09-07"),
+                p5.but(tanggal_verifikasi="2026-09-07", **names("", "Pacitan", "Punung", "Bomo")),
+                p3.but(tanggal_verifikasi="2026-09-07"),
+                p6.but(**names("Jawa Timur", "Kabupaten Pacitan", "Donorojo", "Sawahan")),
+            ],
+            datetime(2026, 9, 8, 10, tzinfo=WIB),
+        )
         airflow_env.run_dag("dtks_ingest", {"landing_dir": str(dirs["landing"])})
         airflow_env.run_dag("dtks_close_round", {"round_id": R2})
-        yield {"eng": eng, "dirs": dirs, "url": url, "r1_first": r1_first, "r1_report": r1_report,
-               "loaded": loaded, "between": between}
+        yield {
+            "eng": eng,
+            "dirs": dirs,
+            "url": url,
+            "r1_first": r1_first,
+            "r1_report": r1_report,
+            "loaded": loaded,
+            "between": between,
+        }
 
 
 def test_the_load_recodes_the_registry_and_extends_the_next_round_only(story):
     eng, loaded = story["eng"], story["loaded"]
-    assert (loaded.previous_edition, loaded.persons_recoded, loaded.rounds_extended) == \
-        ("idn-area-data-4.0.1", 3, (R2,))
+    assert (loaded.previous_edition, loaded.persons_recoded, loaded.rounds_extended) == (
+        "idn-area-data-4.0.1",
+        3,
+        (R2,),
+    )
     with eng.connect() as conn:
-        expected = {r: sorted(conn.execute(sa.text(
-            "SELECT kabkota_code FROM audit.round_expected_district WHERE round_id = :r"), {"r": r}).scalars())
-            for r in (R1, R2)}
-        retired = [tuple(r) for r in conn.execute(sa.text(
-            "SELECT code, retired_in, successor_code FROM ref.village WHERE code IN ('3501012001', '3501022001',"
-            " '3501032001') ORDER BY code"))]
+        expected = {
+            r: sorted(
+                conn.execute(
+                    sa.text("SELECT kabkota_code FROM audit.round_expected_district WHERE round_id = :r"), {"r": r}
+                ).scalars()
+            )
+            for r in (R1, R2)
+        }
+        retired = [
+            tuple(r)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT code, retired_in, successor_code FROM ref.village WHERE code IN ('3501012001', '3501022001',"
+                    " '3501032001') ORDER BY code"
+                )
+            )
+        ]
         log = conn.execute(sa.text("SELECT * FROM ref.edition_load ORDER BY load_id DESC LIMIT 1")).mappings().one()
-    assert expected == {R1: [P, S], R2: [P, N, S]}          # 2026-08 keeps its snapshot
-    assert retired == [("3501012001", split.NAME, "3530012001"), ("3501022001", split.NAME, "3530022001"),
-                       ("3501032001", None, None)]
-    assert (log["persons_recoded"], log["households_recoded"], log["rounds_extended"], log["loaded_by"]) == \
-        (3, 2, [R2], "ops:test")
+    assert expected == {R1: [P, S], R2: [P, N, S]}  # 2026-08 keeps its snapshot
+    assert retired == [
+        ("3501012001", split.NAME, "3530012001"),
+        ("3501022001", split.NAME, "3530022001"),
+        ("3501032001", None, None),
+    ]
+    assert (log["persons_recoded"], log["households_recoded"], log["rounds_extended"], log["loaded_by"]) == (
+        3,
+        2,
+        [R2],
+        "ops:test",
+    )
     # between the load and the next round: moved persons re-attributed, verification dates untouched
     b = story["between"]
     assert b[p1.nik] == ("3530012001", N, date(2026, 8, 5), 2)
@@ -163,62 +258,138 @@ def test_the_load_recodes_the_registry_and_extends_the_next_round_only(story):
 def test_moved_persons_get_a_version_with_lineage_to_the_edition_load(story):
     eng = story["eng"]
     with eng.connect() as conn:
-        versions = [tuple(r) for r in conn.execute(sa.text(
-            "SELECT v.version_no, v.change_kind, v.kode_desa, v.kabkota_code, v.verified_on, v.valid_from,"
-            " v.valid_to, s.kind, s.file_name, v.file_row, v.run_id"
-            " FROM registry.individual_version v JOIN audit.submission s USING (submission_id)"
-            " WHERE v.nik = :n ORDER BY v.version_no"), {"n": p3.nik})]
-        lineage_sid = conn.execute(sa.text(
-            "SELECT submission_id FROM ref.edition_load ORDER BY load_id DESC LIMIT 1")).scalar()
-        edition_sub = conn.execute(sa.text(
-            "SELECT kind, status, rows_in, rows_accepted, kabkota_code, round_id FROM audit.submission"
-            " WHERE submission_id = :s"), {"s": lineage_sid}).one()
-        events = sorted(tuple(r) for r in conn.execute(sa.text(
-            "SELECT nik, event, version_no, verified_on FROM registry.individual_event WHERE submission_id = :s"),
-            {"s": lineage_sid}))
-        households = [tuple(r) for r in conn.execute(sa.text(
-            "SELECT version_no, kode_desa, kabkota_code, submission_id = :s FROM registry.household_version"
-            " WHERE no_kk = :kk ORDER BY version_no"), {"kk": p1.no_kk, "s": lineage_sid})]
+        versions = [
+            tuple(r)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT v.version_no, v.change_kind, v.kode_desa, v.kabkota_code, v.verified_on, v.valid_from,"
+                    " v.valid_to, s.kind, s.file_name, v.file_row, v.run_id"
+                    " FROM registry.individual_version v JOIN audit.submission s USING (submission_id)"
+                    " WHERE v.nik = :n ORDER BY v.version_no"
+                ),
+                {"n": p3.nik},
+            )
+        ]
+        lineage_sid = conn.execute(
+            sa.text("SELECT submission_id FROM ref.edition_load ORDER BY load_id DESC LIMIT 1")
+        ).scalar()
+        edition_sub = conn.execute(
+            sa.text(
+                "SELECT kind, status, rows_in, rows_accepted, kabkota_code, round_id FROM audit.submission"
+                " WHERE submission_id = :s"
+            ),
+            {"s": lineage_sid},
+        ).one()
+        events = sorted(
+            tuple(r)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT nik, event, version_no, verified_on FROM registry.individual_event WHERE submission_id = :s"
+                ),
+                {"s": lineage_sid},
+            )
+        )
+        households = [
+            tuple(r)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT version_no, kode_desa, kabkota_code, submission_id = :s FROM registry.household_version"
+                    " WHERE no_kk = :kk ORDER BY version_no"
+                ),
+                {"kk": p1.no_kk, "s": lineage_sid},
+            )
+        ]
     # p3: baseline version, then the edition's (successors.csv row 15: after 2 kecamatan and 12 Donorojo villages)
     assert versions == [
-        (1, "inserted", "3501022001", P, date(2023, 1, 10), BASELINE_AT, EFFECTIVE_AT, "baseline", "baseline.csv",
-         3, "test-baseline"),
-        (2, "recoded", "3530022001", N, date(2023, 1, 10), EFFECTIVE_AT, None, "edition",
-         f"{split.NAME}/successors.csv", 15, f"reference-load:{split.NAME}"),
+        (
+            1,
+            "inserted",
+            "3501022001",
+            P,
+            date(2023, 1, 10),
+            BASELINE_AT,
+            EFFECTIVE_AT,
+            "baseline",
+            "baseline.csv",
+            3,
+            "test-baseline",
+        ),
+        (
+            2,
+            "recoded",
+            "3530022001",
+            N,
+            date(2023, 1, 10),
+            EFFECTIVE_AT,
+            None,
+            "edition",
+            f"{split.NAME}/successors.csv",
+            15,
+            f"reference-load:{split.NAME}",
+        ),
     ]
     assert tuple(edition_sub) == ("edition", "merged", 27, 3, None, None)
     # an event each, for record lineage; its verification date is the person's last one, unchanged
-    assert events == sorted([(p1.nik, "recoded", 2, date(2026, 8, 5)), (p2.nik, "recoded", 2, date(2026, 8, 5)),
-                             (p3.nik, "recoded", 2, date(2023, 1, 10))])
+    assert events == sorted(
+        [
+            (p1.nik, "recoded", 2, date(2026, 8, 5)),
+            (p2.nik, "recoded", 2, date(2026, 8, 5)),
+            (p3.nik, "recoded", 2, date(2023, 1, 10)),
+        ]
+    )
     from dtks import audit
+
     recoded = [r for r in audit.lineage(eng, p3.nik) if r["event"] == "recoded"]
-    assert [(r["submission_kind"], r["file_name"], r["file_row"], r["changed_columns"], r["kode_desa"])
-            for r in recoded] == [("edition", f"{split.NAME}/successors.csv", 15, ["kabkota_code", "kode_desa"],
-                                   "3530022001")]
+    assert [
+        (r["submission_kind"], r["file_name"], r["file_row"], r["changed_columns"], r["kode_desa"]) for r in recoded
+    ] == [("edition", f"{split.NAME}/successors.csv", 15, ["kabkota_code", "kode_desa"], "3530022001")]
     assert households == [(1, "3501012001", P, False), (2, "3530012001", N, True)]
 
 
 def test_files_after_the_split(story):
     eng = story["eng"]
     with eng.connect() as conn:
-        subs = {r.kabkota_code: r for r in conn.execute(sa.text(
-            "SELECT kabkota_code, status, rows_in, rows_accepted, rows_quarantined FROM audit.submission"
-            " WHERE round_id = :r AND kind = 'district'"), {"r": R2})}
+        subs = {
+            r.kabkota_code: r
+            for r in conn.execute(
+                sa.text(
+                    "SELECT kabkota_code, status, rows_in, rows_accepted, rows_quarantined FROM audit.submission"
+                    " WHERE round_id = :r AND kind = 'district'"
+                ),
+                {"r": R2},
+            )
+        }
         issues = {}
-        for r in conn.execute(sa.text(
+        for r in conn.execute(
+            sa.text(
                 "SELECT s.kabkota_code, q.file_row, q.reason_code, q.severity, q.detail FROM quarantine.row_issue q"
-                " JOIN audit.submission s USING (submission_id) WHERE s.round_id = :r"), {"r": R2}):
+                " JOIN audit.submission s USING (submission_id) WHERE s.round_id = :r"
+            ),
+            {"r": R2},
+        ):
             issues.setdefault((r.kabkota_code, r.file_row), {})[r.reason_code] = (r.severity, r.detail)
-        events = {r.nik: r.event for r in conn.execute(sa.text(
-            "SELECT e.nik, e.event FROM registry.individual_event e JOIN audit.submission s USING (submission_id)"
-            " WHERE s.round_id = :r"), {"r": R2})}
-        n2_code = conn.execute(sa.text("SELECT kode_desa FROM registry.individual WHERE nik = :n"),
-                               {"n": n2.nik}).scalar()
+        events = {
+            r.nik: r.event
+            for r in conn.execute(
+                sa.text(
+                    "SELECT e.nik, e.event FROM registry.individual_event e JOIN audit.submission s USING (submission_id)"
+                    " WHERE s.round_id = :r"
+                ),
+                {"r": R2},
+            )
+        }
+        n2_code = conn.execute(
+            sa.text("SELECT kode_desa FROM registry.individual WHERE nik = :n"), {"n": n2.nik}
+        ).scalar()
     # the new district's file is accepted whole, its villages known; p1 and p2 are confirmations
     # (same record under the new code), not changes; n2's village found by its names under the new district
     assert tuple(subs[N])[1:] == ("merged", 4, 4, 0)
-    assert (events[p1.nik], events[p2.nik], events[n1.nik], events[n2.nik]) == \
-        ("confirmed", "confirmed", "inserted", "inserted")
+    assert (events[p1.nik], events[p2.nik], events[n1.nik], events[n2.nik]) == (
+        "confirmed",
+        "confirmed",
+        "inserted",
+        "inserted",
+    )
     assert n2_code == "3530012002"
     errors = {k: {c for c, (sev, _) in v.items() if sev == "error"} for k, v in issues.items()}
     assert {k for k, v in errors.items() if v} == {(P, 3), (P, 4)}
@@ -247,12 +418,21 @@ def test_round_after_the_split(story):
     # S sends nothing: s1 (6 Aug) still within both windows.
     assert pick(district[S]) == (True, False, False, 1, 1, 1, D("1.0000"), D("1.0000"), 0, 0, D("1.0000"))
     # Jawa Timur: 3 expected, 2 accepted; 8 active, 7 verified; rows 6 of 8. Nothing above 100 %.
-    assert (province["expected_districts"], province["accepted_districts"], province["reporting_rate"],
-            province["on_time_rate"], province["active_records"], province["coverage_12m"],
-            province["coverage_24m"], province["acceptance_rate"]) == \
-        (3, 2, D("0.6667"), D("0.6667"), 8, D("0.8750"), D("0.8750"), D("0.7500"))
-    assert (national["expected_districts"], national["reporting_rate"], national["active_records"]) == \
-        (3, D("0.6667"), 8)
+    assert (
+        province["expected_districts"],
+        province["accepted_districts"],
+        province["reporting_rate"],
+        province["on_time_rate"],
+        province["active_records"],
+        province["coverage_12m"],
+        province["coverage_24m"],
+        province["acceptance_rate"],
+    ) == (3, 2, D("0.6667"), D("0.6667"), 8, D("0.8750"), D("0.8750"), D("0.7500"))
+    assert (national["expected_districts"], national["reporting_rate"], national["active_records"]) == (
+        3,
+        D("0.6667"),
+        8,
+    )
     for row in (*district.values(), province, national):
         for key in ("reporting_rate", "on_time_rate", "coverage_12m", "coverage_24m", "acceptance_rate"):
             assert row.get(key) is None or row[key] <= 1, key
@@ -267,9 +447,8 @@ def test_round_before_the_split_and_its_backfill(story):
     assert pick(district[P]) == (True, True, True, 5, 3, 4, D("0.6000"), D("0.8000"), 3, 3, D("0.6000"))
     assert pick(district[S]) == (True, True, True, 1, 1, 1, D("1.0000"), D("1.0000"), 1, 1, D("1.0000"))
     assert N not in district
-    assert (province["expected_districts"], province["active_records"], province["coverage_24m"]) == \
-        (2, 6, D("0.8333"))
-    closing.backfill(story["eng"], R1, R1)            # the past round re-run through the DAG after the split
+    assert (province["expected_districts"], province["active_records"], province["coverage_24m"]) == (2, 6, D("0.8333"))
+    closing.backfill(story["eng"], R1, R1)  # the past round re-run through the DAG after the split
     assert figures(story["eng"], R1) == story["r1_first"]
 
 
@@ -281,7 +460,7 @@ def test_report_and_auditor_page_show_the_new_district(story, tmp_path):
     assert 'id="new-districts"' in html and 'href="#new-districts"' in html
     assert "3530 Kabupaten Pacitan Barat: baru sejak\n2026-09-01, dimekarkan dari 3501 Kabupaten Pacitan" in html
     assert "new since 2026-09-01, split from 3501 Kabupaten Pacitan" in html
-    assert 'new-districts' not in story["r1_report"]
+    assert "new-districts" not in story["r1_report"]
     from fastapi.testclient import TestClient
 
     app = load_plugin_module().create_app(engine=audit.auditor_engine(story["url"]), require_login=False)

@@ -50,15 +50,27 @@ def closed(wh, dirs):
     rounds.create_round(wh, rnd, districts=list(ARRIVALS))
     for serial, (district, arrival) in enumerate(ARRIVALS.items(), start=1):
         village = h.villages(wh, district, 1)[0]
-        land(dirs["landing"], ROUND, district, f"dtks_{district}_{ROUND}.csv",
-             h.family(village, serial, 10 * serial, verified="2026-08-13"), arrival)
+        land(
+            dirs["landing"],
+            ROUND,
+            district,
+            f"dtks_{district}_{ROUND}.csv",
+            h.family(village, serial, 10 * serial, verified="2026-08-13"),
+            arrival,
+        )
     ids = h.run_pipeline(wh, dirs)
     assert metrics.compute_round_metrics(wh, ROUND) == len(ARRIVALS)
     with wh.connect() as conn:
-        received = dict(conn.execute(sa.text(
-            "SELECT kabkota_code, received_at FROM audit.submission WHERE submission_id = ANY(:ids)"
-            " AND status = 'merged' AND rows_accepted = 2"), {"ids": ids}).all())
-    assert received == ARRIVALS   # every file arrived, to the microsecond, and was accepted whole
+        received = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT kabkota_code, received_at FROM audit.submission WHERE submission_id = ANY(:ids)"
+                    " AND status = 'merged' AND rows_accepted = 2"
+                ),
+                {"ids": ids},
+            ).all()
+        )
+    assert received == ARRIVALS  # every file arrived, to the microsecond, and was accepted whole
     return {row["kabkota_code"]: row for row in metrics.district_table(wh, ROUND)}
 
 
@@ -67,14 +79,18 @@ def _timing(row) -> tuple:
 
 
 def test_on_time_until_the_instant_the_cut_off_day_ends(wh, closed):
-    assert _timing(closed[SURABAYA]) == (True, 0, 3, 1)    # a microsecond before 00:00 WIB on 15 Aug
-    assert _timing(closed[PACITAN]) == (False, 1, 2, 0)    # exactly 00:00: already late
-    assert _timing(closed[JAKPUS]) == (False, 1, 2, 0)     # a microsecond after
+    assert _timing(closed[SURABAYA]) == (True, 0, 3, 1)  # a microsecond before 00:00 WIB on 15 Aug
+    assert _timing(closed[PACITAN]) == (False, 1, 2, 0)  # exactly 00:00: already late
+    assert _timing(closed[JAKPUS]) == (False, 1, 2, 0)  # a microsecond after
     national = metrics.national_row(wh, ROUND)
-    assert (national["expected_districts"], national["accepted_districts"], national["on_time_districts"],
-            national["late_districts"]) == (5, 5, 1, 4)
+    assert (
+        national["expected_districts"],
+        national["accepted_districts"],
+        national["on_time_districts"],
+        national["late_districts"],
+    ) == (5, 5, 1, 4)
 
 
 def test_days_late_and_lag_count_calendar_days_in_jakarta(closed):
-    assert _timing(closed[MALANG]) == (False, 1, 2, 0)     # 00:30 WIB, still 14 Aug in UTC
+    assert _timing(closed[MALANG]) == (False, 1, 2, 0)  # 00:30 WIB, still 14 Aug in UTC
     assert _timing(closed[MOJOKERTO]) == (False, 3, 0, 0)  # 06:59 WIB on the last grace day, 16 Aug in UTC

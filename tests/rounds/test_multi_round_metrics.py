@@ -33,8 +33,9 @@ def closed(wh, dirs, tmp_path):
         s.ingest_landing(wh, dirs["landing"], dirs["archive"])
         if round_id:
             metrics.compute_round_metrics(wh, round_id)
-    return {r: {row["kabkota_code"]: row for row in metrics.district_table(wh, r, expected_only=False)}
-            for r in s.ROUNDS}
+    return {
+        r: {row["kabkota_code"]: row for row in metrics.district_table(wh, r, expected_only=False)} for r in s.ROUNDS
+    }
 
 
 def pick(row, *keys):
@@ -44,20 +45,34 @@ def pick(row, *keys):
 WHO = ("expected", "submitted", "accepted", "submissions_received", "on_time", "days_late", "submission_lag_days")
 RECORDS = ("active_records", "coverage_12m", "coverage_24m", "record_age_median_days", "record_age_p90_days")
 ROWS = ("rows_submitted", "rows_accepted", "acceptance_rate")
-INDEX = ("missed_rounds", "updated_since_baseline", "update_class", "on_time_rate_12r", "update_index",
-         "index_ge_070", "index_ge_075")
+INDEX = (
+    "missed_rounds",
+    "updated_since_baseline",
+    "update_class",
+    "on_time_rate_12r",
+    "update_index",
+    "index_ge_070",
+    "index_ge_075",
+)
 
 
 def test_policies_assigned_each_file_to_its_round(wh, closed):
     with wh.connect() as conn:
-        subs = conn.execute(sa.text(
-            "SELECT file_name, landed_round_id, round_id, round_rule, status, reject_reason, rows_in, rows_accepted"
-            " FROM audit.submission WHERE kind = 'district' ORDER BY received_at")).all()
-        superseded_events = conn.execute(sa.text(
-            "SELECT s.file_name, e.detail->>'superseded_by' FROM audit.submission_event e"
-            " JOIN audit.submission s USING (submission_id) WHERE e.event = 'superseded'")).all()
-        v2 = conn.execute(sa.text("SELECT submission_id FROM audit.submission WHERE file_name = 'a_2026-09_v2.csv'")
-                          ).scalar()
+        subs = conn.execute(
+            sa.text(
+                "SELECT file_name, landed_round_id, round_id, round_rule, status, reject_reason, rows_in, rows_accepted"
+                " FROM audit.submission WHERE kind = 'district' ORDER BY received_at"
+            )
+        ).all()
+        superseded_events = conn.execute(
+            sa.text(
+                "SELECT s.file_name, e.detail->>'superseded_by' FROM audit.submission_event e"
+                " JOIN audit.submission s USING (submission_id) WHERE e.event = 'superseded'"
+            )
+        ).all()
+        v2 = conn.execute(
+            sa.text("SELECT submission_id FROM audit.submission WHERE file_name = 'a_2026-09_v2.csv'")
+        ).scalar()
     assert [tuple(x) for x in subs] == [
         ("a_2026-08.csv", s.R1, s.R1, "in_round", "merged", None, 2, 2),
         ("d_2026-08.csv", s.R1, s.R1, "in_round", "merged", None, 1, 1),
@@ -144,11 +159,29 @@ def test_round_3_district_left_the_expected_set(closed):
     assert pick(d, *INDEX) == (0, D("1.0000"), "50_plus", D("0.5000"), D("0.8750"), True, True)
 
 
-NATIONAL = ("expected_districts", "submitted_districts", "accepted_districts", "on_time_districts", "late_districts",
-            "reporting_rate", "on_time_rate", "active_records", "coverage_12m", "coverage_24m", "acceptance_rate",
-            "rows_submitted", "rows_accepted", "districts_never", "districts_under_50", "districts_50_plus",
-            "districts_index_070", "districts_index_075", "update_index_mean", "record_age_median_days",
-            "record_age_p90_days")
+NATIONAL = (
+    "expected_districts",
+    "submitted_districts",
+    "accepted_districts",
+    "on_time_districts",
+    "late_districts",
+    "reporting_rate",
+    "on_time_rate",
+    "active_records",
+    "coverage_12m",
+    "coverage_24m",
+    "acceptance_rate",
+    "rows_submitted",
+    "rows_accepted",
+    "districts_never",
+    "districts_under_50",
+    "districts_50_plus",
+    "districts_index_070",
+    "districts_index_075",
+    "update_index_mean",
+    "record_age_median_days",
+    "record_age_p90_days",
+)
 
 
 def test_national_rollups(wh, closed):
@@ -156,61 +189,145 @@ def test_national_rollups(wh, closed):
     # 2026-08: A, B, D accepted (B late); records 3+2+1+2, verified 12m 2+2+0+1, 24m 2+2+1+1;
     # index mean (.8333 + .75 + .5 + .75) / 4; ages 5 5 7 12 12 593 928 1315 → median 12, p90 928 + .3 × 387.
     assert pick(nat[s.R1], *NATIONAL) == (
-        4, 3, 3, 2, 1, D("0.7500"), D("0.5000"), 8, D("0.6250"), D("0.7500"), D("1.0000"), 5, 5,
-        1, 0, 3, 3, 3, D("0.7083"), D("12.0"), D("1044.1"))
+        4,
+        3,
+        3,
+        2,
+        1,
+        D("0.7500"),
+        D("0.5000"),
+        8,
+        D("0.6250"),
+        D("0.7500"),
+        D("1.0000"),
+        5,
+        5,
+        1,
+        0,
+        3,
+        3,
+        3,
+        D("0.7083"),
+        D("12.0"),
+        D("1044.1"),
+    )
     # 2026-09: A, D accepted (D late); records 2+2+1+2, 12m 2+2+0+2; index mean (1 + .5 + .5 + .875) / 4;
     # ages 3 3 9 9 36 36 624 → median 9, p90 36 + .4 × 588.
     assert pick(nat[s.R2], *NATIONAL) == (
-        4, 2, 2, 1, 1, D("0.5000"), D("0.2500"), 7, D("0.8571"), D("1.0000"), D("1.0000"), 5, 5,
-        1, 0, 3, 2, 2, D("0.7188"), D("9.0"), D("271.2"))
+        4,
+        2,
+        2,
+        1,
+        1,
+        D("0.5000"),
+        D("0.2500"),
+        7,
+        D("0.8571"),
+        D("1.0000"),
+        D("1.0000"),
+        5,
+        5,
+        1,
+        0,
+        3,
+        2,
+        2,
+        D("0.7188"),
+        D("9.0"),
+        D("271.2"),
+    )
     # 2026-10: expected A, B, C only: D's file does not count, so no rate can pass 100%.
     # Records 2+2+1; ages 16 29 29 39 654 → median 29, p90 39 + .6 × 615; index mean (1 + .8333 + .5) / 3.
     assert pick(nat[s.R3], *NATIONAL) == (
-        3, 2, 2, 2, 0, D("0.6667"), D("0.6667"), 5, D("0.8000"), D("1.0000"), D("1.0000"), 3, 3,
-        1, 0, 2, 2, 2, D("0.7778"), D("29.0"), D("408.0"))
+        3,
+        2,
+        2,
+        2,
+        0,
+        D("0.6667"),
+        D("0.6667"),
+        5,
+        D("0.8000"),
+        D("1.0000"),
+        D("1.0000"),
+        3,
+        3,
+        1,
+        0,
+        2,
+        2,
+        2,
+        D("0.7778"),
+        D("29.0"),
+        D("408.0"),
+    )
 
 
 def test_province_rollups_never_exceed_100_percent(wh, closed):
     prov = {r: {p["province_code"]: p for p in metrics.province_table(wh, r)} for r in s.ROUNDS}
-    assert pick(prov[s.R1]["35"], "expected_districts", "accepted_districts", "reporting_rate", "on_time_rate",
-                "late_districts") == (3, 3, D("1.0000"), D("0.6667"), 1)
+    assert pick(
+        prov[s.R1]["35"], "expected_districts", "accepted_districts", "reporting_rate", "on_time_rate", "late_districts"
+    ) == (3, 3, D("1.0000"), D("0.6667"), 1)
     assert pick(prov[s.R1]["31"], "expected_districts", "reporting_rate", "districts_never") == (1, D("0.0000"), 1)
     # 2026-10: Jawa Timur expects A and B only; D (Malang) sent a file too, but 2 of 2, not 3 of 2.
-    assert pick(prov[s.R3]["35"], "expected_districts", "submitted_districts", "accepted_districts",
-                "reporting_rate", "on_time_rate", "active_records") == (2, 2, 2, D("1.0000"), D("1.0000"), 4)
+    assert pick(
+        prov[s.R3]["35"],
+        "expected_districts",
+        "submitted_districts",
+        "accepted_districts",
+        "reporting_rate",
+        "on_time_rate",
+        "active_records",
+    ) == (2, 2, 2, D("1.0000"), D("1.0000"), 4)
     with wh.connect() as conn:
-        worst = conn.execute(sa.text(
-            "SELECT max(greatest(reporting_rate, on_time_rate)) FROM metrics.province_round")).scalar()
+        worst = conn.execute(
+            sa.text("SELECT max(greatest(reporting_rate, on_time_rate)) FROM metrics.province_round")
+        ).scalar()
     assert worst <= 1
 
 
 def test_trends(wh, closed):
     with wh.connect() as conn:
-        nat = conn.execute(sa.text("SELECT round_id, reporting_rate_change, on_time_rate_change"
-                                   " FROM metrics.trend_national ORDER BY opens_on")).all()
-        b = conn.execute(sa.text("SELECT round_id, update_index, update_index_change, previous_update_class"
-                                 " FROM metrics.trend_district WHERE kabkota_code = :k ORDER BY opens_on"),
-                         {"k": s.B}).all()
-    assert [tuple(r) for r in nat] == [(s.R1, None, None), (s.R2, D("-0.2500"), D("-0.2500")),
-                                       (s.R3, D("0.1667"), D("0.4167"))]
-    assert [tuple(r) for r in b] == [(s.R1, D("0.7500"), None, None), (s.R2, D("0.5000"), D("-0.2500"), "50_plus"),
-                                     (s.R3, D("0.8333"), D("0.3333"), "50_plus")]
+        nat = conn.execute(
+            sa.text(
+                "SELECT round_id, reporting_rate_change, on_time_rate_change"
+                " FROM metrics.trend_national ORDER BY opens_on"
+            )
+        ).all()
+        b = conn.execute(
+            sa.text(
+                "SELECT round_id, update_index, update_index_change, previous_update_class"
+                " FROM metrics.trend_district WHERE kabkota_code = :k ORDER BY opens_on"
+            ),
+            {"k": s.B},
+        ).all()
+    assert [tuple(r) for r in nat] == [
+        (s.R1, None, None),
+        (s.R2, D("-0.2500"), D("-0.2500")),
+        (s.R3, D("0.1667"), D("0.4167")),
+    ]
+    assert [tuple(r) for r in b] == [
+        (s.R1, D("0.7500"), None, None),
+        (s.R2, D("0.5000"), D("-0.2500"), "50_plus"),
+        (s.R3, D("0.8333"), D("0.3333"), "50_plus"),
+    ]
     trend = metrics.national_trend(wh, s.R2)
     assert [t["round_id"] for t in trend] == [s.R1, s.R2]
 
 
 def test_expected_set_is_a_snapshot(wh, closed):
-    with wh.begin() as conn:   # Malang retired from the reference codes after the rounds were created
+    with wh.begin() as conn:  # Malang retired from the reference codes after the rounds were created
         conn.execute(sa.text("UPDATE ref.kabkota SET retired_in = 'test-edition' WHERE code = :k"), {"k": s.D})
     metrics.compute_round_metrics(wh, s.R1)
     assert metrics.national_row(wh, s.R1)["expected_districts"] == 4
 
 
 def test_recomputing_any_round_later_gives_identical_figures(wh, closed):
-    for r in (s.R2, s.R1, s.R3):   # any order, long after: as of each round's close
+    for r in (s.R2, s.R1, s.R3):  # any order, long after: as of each round's close
         metrics.compute_round_metrics(wh, r)
-    again = {r: {row["kabkota_code"]: row for row in metrics.district_table(wh, r, expected_only=False)}
-             for r in s.ROUNDS}
+    again = {
+        r: {row["kabkota_code"]: row for row in metrics.district_table(wh, r, expected_only=False)} for r in s.ROUNDS
+    }
     assert again == closed
 
 
@@ -233,9 +350,16 @@ LEDGER = """
 def test_coverage_changes_add_up_to_the_registry_as_of_every_instant(wh, closed):
     """The merge-time ledger (migration 007) equals the state recomputed from history, at every instant that matters."""
     with wh.connect() as conn:
-        instants = conn.execute(sa.text(
-            "SELECT close_at FROM audit.round_calendar UNION SELECT received_at FROM audit.submission"
-            " UNION SELECT received_at + interval '1 microsecond' FROM audit.submission ORDER BY 1")).scalars().all()
+        instants = (
+            conn.execute(
+                sa.text(
+                    "SELECT close_at FROM audit.round_calendar UNION SELECT received_at FROM audit.submission"
+                    " UNION SELECT received_at + interval '1 microsecond' FROM audit.submission ORDER BY 1"
+                )
+            )
+            .scalars()
+            .all()
+        )
         assert len(instants) > 10
         compared = 0
         for t in instants:
@@ -251,11 +375,17 @@ def test_the_migration_replays_history_into_the_same_coverage_changes(wh, closed
     from dtks.config import PROJECT_ROOT
 
     body = (PROJECT_ROOT / "include/sql/migrations/007_coverage_changes.sql").read_text()
-    replay = body[body.index("INSERT INTO metrics.coverage_change"):body.index("HAVING sum(persons) <> 0;")]
+    replay = body[body.index("INSERT INTO metrics.coverage_change") : body.index("HAVING sum(persons) <> 0;")]
     replay = replay.split("\n", 1)[1] + "HAVING sum(persons) <> 0"  # the SELECT without its INSERT line
     with wh.connect() as conn:
-        recorded = sorted(tuple(r) for r in conn.execute(sa.text(
-            "SELECT submission_id, changed_at, kabkota_code, last_verified_on, by_district, sum(persons)"
-            " FROM metrics.coverage_change GROUP BY 1, 2, 3, 4, 5")))
+        recorded = sorted(
+            tuple(r)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT submission_id, changed_at, kabkota_code, last_verified_on, by_district, sum(persons)"
+                    " FROM metrics.coverage_change GROUP BY 1, 2, 3, 4, 5"
+                )
+            )
+        )
         replayed = sorted(tuple(r) for r in conn.execute(sa.text(replay)))
     assert recorded and replayed == recorded

@@ -49,16 +49,20 @@ def schedule(timetable, restriction=FROM_2026, after=None, limit=20):
 
 def test_default_monthly_round_instants():
     assert (AUG.opens_on, AUG.cutoff_on, AUG.grace_days, AUG.penetapan_on) == (
-        date(2026, 8, 1), date(2026, 8, 14), 3, date(2026, 8, 25))
-    assert AUG.opens_at == utc(2026, 7, 31, 17)       # 1 Aug 00:00 WIB
-    assert AUG.cutoff_at == utc(2026, 8, 14, 17)      # end of 14 Aug WIB
-    assert AUG.close_at == utc(2026, 8, 17, 17)       # end of 17 Aug WIB (14 + 3 grace days)
-    assert AUG.on_time_until == AUG.cutoff_at         # on time = by the cut-off (0 on-time grace days)
+        date(2026, 8, 1),
+        date(2026, 8, 14),
+        3,
+        date(2026, 8, 25),
+    )
+    assert AUG.opens_at == utc(2026, 7, 31, 17)  # 1 Aug 00:00 WIB
+    assert AUG.cutoff_at == utc(2026, 8, 14, 17)  # end of 14 Aug WIB
+    assert AUG.close_at == utc(2026, 8, 17, 17)  # end of 17 Aug WIB (14 + 3 grace days)
+    assert AUG.on_time_until == AUG.cutoff_at  # on time = by the cut-off (0 on-time grace days)
     assert AUG.last_grace_day == date(2026, 8, 17)
 
 
 def test_runs_follow_the_calendar_in_order():
-    runs = schedule(RoundCloseTimetable([OCT, AUG, SEP]))   # order given does not matter
+    runs = schedule(RoundCloseTimetable([OCT, AUG, SEP]))  # order given does not matter
     assert runs == [
         (utc(2026, 8, 17, 19), utc(2026, 7, 31, 17), utc(2026, 8, 17, 17)),
         (utc(2026, 9, 17, 19), utc(2026, 8, 31, 17), utc(2026, 9, 17, 17)),
@@ -87,7 +91,8 @@ def test_a_gap_month_has_no_run():
     assert [end for _, _, end in schedule(timetable)] == [utc(2026, 8, 17, 17), utc(2026, 10, 17, 17)]
     # a manual run in September is about the August round, the last one closed
     assert timetable.infer_manual_data_interval(run_after=utc(2026, 9, 20)) == DataInterval(
-        utc(2026, 7, 31, 17), utc(2026, 8, 17, 17))
+        utc(2026, 7, 31, 17), utc(2026, 8, 17, 17)
+    )
 
 
 def test_a_round_reopened_after_later_rounds_ran_closes_again():
@@ -96,7 +101,8 @@ def test_a_round_reopened_after_later_rounds_ran_closes_again():
     assert schedule(timetable, after=oct_done) == []
     reopened = replace(SEP, cutoff_on=date(2026, 10, 25), grace_days=3, penetapan_on=date(2026, 11, 5))
     assert schedule(RoundCloseTimetable([AUG, reopened, OCT]), after=oct_done) == [
-        (utc(2026, 10, 28, 19), utc(2026, 8, 31, 17), utc(2026, 10, 28, 17))]
+        (utc(2026, 10, 28, 19), utc(2026, 8, 31, 17), utc(2026, 10, 28, 17))
+    ]
 
 
 def test_restrictions_start_date_and_end_date():
@@ -111,13 +117,15 @@ def test_restrictions_start_date_and_end_date():
 def test_without_catchup_only_the_latest_due_round_runs():
     runs = close_schedule.close_runs([AUG, SEP, OCT])
     pick = lambda after, now: close_schedule.next_close_run(  # noqa: E731
-        runs, after=after, earliest=utc(2026, 1, 1), latest=None, catchup=False, now=now)
-    assert pick(None, utc(2026, 10, 20)).round_id == "2026-10"   # Aug and Sep are skipped
+        runs, after=after, earliest=utc(2026, 1, 1), latest=None, catchup=False, now=now
+    )
+    assert pick(None, utc(2026, 10, 20)).round_id == "2026-10"  # Aug and Sep are skipped
     assert pick(None, utc(2026, 9, 20)).round_id == "2026-09"
-    assert pick(None, utc(2026, 8, 1)).round_id == "2026-08"     # nothing due yet: the next one
+    assert pick(None, utc(2026, 8, 1)).round_id == "2026-08"  # nothing due yet: the next one
     assert pick(utc(2026, 9, 17, 17), utc(2026, 9, 20)).round_id == "2026-10"
-    with_catchup = close_schedule.next_close_run(runs, after=None, earliest=utc(2026, 1, 1), latest=None, catchup=True,
-                                         now=utc(2026, 10, 20))
+    with_catchup = close_schedule.next_close_run(
+        runs, after=None, earliest=utc(2026, 1, 1), latest=None, catchup=True, now=utc(2026, 10, 20)
+    )
     assert with_catchup.round_id == "2026-08"
 
 
@@ -128,17 +136,18 @@ def test_manual_runs_and_run_ids():
     assert timetable.infer_manual_data_interval(run_after=utc(2026, 9, 17, 17)) == sep
     assert timetable.infer_manual_data_interval(run_after=utc(2027, 1, 1)) == sep
     from airflow.utils.types import DagRunType
-    run_id = timetable.generate_run_id(run_type=DagRunType.SCHEDULED, run_after=utc(2026, 9, 17, 19),
-                                       data_interval=sep)
+
+    run_id = timetable.generate_run_id(run_type=DagRunType.SCHEDULED, run_after=utc(2026, 9, 17, 19), data_interval=sep)
     assert run_id.startswith("scheduled__2026-09__2026-09-17T19:00:00")
 
 
 def test_settle_time_and_validation(monkeypatch):
     monkeypatch.setenv("DTKS_CLOSE_SETTLE_MINUTES", "30")
     from dtks_round_timetable import settle_from_env
+
     timetable = RoundCloseTimetable([AUG], settle_from_env())
     assert schedule(timetable)[0][0] == utc(2026, 8, 17, 17, 30)
-    twin = replace(SEP, round_id="2026-12", opens_on=date(2026, 9, 2))   # closes when September closes
+    twin = replace(SEP, round_id="2026-12", opens_on=date(2026, 9, 2))  # closes when September closes
     with pytest.raises(AirflowTimetableInvalid):
         RoundCloseTimetable([SEP, twin]).validate()
     RoundCloseTimetable([AUG, SEP, OCT]).validate()
@@ -159,7 +168,7 @@ def test_serialized_through_airflow_as_a_registered_plugin():
 
 def test_calendar_file(tmp_path):
     path = tmp_path / "rounds.json"
-    assert RoundCloseTimetable.from_calendar_file(path).runs == []        # nothing exported yet: no runs
+    assert RoundCloseTimetable.from_calendar_file(path).runs == []  # nothing exported yet: no runs
     moved = replace(SEP, cutoff_on=date(2026, 9, 21), on_time_grace_days=1)
     path.write_text(json.dumps(close_schedule.calendar_document([OCT, AUG, moved])))
     timetable = RoundCloseTimetable.from_calendar_file(path)

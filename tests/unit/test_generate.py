@@ -71,8 +71,15 @@ def _submissions(out: Path):
     found = []
     for manifest_path in sorted((out / "landing").rglob("*.manifest.json")):
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        found.append((manifest["round_id"], manifest["kabkota_code"],
-                      manifest_path.parent / manifest["file"], manifest, manifest_path))
+        found.append(
+            (
+                manifest["round_id"],
+                manifest["kabkota_code"],
+                manifest_path.parent / manifest["file"],
+                manifest,
+                manifest_path,
+            )
+        )
     return found
 
 
@@ -110,8 +117,7 @@ def test_summary_and_calendar(generated):
     assert summary.submissions == len(_submissions(out))
     rounds = json.loads((out / "rounds.json").read_text())
     assert [r["round_id"] for r in rounds] == list(DEMO_ROUNDS)
-    assert rounds[0] == {"round_id": "2026-08", "opens_on": "2026-08-01",
-                         "cutoff_on": "2026-08-14", "grace_days": 3}
+    assert rounds[0] == {"round_id": "2026-08", "opens_on": "2026-08-01", "cutoff_on": "2026-08-14", "grace_days": 3}
     cal = default_round("2026-09")
     assert (cal.opens_on, cal.cutoff_on, cal.grace_days) == (date(2026, 9, 1), date(2026, 9, 14), 3)
 
@@ -217,10 +223,19 @@ def test_landing_layout_mtimes_and_timeliness(generated):
     for round_id, kabkota, data_path, manifest, manifest_path in subs:
         assert data_path.exists()
         assert data_path.parent == out / "landing" / round_id / kabkota
-        assert data_path.name in {f"dtks_{kabkota}_{round_id}{v}{ext}" for v in ("", "_v2") for ext in (".csv", ".xlsx")}
+        assert data_path.name in {
+            f"dtks_{kabkota}_{round_id}{v}{ext}" for v in ("", "_v2") for ext in (".csv", ".xlsx")
+        }
         assert manifest_path.name == data_path.stem + ".manifest.json"
-        assert set(manifest) == {"round_id", "kabkota_code", "file", "musdes_ref", "pengesahan_no",
-                                 "pengesahan_date", "submitted_at"}
+        assert set(manifest) == {
+            "round_id",
+            "kabkota_code",
+            "file",
+            "musdes_ref",
+            "pengesahan_no",
+            "pengesahan_date",
+            "submitted_at",
+        }
         submitted = datetime.fromisoformat(manifest["submitted_at"])
         assert manifest["submitted_at"].endswith("+07:00")
         assert os.stat(data_path).st_mtime == submitted.timestamp()
@@ -283,8 +298,7 @@ def test_expected_defects_are_really_in_the_files(generated, reference):
     reasons = Counter(reason for rows in expected.values() for reason in rows.values())
     assert set(reasons) <= set(DEFECT_REASONS)
     assert set(reasons) == set(DEFECT_REASONS), "every defect kind appears at least once"
-    baseline_owner = {row["nik"]: row["kode_desa"][:4]
-                      for row in _read_csv(out / "baseline" / "registry.csv")}
+    baseline_owner = {row["nik"]: row["kode_desa"][:4] for row in _read_csv(out / "baseline" / "registry.csv")}
     submissions = {(r, k, p.name): (p, m) for r, k, p, m, _ in _submissions(out)}
     for key, rows in expected.items():
         _round_id, kabkota, _name = key
@@ -337,8 +351,7 @@ def test_expected_defects_are_really_in_the_files(generated, reference):
             elif reason == "kk_head_count":
                 kk_rows = [i + 1 for i, r in enumerate(data) if r["no_kk"] == row["no_kk"]]
                 assert [data[i - 1]["hubungan_keluarga"] for i in kk_rows].count("1") >= 2
-                assert all(rows.get(i) == "kk_head_count" for i in kk_rows
-                           if data[i - 1]["hubungan_keluarga"] != "8")
+                assert all(rows.get(i) == "kk_head_count" for i in kk_rows if data[i - 1]["hubungan_keluarga"] != "8")
             elif reason == "nik_active_in_other_district":
                 assert nik_problems(nik) == [] and nik_counts[nik] == 1
                 born = date.fromisoformat(row["tanggal_lahir"])
@@ -455,7 +468,7 @@ def test_districts_export_in_several_formats(generated):
             kind = "xlsx_title"
             parsed = open_submission(path)
             first = next(parsed.records())
-            assert parsed.format == "xlsx" and first[1] == 4   # title row, blank row, header, data
+            assert parsed.format == "xlsx" and first[1] == 4  # title row, blank row, header, data
         elif data.startswith(codecs.BOM_UTF8):
             kind = "csv_semicolon"
             assert data.split(b"\r\n")[0].count(b";") == len(CANONICAL_COLUMNS) - 1

@@ -24,25 +24,33 @@ def test_build_nik_women_have_forty_added_to_the_day():
 
 def test_split_nik():
     parts = split_nik("3578014605820002")
-    assert (parts.kabkota, parts.kecamatan, parts.birth_day, parts.birth_month, parts.serial) == \
-        ("3578", "357801", 46, 5, "0002")
+    assert (parts.kabkota, parts.kecamatan, parts.birth_day, parts.birth_month, parts.serial) == (
+        "3578",
+        "357801",
+        46,
+        5,
+        "0002",
+    )
     assert parts.female and parts.real_birth_day == 6
     assert split_nik("357801460582000") is None
 
 
-@pytest.mark.parametrize("nik, problems", [
-    ("3578010403800001", []),
-    ("3578014605820002", []),
-    ("", ["nik_missing"]),
-    ("3.57801E+15", ["nik_excel_corrupted"]),
-    ("3578010403800001.0", ["nik_excel_corrupted"]),
-    ("578010403800001", ["nik_not_16_digits"]),           # lost leading zero / digit
-    ("9999010403800001", ["nik_region_unknown"]),
-    ("3578013203800001", ["nik_birth_day_invalid"]),      # day 32
-    ("3578017203800001", ["nik_birth_day_invalid"]),      # day 72 (women: 41-71)
-    ("3578010413800001", ["nik_birth_month_invalid"]),    # month 13
-    ("3578010403800000", ["nik_serial_zero"]),
-])
+@pytest.mark.parametrize(
+    "nik, problems",
+    [
+        ("3578010403800001", []),
+        ("3578014605820002", []),
+        ("", ["nik_missing"]),
+        ("3.57801E+15", ["nik_excel_corrupted"]),
+        ("3578010403800001.0", ["nik_excel_corrupted"]),
+        ("578010403800001", ["nik_not_16_digits"]),  # lost leading zero / digit
+        ("9999010403800001", ["nik_region_unknown"]),
+        ("3578013203800001", ["nik_birth_day_invalid"]),  # day 32
+        ("3578017203800001", ["nik_birth_day_invalid"]),  # day 72 (women: 41-71)
+        ("3578010413800001", ["nik_birth_month_invalid"]),  # month 13
+        ("3578010403800000", ["nik_serial_zero"]),
+    ],
+)
 def test_nik_problems(nik, problems):
     assert nik_problems(nik, KNOWN) == problems
 

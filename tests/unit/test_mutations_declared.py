@@ -29,7 +29,8 @@ def test_pattern_occurs_as_declared_and_changes_the_file(mutation: Mutation):
     mutated, found = mutation.apply(text)
     assert found == mutation.count, (
         f"{mutation.id}: pattern found {found} time(s) in {mutation.file}, declared {mutation.count}: "
-        "update tests/mutations.toml with the code")
+        "update tests/mutations.toml with the code"
+    )
     assert mutated != text
 
 
@@ -41,8 +42,9 @@ def test_its_tests_exist(mutation: Mutation):
         assert path.is_file(), f"{mutation.id}: {file} does not exist"
         if name:
             function = re.sub(r"\[.*\]$", "", name)
-            assert re.search(rf"^def {re.escape(function)}\(", path.read_text(encoding="utf-8"), re.M), \
+            assert re.search(rf"^def {re.escape(function)}\(", path.read_text(encoding="utf-8"), re.M), (
                 f"{mutation.id}: no test {function} in {file}"
+            )
 
 
 def test_literal_and_regex_patterns():

@@ -7,8 +7,17 @@ from dtks.reading import column_mapping
 from dtks.reasons import SubmissionRejected
 from dtks.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 
-HEADER_VARIANTS = ["NIK", "No. KK", "Nama", "JENIS KELAMIN", "Tgl Lahir", "hubungan_keluarga", "kode desa",
-                   "status_keberadaan", "tanggal_verifikasi"]
+HEADER_VARIANTS = [
+    "NIK",
+    "No. KK",
+    "Nama",
+    "JENIS KELAMIN",
+    "Tgl Lahir",
+    "hubungan_keluarga",
+    "kode desa",
+    "status_keberadaan",
+    "tanggal_verifikasi",
+]
 ROW = ["3578010403800001", "3578010201150001", "ADI", "L", "04-03-1980", "1", "35.78.01.1001", "1", "05/08/2026"]
 
 
@@ -29,15 +38,20 @@ def test_csv_variants_map_to_canonical_columns(tmp_path, delimiter, encoding):
     values = rows[0][1]
     assert values["nik"] == "3578010403800001"
     assert values["nama"] == "ADI SÉTIAWAN"
-    assert values["kode_desa"] == "35.78.01.1001"          # passed on as sent
+    assert values["kode_desa"] == "35.78.01.1001"  # passed on as sent
     assert values["tanggal_verifikasi"] == "05/08/2026"
-    assert values["pkh"] is None                          # column absent in the file
+    assert values["pkh"] is None  # column absent in the file
 
 
 def test_quoted_csv_with_embedded_delimiter(tmp_path):
     path = tmp_path / "q.csv"
-    path.write_text(",".join(f'"{h}"' for h in [*HEADER_VARIANTS, "alamat"]) + "\n"
-                    + ",".join(f'"{v}"' for v in [*ROW, "JL. MAWAR, NO. 3"]) + "\n", encoding="utf-8")
+    path.write_text(
+        ",".join(f'"{h}"' for h in [*HEADER_VARIANTS, "alamat"])
+        + "\n"
+        + ",".join(f'"{v}"' for v in [*ROW, "JL. MAWAR, NO. 3"])
+        + "\n",
+        encoding="utf-8",
+    )
     assert _rows(path)[0][1]["alamat"] == "JL. MAWAR, NO. 3"
 
 
@@ -50,11 +64,14 @@ def test_missing_required_column_is_a_critical_rejection(tmp_path):
     assert "nik" in info.value.message_en and "nik" in info.value.message_id
 
 
-@pytest.mark.parametrize("content, code", [
-    (b"", "file_empty"),
-    (b"   \n  \n", "file_empty"),
-    (bytes(range(256)) * 40, "file_unreadable"),
-])
+@pytest.mark.parametrize(
+    "content, code",
+    [
+        (b"", "file_empty"),
+        (b"   \n  \n", "file_empty"),
+        (bytes(range(256)) * 40, "file_unreadable"),
+    ],
+)
 def test_unreadable_inputs(tmp_path, content, code):
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
@@ -78,7 +95,7 @@ def test_xlsx_with_title_rows_and_excel_dates_and_numeric_nik(tmp_path):
     ws.append([3578010403800000.0, "3578010201150001", "ADI", "L", born, 1, "3578011001", 1, datetime.date(2026, 8, 5)])
     path = tmp_path / "s.xlsx"
     wb.save(path)
-    (_, values), = _rows(path)
+    ((_, values),) = _rows(path)
     assert values["tanggal_lahir"] == "1980-03-04"
     assert values["tanggal_verifikasi"] == "2026-08-05"
     assert values["hubungan_keluarga"] == "1"
@@ -105,19 +122,29 @@ def _staged(path, **kw):
     return [(n, line, dict(zip(STAGED_COLUMNS, v))) for n, line, v in open_submission(path, **kw).records()]
 
 
-@pytest.mark.parametrize("head, kind", [
-    (b"PK\x03\x04rest", "xlsx"), (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "XLS/DOC Microsoft Office 97-2003"),
-    (b"%PDF-1.7", "PDF"), (b"  <html><table>", "HTML/XML"), (b"\xef\xbb\xbf<?xml version", "HTML/XML"),
-    (b"\x1f\x8b\x08", "GZIP"), (b"nik;nama", "csv"), (b"PK\x05\x06", "ZIP"),
-])
+@pytest.mark.parametrize(
+    "head, kind",
+    [
+        (b"PK\x03\x04rest", "xlsx"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "XLS/DOC Microsoft Office 97-2003"),
+        (b"%PDF-1.7", "PDF"),
+        (b"  <html><table>", "HTML/XML"),
+        (b"\xef\xbb\xbf<?xml version", "HTML/XML"),
+        (b"\x1f\x8b\x08", "GZIP"),
+        (b"nik;nama", "csv"),
+        (b"PK\x05\x06", "ZIP"),
+    ],
+)
 def test_format_is_sniffed_from_content(head, kind):
     assert sniff_format(head) == kind
 
 
 def test_title_lines_above_a_csv_header_and_line_numbers(tmp_path):
     path = tmp_path / "t.csv"
-    path.write_text("DATA PEMUTAKHIRAN DTKS\n\n" + ";".join(HEADER_VARIANTS) + "\n" + ";".join(ROW) + "\n\n"
-                    + ";".join(ROW) + "\n", encoding="utf-8")
+    path.write_text(
+        "DATA PEMUTAKHIRAN DTKS\n\n" + ";".join(HEADER_VARIANTS) + "\n" + ";".join(ROW) + "\n\n" + ";".join(ROW) + "\n",
+        encoding="utf-8",
+    )
     rows = _staged(path)
     assert [(n, line) for n, line, _ in rows] == [(1, 4), (2, 6)]
     assert rows[0][2]["nik"] == ROW[0]
@@ -126,8 +153,9 @@ def test_title_lines_above_a_csv_header_and_line_numbers(tmp_path):
 def test_cp1252_detected_from_the_whole_file(tmp_path):
     path = tmp_path / "late.csv"
     body = "\n".join(",".join(ROW) for _ in range(1500))
-    path.write_bytes((",".join(HEADER_VARIANTS) + "\n" + body + "\n" + ",".join([*ROW[:2], "SÉTIAWAN", *ROW[3:]]))
-                     .encode("cp1252"))
+    path.write_bytes(
+        (",".join(HEADER_VARIANTS) + "\n" + body + "\n" + ",".join([*ROW[:2], "SÉTIAWAN", *ROW[3:]])).encode("cp1252")
+    )
     assert path.stat().st_size > 64 * 1024
     parsed = open_submission(path)
     assert parsed.encoding == "cp1252"
@@ -136,8 +164,11 @@ def test_cp1252_detected_from_the_whole_file(tmp_path):
 
 def test_utf8_then_something_else_is_unreadable_not_guessed(tmp_path):
     path = tmp_path / "mixed.csv"
-    path.write_bytes((",".join(HEADER_VARIANTS) + "\n" + ",".join([*ROW[:2], "SÉTIAWAN", *ROW[3:]]) + "\n")
-                     .encode("utf-8") + b"x" * 70000 + "\nÉ".encode("cp1252"))
+    path.write_bytes(
+        (",".join(HEADER_VARIANTS) + "\n" + ",".join([*ROW[:2], "SÉTIAWAN", *ROW[3:]]) + "\n").encode("utf-8")
+        + b"x" * 70000
+        + "\nÉ".encode("cp1252")
+    )
     with pytest.raises(SubmissionRejected) as info:
         list(open_submission(path).records())
     assert info.value.code == "file_unreadable"
@@ -151,9 +182,24 @@ def test_utf16_excel_unicode_text(tmp_path):
 
 
 def test_place_names_may_replace_the_village_code():
-    names = {c: i for i, c in enumerate(["nik", "no_kk", "nama", "jenis_kelamin", "tanggal_lahir", "hubungan_keluarga",
-                                         "status_keberadaan", "tanggal_verifikasi", "nama_kabkota", "nama_kecamatan",
-                                         "nama_desa"])}
+    names = {
+        c: i
+        for i, c in enumerate(
+            [
+                "nik",
+                "no_kk",
+                "nama",
+                "jenis_kelamin",
+                "tanggal_lahir",
+                "hubungan_keluarga",
+                "status_keberadaan",
+                "tanggal_verifikasi",
+                "nama_kabkota",
+                "nama_kecamatan",
+                "nama_desa",
+            ]
+        )
+    }
     assert missing_columns(names) == []
     del names["nama_kecamatan"]
     assert missing_columns(names) == ["kode_desa (nama_kabkota + nama_kecamatan + nama_desa)"]

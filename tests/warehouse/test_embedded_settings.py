@@ -11,11 +11,23 @@ from dtks import warehouse
 
 pytestmark = pytest.mark.postgres
 
-WORKLOAD = {"shared_buffers": "256MB", "max_wal_size": "4GB", "checkpoint_timeout": "15min",
-            "wal_compression": "pglz", "work_mem": "32MB", "maintenance_work_mem": "256MB"}
+WORKLOAD = {
+    "shared_buffers": "256MB",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+    "wal_compression": "pglz",
+    "work_mem": "32MB",
+    "maintenance_work_mem": "256MB",
+}
 # what initdb and PostgreSQL 16 give
-POSTGRES_DEFAULTS = {"shared_buffers": "128MB", "max_wal_size": "1GB", "checkpoint_timeout": "5min",
-                     "wal_compression": "off", "work_mem": "4MB", "maintenance_work_mem": "64MB"}
+POSTGRES_DEFAULTS = {
+    "shared_buffers": "128MB",
+    "max_wal_size": "1GB",
+    "checkpoint_timeout": "5min",
+    "wal_compression": "off",
+    "work_mem": "4MB",
+    "maintenance_work_mem": "64MB",
+}
 
 
 @pytest.fixture
@@ -40,15 +52,15 @@ def _in_effect(pgdata: Path) -> dict:
 
 def test_settings_on_by_default_then_off_then_on(pgdata, monkeypatch):
     monkeypatch.delenv("DTKS_EMBEDDED_TUNING", raising=False)
-    assert _in_effect(pgdata) == WORKLOAD              # a fresh server: restarted once for shared_buffers
+    assert _in_effect(pgdata) == WORKLOAD  # a fresh server: restarted once for shared_buffers
     monkeypatch.setenv("DTKS_EMBEDDED_TUNING", "0")
-    assert _in_effect(pgdata) == POSTGRES_DEFAULTS     # the benchmark's "settings alone" comparison
+    assert _in_effect(pgdata) == POSTGRES_DEFAULTS  # the benchmark's "settings alone" comparison
     monkeypatch.setenv("DTKS_EMBEDDED_TUNING", "1")
     assert _in_effect(pgdata) == WORKLOAD
     # stopped from the process that started it (the benchmark does this with its second server)
     assert warehouse.stop_embedded_server(pgdata) is True
     assert not (pgdata / "postmaster.pid").exists()
-    assert _in_effect(pgdata) == WORKLOAD             # and started again with the same settings
+    assert _in_effect(pgdata) == WORKLOAD  # and started again with the same settings
 
 
 def test_settings_in_effect_names_the_server(wh):

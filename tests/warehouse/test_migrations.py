@@ -30,10 +30,13 @@ def test_changed_migration_is_refused(wh, monkeypatch, tmp_path):
 
 def test_reference_codes_loaded(wh):
     with wh.connect() as conn:
-        counts = conn.execute(sa.text(
-            "SELECT (SELECT count(*) FROM ref.province), (SELECT count(*) FROM ref.kabkota),"
-            " (SELECT count(*) FROM ref.kecamatan), (SELECT count(*) FROM ref.village),"
-            " (SELECT count(*) FROM ref.kabkota WHERE province_code IN ('31','35','52','53','73'))")).one()
+        counts = conn.execute(
+            sa.text(
+                "SELECT (SELECT count(*) FROM ref.province), (SELECT count(*) FROM ref.kabkota),"
+                " (SELECT count(*) FROM ref.kecamatan), (SELECT count(*) FROM ref.village),"
+                " (SELECT count(*) FROM ref.kabkota WHERE province_code IN ('31','35','52','53','73'))"
+            )
+        ).one()
     assert tuple(counts) == (38, 514, 7285, 83762, 100)
 
 
@@ -48,7 +51,10 @@ def test_reference_reload_is_idempotent(wh):
 
 def _schema_fingerprint(eng):
     with eng.connect() as conn:
-        return conn.execute(sa.text(
-            "SELECT string_agg(table_schema || '.' || table_name || '.' || column_name || ':' || data_type, ',' "
-            "ORDER BY table_schema, table_name, ordinal_position) FROM information_schema.columns "
-            "WHERE table_schema IN ('ref','audit','staging','registry','quarantine','metrics')")).scalar()
+        return conn.execute(
+            sa.text(
+                "SELECT string_agg(table_schema || '.' || table_name || '.' || column_name || ':' || data_type, ',' "
+                "ORDER BY table_schema, table_name, ordinal_position) FROM information_schema.columns "
+                "WHERE table_schema IN ('ref','audit','staging','registry','quarantine','metrics')"
+            )
+        ).scalar()

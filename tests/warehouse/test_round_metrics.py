@@ -38,20 +38,20 @@ def test_district_on_time_with_changes_and_a_defect(closed_round):
     # Active at close: a1, a2, a4, a5 (a3 died). Verified: a1, a2, a5 on 5 Aug 2026; a4 on 2023-01-10.
     assert (a["expected"], a["submitted"], a["accepted"], a["submissions_received"]) == (True, True, True, 1)
     assert (a["on_time"], a["days_late"]) == (True, 0)
-    assert a["submission_lag_days"] == 7                      # 17 Aug - 10 Aug
+    assert a["submission_lag_days"] == 7  # 17 Aug - 10 Aug
     assert a["active_records"] == 4
-    assert a["coverage_12m"] == Decimal("0.7500")             # 3 of 4
+    assert a["coverage_12m"] == Decimal("0.7500")  # 3 of 4
     assert a["coverage_24m"] == Decimal("0.7500")
     # ages at 17 Aug: 12, 12, 12 and 1315 days (2023-01-10 → 2026-08-17)
     assert a["record_age_median_days"] == Decimal("12.0")
-    assert a["record_age_p90_days"] == Decimal("924.1")       # 12 + 0.7 × (1315 - 12)
+    assert a["record_age_p90_days"] == Decimal("924.1")  # 12 + 0.7 × (1315 - 12)
     assert (a["rows_submitted"], a["rows_accepted"]) == (5, 4)
     assert a["acceptance_rate"] == Decimal("0.8000")
     assert a["missed_rounds"] == 0
-    assert a["updated_since_baseline"] == Decimal("0.7500")   # a1, a2, a5 touched by a district file
+    assert a["updated_since_baseline"] == Decimal("0.7500")  # a1, a2, a5 touched by a district file
     assert a["update_class"] == "50_plus"
     assert a["on_time_rate_12r"] == Decimal("1.0000")
-    assert a["update_index"] == Decimal("0.8250")             # .5×.75 + .25×1 + .25×.8
+    assert a["update_index"] == Decimal("0.8250")  # .5×.75 + .25×1 + .25×.8
     assert (a["index_ge_070"], a["index_ge_075"]) == (True, True)
 
 
@@ -65,7 +65,7 @@ def test_district_late_within_grace(closed_round):
     assert b["acceptance_rate"] == Decimal("1.0000")
     assert b["update_class"] == "50_plus"
     assert b["on_time_rate_12r"] == Decimal("0.0000")
-    assert b["update_index"] == Decimal("0.7500")             # .5×1 + .25×0 + .25×1
+    assert b["update_index"] == Decimal("0.7500")  # .5×1 + .25×0 + .25×1
     assert (b["index_ge_070"], b["index_ge_075"]) == (True, True)
 
 
@@ -76,30 +76,42 @@ def test_district_that_sent_nothing(closed_round):
     assert c["active_records"] == 1
     # verified 2025-01-01: outside 12 months, inside 24
     assert (c["coverage_12m"], c["coverage_24m"]) == (Decimal("0.0000"), Decimal("1.0000"))
-    assert c["record_age_median_days"] == Decimal("593.0")    # 2025-01-01 → 2026-08-17
+    assert c["record_age_median_days"] == Decimal("593.0")  # 2025-01-01 → 2026-08-17
     assert c["missed_rounds"] == 1
     assert c["update_class"] == "never"
     assert c["on_time_rate_12r"] == Decimal("0.0000")
-    assert c["update_index"] == Decimal("0.5000")             # .5 × 1.0 coverage only
+    assert c["update_index"] == Decimal("0.5000")  # .5 × 1.0 coverage only
     assert (c["index_ge_070"], c["index_ge_075"]) == (False, False)
 
 
 def test_rollups(wh, closed_round):
     with wh.connect() as conn:
-        nat = conn.execute(sa.text("SELECT * FROM metrics.national_round WHERE round_id = :r"),
-                           {"r": scenario.ROUND}).mappings().one()
-        prov = {r["province_code"]: r for r in conn.execute(sa.text(
-            "SELECT * FROM metrics.province_round WHERE round_id = :r"), {"r": scenario.ROUND}).mappings()}
-    assert (nat["expected_districts"], nat["submitted_districts"], nat["accepted_districts"],
-            nat["on_time_districts"], nat["late_districts"]) == (3, 2, 2, 1, 1)
+        nat = (
+            conn.execute(sa.text("SELECT * FROM metrics.national_round WHERE round_id = :r"), {"r": scenario.ROUND})
+            .mappings()
+            .one()
+        )
+        prov = {
+            r["province_code"]: r
+            for r in conn.execute(
+                sa.text("SELECT * FROM metrics.province_round WHERE round_id = :r"), {"r": scenario.ROUND}
+            ).mappings()
+        }
+    assert (
+        nat["expected_districts"],
+        nat["submitted_districts"],
+        nat["accepted_districts"],
+        nat["on_time_districts"],
+        nat["late_districts"],
+    ) == (3, 2, 2, 1, 1)
     assert nat["reporting_rate"] == Decimal("0.6667") and nat["on_time_rate"] == Decimal("0.3333")
     assert nat["active_records"] == 7
-    assert nat["coverage_12m"] == Decimal("0.7143")           # (3 + 2 + 0) / 7
-    assert nat["coverage_24m"] == Decimal("0.8571")           # (3 + 2 + 1) / 7
-    assert nat["acceptance_rate"] == Decimal("0.8571")        # (4 + 2) / (5 + 2)
+    assert nat["coverage_12m"] == Decimal("0.7143")  # (3 + 2 + 0) / 7
+    assert nat["coverage_24m"] == Decimal("0.8571")  # (3 + 2 + 1) / 7
+    assert nat["acceptance_rate"] == Decimal("0.8571")  # (4 + 2) / (5 + 2)
     assert (nat["districts_never"], nat["districts_under_50"], nat["districts_50_plus"]) == (1, 0, 2)
     assert (nat["districts_index_070"], nat["districts_index_075"]) == (2, 2)
-    assert nat["update_index_mean"] == Decimal("0.6917")      # (.825 + .75 + .5) / 3
+    assert nat["update_index_mean"] == Decimal("0.6917")  # (.825 + .75 + .5) / 3
     # ages at 17 Aug: 5 5 12 12 12 593 1315 → median 12, p90 593 + .4 × 722
     assert (nat["record_age_median_days"], nat["record_age_p90_days"]) == (Decimal("12.0"), Decimal("881.8"))
     assert set(prov) == {"31", "35"}
@@ -108,6 +120,8 @@ def test_rollups(wh, closed_round):
 
 
 def test_recomputing_gives_identical_figures(wh, closed_round):
-    again = {r["kabkota_code"]: r for r in (metrics.compute_round_metrics(wh, scenario.ROUND)
-                                            and metrics.district_table(wh, scenario.ROUND))}
+    again = {
+        r["kabkota_code"]: r
+        for r in (metrics.compute_round_metrics(wh, scenario.ROUND) and metrics.district_table(wh, scenario.ROUND))
+    }
     assert again == closed_round
