@@ -212,8 +212,14 @@ def engine(url: str | None = None) -> Engine:
 
 
 def read_sql(name: str) -> str:
-    """The text of ``include/sql/<name>`` (auditor-readable SQL lives there)."""
-    return (SQL_DIR / name).read_text(encoding="utf-8")
+    """The statement in ``include/sql/<name>`` (auditor-readable SQL lives there), without its comment lines.
+
+    The header is for people and is not sent: SQLAlchemy fills a ``:name`` written in a
+    comment too, and a value with a line break (a district's file name) would end the
+    comment and be read as SQL. Comment lines become empty lines (line numbers stay).
+    """
+    text = (SQL_DIR / name).read_text(encoding="utf-8")
+    return "".join("\n" if line.lstrip().startswith("--") else line for line in text.splitlines(keepends=True))
 
 
 def run_script(conn: sa.Connection, script: str) -> None:

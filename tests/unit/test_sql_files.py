@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from dtks.config import PROJECT_ROOT, SQL_DIR
+from dtks.warehouse import read_sql
 
 # Run as scripts (no binds) or applied by the migration runner: not statements loaded with read_sql.
 _NOT_STATEMENTS = ("migrations", "objects")
@@ -57,3 +58,12 @@ def test_a_header_names_only_parameters_the_statement_binds():
         if in_comments - in_code:
             stale[str(path.relative_to(SQL_DIR))] = sorted(in_comments - in_code)
     assert stale == {}
+
+
+def test_a_header_is_not_sent_so_a_bound_value_cannot_end_it():
+    # read_sql drops the comment lines: a file name with a line break, bound into a header's ":name",
+    # would end the comment and be read as SQL (tests/ingest/test_hostile.py sends such a name).
+    sent = {str(p.relative_to(SQL_DIR)): read_sql(str(p.relative_to(SQL_DIR))) for p in _statement_files()}
+    in_comments = {name: _BIND.findall(" ".join(_COMMENT.findall(text))) for name, text in sent.items()}
+    assert {name: binds for name, binds in in_comments.items() if binds} == {}
+    assert ":name" in (SQL_DIR / "intake/register_submission.sql").read_text(encoding="utf-8").split("INSERT")[0]
