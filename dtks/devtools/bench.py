@@ -341,7 +341,7 @@ def markdown_report(summary: dict[str, Any]) -> str:
         "Where the time goes: the SQL statements that took longest (SQLAlchemy cursor events; the"
         " COPY of staging is not seen; concurrent merges add up to more than the stage's wall time):",
         "",
-        "| stage | statement (first comment or words) | calls | seconds |",
+        "| stage | statement (its first words) | calls | seconds |",
         "|---|---|---:|---:|",
         *(
             f"| {s['stage']} | {s['statement'].replace('|', '/')} | {s['calls']:,} | {s['seconds']:.1f} |"

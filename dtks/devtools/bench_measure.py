@@ -209,8 +209,9 @@ def publish(json_path: Path, figures: dict[str, Any], report: str) -> None:
 # ----------------------------------------------------------------- where the time goes
 class StatementProfile:
     """Seconds spent in each SQL statement, by stage: SQLAlchemy's cursor events on every engine of this
-    process (the pipeline's and GX's own). A statement is named by its first comment line (the SQL files
-    open with one) or its first words. Raw-cursor COPY is not seen."""
+    process (the pipeline's and GX's own). A statement is named by its first words (``read_sql`` sends a
+    file's statements without their comments) or, sent with one, its first comment line. Raw-cursor COPY
+    is not seen."""
 
     def __init__(self) -> None:
         self.stage = "-"
