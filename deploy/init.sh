@@ -40,9 +40,9 @@ auditor_role="${DTKS_AUDITOR_AIRFLOW_ROLE:-DTKS Auditor}"
 airflow roles create "$auditor_role" >/dev/null
 ensure_user() {  # user role password
     if airflow users list --output plain | awk '{print $2}' | grep -qx "$1"; then
-        airflow users reset-password --username "$1" --password "$3" >/dev/null
+        airflow users reset-password --username "$1" --password="$3" >/dev/null
     else
-        airflow users create --username "$1" --role "$2" --password "$3" --firstname "$1" --lastname DTKS --email "$1@dtks.invalid" >/dev/null
+        airflow users create --username "$1" --role "$2" --password="$3" --firstname "$1" --lastname DTKS --email "$1@dtks.invalid" >/dev/null
     fi
 }
 ensure_user "${AIRFLOW_ADMIN_USER:-admin}" Admin "$AIRFLOW_ADMIN_PASSWORD"

@@ -42,7 +42,9 @@ class AirflowStack:
     env_extra: dict[str, str]
     port: int = field(default_factory=free_port)
     password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
-    auditor_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    # Generated secrets may begin with "-" (token_urlsafe's alphabet); this one always does, so
+    # deploy/init.sh is shown to pass a password as a value, never as an option.
+    auditor_password: str = field(default_factory=lambda: "-" + secrets.token_urlsafe(16))
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     _token: str | None = None
 
