@@ -177,13 +177,18 @@ def generate_national(
 
 
 def round_subset(
-    data: dict[str, Any], rows: int, folder: Path, seed: int = 15, exclude: set[str] | None = None
+    data: dict[str, Any],
+    rows: int,
+    folder: Path,
+    seed: int = 15,
+    exclude: set[str] | None = None,
+    only: list[str] | None = None,
 ) -> dict[str, Any]:
-    """A round of about ``rows`` rows: whole district files of ``data`` (other than ``exclude``), drawn at
-    random, hard-linked into a landing folder of their own (same bytes, same arrival time; registering
-    one removes only its link). Every district when ``rows`` reaches the whole round."""
+    """A round of about ``rows`` rows: whole district files of ``data`` (other than ``exclude``; or exactly
+    ``only``), drawn at random, hard-linked into a landing folder of their own (same bytes, same arrival
+    time; registering one removes only its link). Every district when ``rows`` reaches the whole round."""
     pool = {d: n for d, n in data["round_sizes"].items() if d not in (exclude or set())}
-    chosen = draw_districts(pool, rows, seed)
+    chosen = list(only) if only is not None else draw_districts(pool, rows, seed)
     total = sum(data["round_sizes"][d] for d in chosen)
     if folder.exists():
         shutil.rmtree(folder)
@@ -198,6 +203,31 @@ def round_subset(
         "districts": len(chosen),
         "round_sizes": {d: data["round_sizes"][d] for d in chosen},
     }
+
+
+def registry_subset(data: dict[str, Any], districts: list[str], persons: int, folder: Path) -> dict[str, Any]:
+    """A smaller registry of the same people: the baseline's persons of ``districts``, then of further
+    districts in code order until about ``persons``. A round of those districts' files then meets the
+    same records in a smaller registry (the same files, the same work, only the registry differs)."""
+    keep = set(districts)
+    total = sum(data["sizes"][d] for d in keep)
+    for district in sorted(data["sizes"]):
+        if total >= persons:
+            break
+        if district not in keep:
+            keep.add(district)
+            total += data["sizes"][district]
+    folder.mkdir(parents=True, exist_ok=True)
+    path, written = folder / "baseline.csv", 0
+    with Path(data["baseline"]).open(encoding="utf-8") as source, path.open("w", encoding="utf-8") as target:
+        header = source.readline()
+        target.write(header)
+        village = header.rstrip("\n").split(",").index("kode_desa")  # (the generator writes no quoted commas)
+        for line in source:
+            if line.split(",", village + 1)[village][:4] in keep:
+                target.write(line)
+                written += 1
+    return {**data, "baseline": path, "baseline_rows": written}
 
 
 def national_round(

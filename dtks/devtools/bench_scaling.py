@@ -9,9 +9,12 @@ Two series, each stage timed as in ``make bench`` (dtks/devtools/bench_pipeline.
   registry); the smaller rounds take districts no other round took, so
   each finds the registry as imported;
 * one round (default 1 M rows) against registries of other sizes (default
-  the 5 M-row and 20 M-row generators' baselines: 4.85 M and 19.4 M persons;
-  a smaller one, e.g. ``--registry-sizes 5000000,1250000``, when a 20 M
-  import does not fit in the time at hand).
+  the 5 M-row and 20 M-row generators' baselines: 4.85 M and 19.4 M persons).
+  A smaller size (e.g. ``--registry-sizes 5000000,1250000``, when a 20 M
+  import does not fit in the time at hand) is the same baseline cut to the
+  round's districts and a few more: the very same files meet the very same
+  records, only the registry around them is smaller. A larger one is
+  generated anew (other district sizes: the round is drawn again).
 
 Per-row cost should stay flat as the round grows, and grow at most 1.5× for a
 4× larger registry. The tables are printed as markdown for BENCHMARKS.md and
@@ -30,7 +33,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from dtks.devtools.bench_data import draw_districts, national_round, planned_sizes, round_subset
+from dtks.devtools.bench_data import draw_districts, national_round, planned_sizes, registry_subset, round_subset
 from dtks.devtools.bench_measure import Results, publish
 from dtks.devtools.bench_pipeline import (
     BASELINE,
@@ -75,13 +78,14 @@ def measure_round(
     prefix: str,
     copy: bool = False,
     exclude: set[str] | None = None,
+    only: list[str] | None = None,
 ) -> dict[str, Any]:
     """One round of about ``rows`` rows, districts other than ``exclude``, on ``registry_db`` (or on a fresh
     copy of it, ``copy=True``): seconds and µs per row by stage. Rounds of districts no earlier round
     touched find the registry as imported, so they need no copy (a copy of millions of persons is GBs)."""
     from dtks import warehouse
 
-    sub = round_subset(data, rows, work / "scaling-landing", exclude=exclude)
+    sub = round_subset(data, rows, work / "scaling-landing", exclude=exclude, only=only)
     name = f"{prefix}_scale_run" if copy else registry_db
     # (a file copy starts with a checkpoint of the whole server: worth it for a registry of GBs only)
     url = (
@@ -147,6 +151,7 @@ def from_make_bench(json_path: Path, data: dict[str, Any]) -> dict[str, Any] | N
         "rows_accepted": summary["round_outcome"]["rows_accepted"],
         "submissions": summary["round_outcome"]["submissions"],
         "source": f"make bench ({json_path.name})",
+        "district_codes": sorted(data["round_sizes"]),
     }
 
 
@@ -205,7 +210,27 @@ def run(args: argparse.Namespace, server: str, workers: int, json_path: Path) ->
             warehouse.engine(url).dispose()
             keep()
         drop_database(server, registry)
-        for size in registry_sizes[1:]:
+        same_round = out["registries"][0]["round"]
+        for size in [n for n in registry_sizes[1:] if n < registry_sizes[0]]:
+            # the same district files against a smaller registry of the same people
+            print(
+                f"the same {same_round['round_rows']:,}-row round on a registry of {size / 1.03:,.0f} persons:",
+                flush=True,
+            )
+            small = registry_subset(
+                data, same_round["district_codes"], int(size / 1.03), work / f"scaling-registry-{size}"
+            )
+            registry, seconds = build_registry(server, small, f"{prefix}_scale_registry", args.template)
+            print(f"  registry of {small['baseline_rows']:,} persons imported in {seconds:.1f} s", flush=True)
+            entry = {"registry_persons": small["baseline_rows"], "baseline_seconds": seconds}
+            entry["round"] = measure_round(
+                server, registry, small, args.registry_round, work, workers, prefix, only=same_round["district_codes"]
+            )
+            out["registries"].append(entry)
+            keep()
+            drop_database(server, registry)
+            shutil.rmtree(work / f"scaling-registry-{size}", ignore_errors=True)
+        for size in [n for n in registry_sizes[1:] if n > registry_sizes[0]]:
             print(f"a {args.registry_round:,}-row round on the registry of a {size:,}-row round:", flush=True)
             chosen = set(draw_districts(planned_sizes(size, districts=args.districts), args.registry_round / 1.03))
             big = national_round(work / f"scaling-data-{size}", size, args.districts, round_for=chosen)

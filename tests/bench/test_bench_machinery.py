@@ -118,7 +118,7 @@ def test_scaling_mode_reports_per_row_cost_by_stage(bench_run, server_url, templ
             "--round-sizes",
             f"300,600,{whole}",
             "--registry-sizes",
-            "2000,8000",
+            "2000,1200,8000",
             "--registry-round",
             "600",
         ]
@@ -133,7 +133,11 @@ def test_scaling_mode_reports_per_row_cost_by_stage(bench_run, server_url, templ
     assert not set(rounds[0]["district_codes"]) & set(rounds[1]["district_codes"])
     assert "source" not in rounds[1] and rounds[2]["source"].startswith("make bench")
     registries = [r["registry_persons"] for r in out["registries"]]
-    assert len(registries) == 2 and 3.5 < registries[1] / registries[0] < 4.5
+    assert len(registries) == 3 and registries[1] < registries[0] and 3.5 < registries[2] / registries[0] < 4.5
+    # the smaller registry (the same people, fewer districts) meets the very same district files
+    same, smaller = out["registries"][0]["round"], out["registries"][1]["round"]
+    assert smaller["district_codes"] == same["district_codes"] and smaller["round_rows"] == same["round_rows"]
+    assert smaller["rows_accepted"] == same["rows_accepted"]
     for row in [*rounds, *(r["round"] for r in out["registries"])]:
         assert set(row["us_per_row"]) == set(PIPELINE_STAGES)
         assert all(v > 0 for v in row["us_per_row"].values())
