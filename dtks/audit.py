@@ -80,18 +80,7 @@ class AuditReader:
 
     # rounds
     def rounds(self) -> list[dict[str, Any]]:
-        return self._q("""
-            SELECT r.round_id, r.opens_on, r.cutoff_on, r.grace_days, r.penetapan_on, r.status,
-                   (SELECT count(*) FROM audit.round_expected_district e WHERE e.round_id = r.round_id) AS expected,
-                   (SELECT count(*) FROM audit.submission_masked s WHERE s.round_id = r.round_id) AS submissions,
-                   (SELECT count(*) FROM audit.submission_masked s
-                     WHERE s.round_id = r.round_id AND s.status = 'merged') AS merged,
-                   (SELECT count(*) FROM audit.submission_masked s
-                     WHERE s.round_id = r.round_id AND s.status = 'rejected') AS rejected,
-                   n.accepted_districts, n.reporting_rate, n.on_time_rate, n.coverage_24m, n.acceptance_rate,
-                   n.computed_at
-            FROM audit.round r LEFT JOIN metrics.national_round n USING (round_id)
-            ORDER BY r.opens_on DESC""")
+        return self._q(read_sql("audit/rounds.sql"))
 
     def round(self, round_id: str) -> dict[str, Any] | None:
         return next((r for r in self.rounds() if r["round_id"] == round_id), None)
@@ -99,11 +88,7 @@ class AuditReader:
     def district_choices(self, round_id: str) -> list[dict[str, Any]]:
         """The round's expected districts with their provinces (for the filters)."""
         return self._q(
-            """
-            SELECT k.code AS kabkota_code, k.name AS kabkota_name, p.code AS province_code, p.name AS province_name
-            FROM audit.round_expected_district e
-            JOIN ref.kabkota k ON k.code = e.kabkota_code JOIN ref.province p ON p.code = k.province_code
-            WHERE e.round_id = :r ORDER BY k.code""",
+            read_sql("audit/round_district_choices.sql"),
             r=round_id,
         )
 
@@ -111,12 +96,7 @@ class AuditReader:
         self, round_id: str, province: str | None = None, district: str | None = None
     ) -> list[dict[str, Any]]:
         return self._q(
-            """
-            SELECT p.name AS province_name, d.*
-            FROM metrics.district_round d JOIN ref.province p ON p.code = d.province_code
-            WHERE d.round_id = :r AND (CAST(:p AS text) IS NULL OR d.province_code = :p)
-              AND (CAST(:d AS text) IS NULL OR d.kabkota_code = :d)
-            ORDER BY d.province_code, d.kabkota_code""",
+            read_sql("audit/round_districts.sql"),
             r=round_id,
             p=province,
             d=district,
@@ -124,9 +104,7 @@ class AuditReader:
 
     def new_districts(self, round_id: str) -> list[dict[str, Any]]:
         """Districts of the round a newer edition created by a split: when, and from which parent."""
-        from dtks.metrics import NEW_DISTRICTS_SQL
-
-        return self._q(NEW_DISTRICTS_SQL, r=round_id)
+        return self._q(read_sql("metrics/new_districts.sql"), r=round_id)
 
     def provinces(self, round_id: str) -> list[dict[str, Any]]:
         return self._q("SELECT * FROM metrics.province_round WHERE round_id = :r ORDER BY province_code", r=round_id)
@@ -140,16 +118,7 @@ class AuditReader:
         return {"expected": expected, **dict(row)}
 
     # submissions
-    _SUBMISSION_SELECT = """
-        SELECT s.submission_id, s.kind, s.round_id, s.kabkota_code, k.name AS kabkota_name,
-               k.province_code, s.file_name, s.sha256, s.size_bytes, s.received_at, s.registered_at,
-               s.registered_by_run, s.status, s.reject_reason, s.reject_detail, s.rows_in, s.rows_accepted,
-               s.rows_quarantined, s.rows_warned, s.suite_name, s.suite_version, s.merged_at,
-               (SELECT count(*) FROM audit.validation_result v
-                 WHERE v.submission_id = s.submission_id) AS checks_run,
-               (SELECT count(*) FROM audit.validation_result v
-                 WHERE v.submission_id = s.submission_id AND NOT v.success) AS checks_failed
-        FROM audit.submission_masked s LEFT JOIN ref.kabkota k ON k.code = s.kabkota_code"""
+    _SUBMISSION_SELECT = read_sql("audit/submission_select.sql")
 
     def submissions(
         self, round_id: str | None, province: str | None = None, district: str | None = None
@@ -173,48 +142,32 @@ class AuditReader:
 
     def submission_events(self, submission_id: int) -> list[dict[str, Any]]:
         return self._q(
-            """
-            SELECT event_id, event, at, run_id, detail FROM audit.submission_event_masked
-            WHERE submission_id = :sid ORDER BY at, event_id""",
+            read_sql("audit/submission_events.sql"),
             sid=submission_id,
         )
 
     def validation_results(self, submission_id: int) -> list[dict[str, Any]]:
         return self._q(
-            """
-            SELECT suite_name, suite_version, expectation_type, reason_code, severity, column_name,
-                   element_count, unexpected_count, success, run_id, validated_at
-            FROM audit.validation_result WHERE submission_id = :sid
-            ORDER BY success, CASE severity WHEN 'critical' THEN 0 WHEN 'error' THEN 1 ELSE 2 END, reason_code""",
+            read_sql("audit/submission_validation_results.sql"),
             sid=submission_id,
         )
 
     def issue_summary(self, submission_id: int) -> list[dict[str, Any]]:
         return self._q(
-            """
-            SELECT reason_code, severity, field, count(*) AS rows
-            FROM quarantine.row_issue_masked WHERE submission_id = :sid
-            GROUP BY reason_code, severity, field ORDER BY severity, reason_code""",
+            read_sql("audit/submission_issue_summary.sql"),
             sid=submission_id,
         )
 
     def issues(self, submission_id: int, limit: int = 200) -> list[dict[str, Any]]:
         return self._q(
-            """
-            SELECT i.file_row, i.reason_code, i.severity, i.field, i.value_sent_masked, i.detail,
-                   r.nik_masked, r.nama_initials
-            FROM quarantine.row_issue_masked i
-            LEFT JOIN quarantine.rejected_row_masked r USING (submission_id, file_row)
-            WHERE i.submission_id = :sid ORDER BY i.file_row, i.reason_code LIMIT :n""",
+            read_sql("audit/submission_issues.sql"),
             sid=submission_id,
             n=limit,
         )
 
     def registry_events(self, submission_id: int) -> list[dict[str, Any]]:
         return self._q(
-            """
-            SELECT event, count(*) AS records FROM registry.individual_event_masked
-            WHERE submission_id = :sid GROUP BY event ORDER BY event""",
+            read_sql("audit/submission_registry_events.sql"),
             sid=submission_id,
         )
 
@@ -222,23 +175,7 @@ class AuditReader:
     def task_runs(self, round_id: str | None = None, submission_id: int | None = None) -> list[dict[str, Any]]:
         """Task runs of a round (its own or of runs that touched its submissions), or of one submission's runs."""
         return self._q(
-            """
-            WITH touched AS (
-                SELECT e.run_id FROM audit.submission_event_masked e
-                JOIN audit.submission_masked s USING (submission_id)
-                WHERE (CAST(:r AS text) IS NOT NULL AND s.round_id = :r) OR s.submission_id = :sid
-                UNION
-                SELECT s.registered_by_run FROM audit.submission_masked s
-                WHERE (CAST(:r AS text) IS NOT NULL AND s.round_id = :r) OR s.submission_id = :sid
-            )
-            SELECT t.task_run_id, t.run_id, t.dag_id, t.task_id, t.map_index, t.round_id, t.started_at, t.ended_at,
-                   t.outcome, t.rows_in, t.rows_out, t.detail,
-                   extract(epoch FROM t.ended_at - t.started_at) AS seconds
-            FROM audit.task_run t
-            WHERE ((CAST(:r AS text) IS NOT NULL AND t.round_id = :r) OR t.run_id IN (SELECT run_id FROM touched))
-              AND (CAST(:sid AS bigint) IS NULL OR t.detail -> 'submission_id' IS NULL
-                   OR t.detail -> 'submission_id' = to_jsonb(CAST(:sid AS bigint)))
-            ORDER BY t.started_at, t.task_run_id""",
+            read_sql("audit/task_runs.sql"),
             r=round_id,
             sid=submission_id,
         )

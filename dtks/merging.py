@@ -44,13 +44,7 @@ def merge(eng: Engine, submission_id: int, run_id: str) -> dict[str, Any]:
         try:
             earlier = (
                 conn.execute(
-                    sa.text(
-                        "SELECT e.submission_id FROM audit.submission e, audit.submission s"
-                        " WHERE s.submission_id = :sid AND e.status = 'validated' AND e.kind = s.kind"
-                        " AND e.kabkota_code IS NOT DISTINCT FROM s.kabkota_code"
-                        " AND (e.received_at, e.submission_id) < (s.received_at, s.submission_id)"
-                        " ORDER BY e.received_at, e.submission_id"
-                    ),
+                    sa.text(read_sql("merging/earlier_validated_submissions.sql")),
                     {"sid": submission_id},
                 )
                 .scalars()

@@ -105,18 +105,13 @@ def district_table(eng: Engine, round_id: str, expected_only: bool = True) -> li
 
 
 # Districts of a round that a newer Kemendagri edition created by splitting another one (pemekaran).
-NEW_DISTRICTS_SQL = """
-    SELECT d.kabkota_code, d.kabkota_name, k.split_on, k.split_from, pk.name AS split_from_name
-    FROM metrics.district_round d
-    JOIN ref.kabkota k ON k.code = d.kabkota_code
-    JOIN ref.kabkota pk ON pk.code = k.split_from
-    WHERE d.round_id = :r
-    ORDER BY d.kabkota_code"""
 
 
 def new_districts(eng: Engine, round_id: str) -> list[dict[str, Any]]:
     with eng.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.text(NEW_DISTRICTS_SQL), {"r": round_id}).mappings()]
+        return [
+            dict(r) for r in conn.execute(sa.text(read_sql("metrics/new_districts.sql")), {"r": round_id}).mappings()
+        ]
 
 
 def province_table(eng: Engine, round_id: str) -> list[dict[str, Any]]:

@@ -245,44 +245,15 @@ def object_files() -> list[Path]:
     return _numbered(OBJECTS_DIR, "object files")
 
 
-# Everything in the warehouse's own schemas that an object file could drop by
-# cascading, and every privilege on it: compared before and after the object
-# files run, so a DROP ... CASCADE that takes along something no file
-# re-creates (a dependent view, a trigger, an index, a grant) fails the migration.
-_CATALOGUE_SQL = """
-WITH ours AS (
-    SELECT oid FROM pg_namespace
-    WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname !~ '^pg_(toast|temp)'
-), acl AS (
-    SELECT 'relation ' || c.oid::regclass::text AS object, coalesce(c.relacl, acldefault('r', c.relowner)) AS acl
-    FROM pg_class c WHERE c.relnamespace IN (SELECT oid FROM ours)
-    UNION ALL
-    SELECT 'function ' || p.oid::regprocedure::text, coalesce(p.proacl, acldefault('f', p.proowner))
-    FROM pg_proc p WHERE p.pronamespace IN (SELECT oid FROM ours)
-    UNION ALL
-    SELECT 'column ' || a.attrelid::regclass::text || '.' || quote_ident(a.attname), a.attacl
-    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-    WHERE c.relnamespace IN (SELECT oid FROM ours) AND a.attnum > 0 AND NOT a.attisdropped
-)
-SELECT object, NULL::text FROM acl
-UNION ALL
-SELECT 'trigger ' || t.tgname || ' on ' || t.tgrelid::regclass::text, NULL
-FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-WHERE NOT t.tgisinternal AND c.relnamespace IN (SELECT oid FROM ours)
-UNION ALL
-SELECT 'constraint ' || k.conname || ' on ' || k.conrelid::regclass::text, NULL
-FROM pg_constraint k WHERE k.connamespace IN (SELECT oid FROM ours) AND k.conrelid <> 0
-UNION ALL
-SELECT acl.object, CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE x.grantee::regrole::text END || ':' || x.privilege_type
-FROM acl CROSS JOIN LATERAL aclexplode(acl.acl) x
-"""
-
-
 def _catalogue(conn: sa.Connection) -> tuple[set[str], set[str]]:
-    """(objects, privileges) of the warehouse's own schemas."""
+    """(objects, privileges) of the warehouse's own schemas.
+
+    Compared before and after the object files run, so a DROP ... CASCADE that takes
+    along something no file re-creates (a dependent view, a trigger, a grant) fails.
+    """
     objects: set[str] = set()
     privileges: set[str] = set()
-    for obj, privilege in conn.execute(sa.text(_CATALOGUE_SQL)):
+    for obj, privilege in conn.execute(sa.text(read_sql("warehouse/object_catalogue.sql"))):
         if privilege is None:
             objects.add(obj)
         else:

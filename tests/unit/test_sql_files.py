@@ -67,3 +67,23 @@ def test_a_header_is_not_sent_so_a_bound_value_cannot_end_it():
     in_comments = {name: _BIND.findall(" ".join(_COMMENT.findall(text))) for name, text in sent.items()}
     assert {name: binds for name, binds in in_comments.items() if binds} == {}
     assert ":name" in (SQL_DIR / "intake/register_submission.sql").read_text(encoding="utf-8").split("INSERT")[0]
+
+
+_SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b[\s\S]*\b(FROM|INTO|SET)\b")
+
+
+def test_no_statement_of_five_lines_or_more_is_written_inline():
+    # Such statements live in include/sql, named for what they do, where an auditor reads them.
+    inline = []
+    for folder in ("dtks", "plugins", "dags"):
+        for path in sorted((PROJECT_ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Constant)
+                    and isinstance(node.value, str)
+                    and node.end_lineno is not None
+                    and node.end_lineno - node.lineno >= 4
+                    and _SQL_WORDS.search(node.value)
+                ):
+                    inline.append(f"{path.relative_to(PROJECT_ROOT)}:{node.lineno}")
+    assert inline == []
