@@ -230,6 +230,9 @@ def run_orchestration_overhead(
                 run_stages(eng, small["landing"], archive, "direct", 1, small["round_rows"], Results(0, 0, quiet=True))
         timings[mode] = t["seconds"]
         eng.dispose()
+        drop_database(server_url, f"{prefix}_orch_{mode}")
+        shutil.rmtree(tmp / f"orch_{mode}", ignore_errors=True)
+        shutil.rmtree(archive, ignore_errors=True)
     per_submission = (timings["airflow"] - timings["direct"]) / submissions
     print(
         f"  airflow orchestration: {timings['airflow']:.1f} s vs direct {timings['direct']:.1f} s "
